@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# rvirtio: out-of-tree build and the project's commands. The module build itself is Kbuild's
+# (see Kbuild); this file only finds the kernel tree and the toolchain.
+#
+#   make              build the modules against $(KDIR)
+#   make setup        install the toolchain, build (or reuse) the pinned kernel
+#   make run          setup, build, boot the guest and show a NIC on rvirtio-pci (main job)
+#   make check        setup, build, run the whole test suite
+#   make kernel       build (or reuse) the pinned kernel; kernel-debug for the debug flavour
+#   make clippy       build with CLIPPY=1;  make rustfmt / rustfmtcheck
+#
+# KDIR defaults to the cached build of the pinned kernel. Point it at your own Rust-enabled
+# build tree instead with `make KDIR=/path/to/linux-build`, passing the toolchain variables that
+# tree was built with (LLVM=1, RUSTC=, BINDGEN=, ...).
+
+TOP := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+SCRIPTS := $(TOP)/scripts
+
+ifeq ($(origin KDIR),undefined)
+KDIR := $(shell $(SCRIPTS)/kernel.sh --path normal)
+# The pinned toolchain, as the cached kernel was built with it (scripts/env.sh).
+KBUILD_TOOLCHAIN := $(shell bash -c '. $(SCRIPTS)/env.sh && echo "$${RVIRTIO_MAKEFLAGS[@]}"')
+export PATH := /usr/lib/llvm-19/bin:$(PATH)
+else
+KBUILD_TOOLCHAIN := LLVM=1
+endif
+
+KMAKE = $(MAKE) -C $(KDIR) M=$(TOP) $(KBUILD_TOOLCHAIN)
+
+.PHONY: all modules clean setup toolchain kernel kernel-debug run check clippy rustfmt \
+	rustfmtcheck
+
+all: modules
+
+modules:
+	@test -f $(KDIR)/Module.symvers || { \
+		echo "No kernel build at $(KDIR): run 'make kernel' (or pass KDIR=)"; exit 1; }
+	$(KMAKE) modules
+
+clean:
+	$(KMAKE) clean
+	rm -rf $(TOP)/out
+
+toolchain:
+	$(SCRIPTS)/setup-toolchain.sh
+
+kernel: toolchain
+	$(SCRIPTS)/kernel.sh normal
+
+kernel-debug: toolchain
+	$(SCRIPTS)/kernel.sh debug
+
+setup: kernel
+
+run: setup
+	$(MAKE) -C $(TOP) modules
+	$(TOP)/selftests/vm/run-vm $(TOP)/scripts/demo.sh
+
+check: setup
+	$(MAKE) -C $(TOP) modules
+	$(TOP)/selftests/run_tests.sh
+
+clippy:
+	$(KMAKE) CLIPPY=1 modules
+
+RUSTFMT ?= /usr/bin/rustfmt
+RUST_SOURCES = $(shell cd $(TOP) && find rust selftests -name '*.rs' ! -name '*_generated.rs' ! -path '*/target/*')
+
+rustfmt:
+	cd $(TOP) && $(RUSTFMT) --edition 2021 $(RUST_SOURCES)
+
+rustfmtcheck:
+	cd $(TOP) && $(RUSTFMT) --edition 2021 --check $(RUST_SOURCES)

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! PCI pieces that the kernel crate does not offer yet: the walk over vendor-specific
+//! capabilities, the virtio PCI capability layout and BAR resource flags.
+//!
+//! C headers: [`include/linux/pci.h`](srctree/include/linux/pci.h),
+//! [`include/uapi/linux/virtio_pci.h`](srctree/include/uapi/linux/virtio_pci.h).
+
+use crate::bindings;
+use core::{mem::offset_of, ptr};
+use kernel::{
+    device,
+    io::Io,
+    pci,
+    prelude::*, //
+};
+
+/// Returns the raw `struct pci_dev` of `pdev`.
+fn as_raw<Ctx: device::DeviceContext>(pdev: &pci::Device<Ctx>) -> *mut bindings::pci_dev {
+    let dev: &device::Device<Ctx> = pdev.as_ref();
+    // SAFETY: `device::Device` is a `#[repr(transparent)]` wrapper of `struct device`, so the
+    // pointer is a valid `struct device *`; it is the one embedded in the `struct pci_dev` that
+    // `pdev` wraps, which is what `to_pci_dev()` requires.
+    unsafe { bindings::to_pci_dev(ptr::from_ref(dev).cast_mut().cast()) }
+}
+
+/// The kind of resource behind a BAR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BarKind {
+    /// The BAR is not implemented.
+    None,
+    /// Port I/O space.
+    Io,
+    /// 32-bit memory space.
+    Mem32,
+    /// 64-bit memory space.
+    Mem64,
+}
+
+// Resource flags are `unsigned long`; the constants are generated as `u32`.
+const IORESOURCE_MEM: usize = bindings::IORESOURCE_MEM as usize;
+const IORESOURCE_MEM_64: usize = bindings::IORESOURCE_MEM_64 as usize;
+const IORESOURCE_IO: usize = bindings::IORESOURCE_IO as usize;
+
+/// Returns what kind of resource BAR `bar` of `pdev` is, from its resource flags.
+pub(crate) fn bar_kind(pdev: &pci::Device<device::Bound>, bar: u8) -> BarKind {
+    if u32::from(bar) >= bindings::PCI_STD_NUM_BARS {
+        return BarKind::None;
+    }
+    // SAFETY: `as_raw()` returns a valid `struct pci_dev`, and `bar` is below
+    // `PCI_STD_NUM_BARS`, so it indexes the device's resource array.
+    let flags = unsafe { bindings::pci_resource_flags(as_raw(pdev), bar.into()) };
+    if flags & IORESOURCE_MEM != 0 {
+        if flags & IORESOURCE_MEM_64 != 0 {
+            BarKind::Mem64
+        } else {
+            BarKind::Mem32
+        }
+    } else if flags & IORESOURCE_IO != 0 {
+        BarKind::Io
+    } else {
+        BarKind::None
+    }
+}
+
+/// The generic part of a virtio vendor capability, `struct virtio_pci_cap`, as read from
+/// configuration space. Nothing here is validated yet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct VirtioPciCap {
+    /// Position of the capability in configuration space.
+    pub(crate) pos: u8,
+    /// `cap_len`: length of the whole capability structure.
+    pub(crate) cap_len: u8,
+    /// `cfg_type`: which structure this capability describes (`VIRTIO_PCI_CAP_*`).
+    pub(crate) cfg_type: u8,
+    /// `bar`: the BAR that holds the structure.
+    pub(crate) bar: u8,
+    /// `id`: identifies one of several capabilities of the same type.
+    pub(crate) id: u8,
+    /// `offset`: where the structure starts within the BAR.
+    pub(crate) offset: u32,
+    /// `length`: the length of the structure.
+    pub(crate) length: u32,
+}
+
+/// Value of `cfg_type` for the common configuration structure.
+pub(crate) const VIRTIO_PCI_CAP_COMMON_CFG: u8 = bindings::VIRTIO_PCI_CAP_COMMON_CFG as u8;
+/// Value of `cfg_type` for the notification structure.
+pub(crate) const VIRTIO_PCI_CAP_NOTIFY_CFG: u8 = bindings::VIRTIO_PCI_CAP_NOTIFY_CFG as u8;
+/// Value of `cfg_type` for the ISR status.
+pub(crate) const VIRTIO_PCI_CAP_ISR_CFG: u8 = bindings::VIRTIO_PCI_CAP_ISR_CFG as u8;
+/// Value of `cfg_type` for the device-specific configuration.
+pub(crate) const VIRTIO_PCI_CAP_DEVICE_CFG: u8 = bindings::VIRTIO_PCI_CAP_DEVICE_CFG as u8;
+/// Value of `cfg_type` for the PCI configuration access window.
+pub(crate) const VIRTIO_PCI_CAP_PCI_CFG: u8 = bindings::VIRTIO_PCI_CAP_PCI_CFG as u8;
+/// Value of `cfg_type` for a shared memory region.
+pub(crate) const VIRTIO_PCI_CAP_SHARED_MEMORY_CFG: u8 =
+    bindings::VIRTIO_PCI_CAP_SHARED_MEMORY_CFG as u8;
+
+/// Iterator over the virtio vendor capabilities of a PCI device.
+///
+/// Yields an error when configuration space cannot be read (for example, the device is gone).
+pub(crate) struct VirtioPciCaps<'a> {
+    pdev: &'a pci::Device<device::Bound>,
+    pos: u8,
+    done: bool,
+}
+
+impl<'a> VirtioPciCaps<'a> {
+    /// Starts a walk over the vendor-specific capabilities of `pdev`.
+    pub(crate) fn new(pdev: &'a pci::Device<device::Bound>) -> Self {
+        Self {
+            pdev,
+            pos: 0,
+            done: false,
+        }
+    }
+
+    fn read(&self, pos: u8) -> Result<VirtioPciCap> {
+        let cfg = self.pdev.config_space();
+        let at = |field: usize| usize::from(pos) + field;
+        Ok(VirtioPciCap {
+            pos,
+            cap_len: cfg.try_read8(at(offset_of!(bindings::virtio_pci_cap, cap_len)))?,
+            cfg_type: cfg.try_read8(at(offset_of!(bindings::virtio_pci_cap, cfg_type)))?,
+            bar: cfg.try_read8(at(offset_of!(bindings::virtio_pci_cap, bar)))?,
+            id: cfg.try_read8(at(offset_of!(bindings::virtio_pci_cap, id)))?,
+            offset: u32::from_le(cfg.try_read32(at(offset_of!(bindings::virtio_pci_cap, offset)))?),
+            length: u32::from_le(cfg.try_read32(at(offset_of!(bindings::virtio_pci_cap, length)))?),
+        })
+    }
+}
+
+impl Iterator for VirtioPciCaps<'_> {
+    type Item = Result<VirtioPciCap>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        // SAFETY: `as_raw()` returns a valid `struct pci_dev`; the function only reads its
+        // configuration space and bounds the walk itself.
+        let pos = unsafe {
+            bindings::pci_find_next_capability(
+                as_raw(self.pdev),
+                self.pos,
+                bindings::PCI_CAP_ID_VNDR as i32,
+            )
+        };
+        if pos == 0 {
+            self.done = true;
+            return None;
+        }
+        self.pos = pos;
+        let cap = self.read(pos);
+        if cap.is_err() {
+            self.done = true;
+        }
+        Some(cap)
+    }
+}
