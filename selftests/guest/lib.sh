@@ -1,0 +1,120 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Helpers for guest tests. A test is a bash script that exits 0 (pass), 1 (fail) or 4 (skip,
+# as kselftest's KSFT_SKIP); anything it prints becomes a KTAP diagnostic line.
+
+set -u
+
+# Fixed PCI addresses of the devices run-vm creates.
+NIC0=0000:00:08.0 # the NIC under test
+NIC1=0000:00:09.0 # its peer, moved into a network namespace
+BLK0=0000:00:0a.0
+RNG0=0000:00:0b.0
+NIC0_MAC=52:54:00:12:34:01
+NIC1_MAC=52:54:00:12:34:02
+PEER_NS=rvpeer
+
+fail() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+skip() {
+	echo "SKIP: $*"
+	exit 4
+}
+
+# Runs a command, failing the test with its output if it fails.
+must() {
+	local out
+	if ! out=$("$@" 2>&1); then
+		echo "$out"
+		fail "'$*' failed"
+	fi
+	[ -z "$out" ] || echo "$out"
+}
+
+# Waits up to $1 seconds (fractions allowed) for the command that follows to succeed.
+wait_for() {
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 10; i++)); do
+		"$@" > /dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	"$@" > /dev/null 2>&1
+}
+
+# Loads a module of the guest kernel's build (modprobe resolves its dependencies).
+kmod_load() {
+	modprobe -d "$KDIR/modroot" "$@"
+}
+
+# Loads one of our modules from the build in this checkout.
+rvirtio_load() {
+	local m=$1
+	shift
+	insmod "$RVIRTIO_TOP/$m.ko" "$@"
+}
+
+# Prints the name of the driver bound to PCI device $1, or "none".
+pci_driver() {
+	local l
+	l=$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null) || { echo none; return; }
+	basename "$l"
+}
+
+# Rebinds PCI device $1 to driver $2 ("" for no override) with driver_override, as a user does.
+pci_rebind() {
+	local bdf=$1 drv=$2
+	if [ -e "/sys/bus/pci/devices/$bdf/driver" ]; then
+		echo "$bdf" > "/sys/bus/pci/devices/$bdf/driver/unbind"
+	fi
+	echo "$drv" > "/sys/bus/pci/devices/$bdf/driver_override"
+	echo "$bdf" > /sys/bus/pci/drivers_probe 2>/dev/null || true
+}
+
+# Prints the network interface whose MAC is $1 (in the current namespace).
+netdev_by_mac() {
+	local d
+	for d in /sys/class/net/*; do
+		[ "$(cat "$d/address" 2>/dev/null)" = "$1" ] && { basename "$d"; return 0; }
+	done
+	return 1
+}
+
+# Sends one QMP command to QEMU from inside the guest; prints the "return" value as JSON.
+qmp() {
+	python3 "$RVIRTIO_TOP/selftests/guest/qmp.py" "$@"
+}
+
+# Puts the peer NIC into its own namespace and addresses both ends:
+# 10.99.0.1/fd99::1 on the NIC under test, 10.99.0.2/fd99::2 in $PEER_NS.
+# Prints the name of the NIC under test.
+netns_setup() {
+	local dev peer
+	dev=$(netdev_by_mac "$NIC0_MAC") || fail "no interface with $NIC0_MAC"
+	peer=$(netdev_by_mac "$NIC1_MAC") || fail "no interface with $NIC1_MAC"
+	ip netns add "$PEER_NS"
+	ip link set "$peer" netns "$PEER_NS"
+	ip -n "$PEER_NS" link set lo up
+	ip -n "$PEER_NS" addr add 10.99.0.2/24 dev "$peer"
+	ip -n "$PEER_NS" addr add fd99::2/64 dev "$peer" nodad
+	ip -n "$PEER_NS" link set "$peer" up
+	ip addr add 10.99.0.1/24 dev "$dev"
+	ip addr add fd99::1/64 dev "$dev" nodad
+	ip link set "$dev" up
+	echo "$dev"
+}
+
+# Undoes netns_setup: deleting the namespace returns the peer NIC to the root namespace.
+netns_cleanup() {
+	local dev
+	ip netns del "$PEER_NS" 2>/dev/null
+	if dev=$(netdev_by_mac "$NIC0_MAC"); then
+		ip addr flush dev "$dev"
+		ip link set "$dev" down
+	fi
+	# The peer comes back asynchronously once the namespace is gone.
+	wait_for 5 netdev_by_mac "$NIC1_MAC"
+}

@@ -1,0 +1,85 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Unit tests of the VM runner's splat detector (selftests/vm/splat-check)."""
+
+import importlib.machinery
+import importlib.util
+import os
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PATH = os.path.join(HERE, "..", "vm", "splat-check")
+loader = importlib.machinery.SourceFileLoader("splat_check", PATH)
+spec = importlib.util.spec_from_loader("splat_check", loader)
+splat_check = importlib.util.module_from_spec(spec)
+loader.exec_module(splat_check)
+
+KNOWN = splat_check.load_known(os.path.join(HERE, "..", "vm", "known-splats"))
+START = "[    2.000000] rvirtio: guest script start: /x/test.sh\n"
+
+KASAN_EARLY = """\
+[    0.005000] ==================================================================
+[    0.005000] BUG: KASAN: wild-memory-access in do_raw_spin_lock+0x1/0x2
+[    0.005000] Call Trace:
+[    0.005000]  handle_edge_irq+0x1/0x2
+[    0.005000]  identify_cpu+0x1/0x2
+[    0.005000] ==================================================================
+"""
+
+WARN = """\
+[    3.000000] ------------[ cut here ]------------
+[    3.000000] WARNING: CPU: 0 PID: 1 at foo.c:1 bar+0x1/0x2
+[    3.000000] Call Trace:
+[    3.000000] ---[ end trace 0000000000000000 ]---
+"""
+
+
+def check(text):
+    return splat_check.find_splats(text.splitlines(keepends=True), KNOWN)
+
+
+class SplatCheckTest(unittest.TestCase):
+    def test_clean_log_passes(self):
+        bad, excused = check("[    0.1] Linux version 7.2.13\n" + START + "[ 3.0] eth0: up\n")
+        self.assertEqual(bad, [])
+        self.assertEqual(excused, [])
+
+    def test_warning_after_start_fails(self):
+        bad, _ = check(START + WARN)
+        self.assertTrue(any("WARNING:" in l for l in bad))
+        self.assertTrue(any("Call Trace:" in l for l in bad))
+
+    def test_known_early_splat_is_excused_with_its_name(self):
+        bad, excused = check(KASAN_EARLY + START)
+        self.assertEqual(bad, [])
+        self.assertEqual(excused, ["kasan-early-edge-irq"])
+
+    def test_known_signature_after_start_fails(self):
+        bad, _ = check(START + KASAN_EARLY)
+        self.assertTrue(any("KASAN" in l for l in bad))
+
+    def test_unknown_early_splat_fails(self):
+        bad, _ = check(WARN + START)
+        self.assertTrue(any("WARNING:" in l for l in bad))
+
+    def test_early_splat_without_start_marker_fails(self):
+        bad, _ = check("[ 0.1] BUG: kernel NULL pointer dereference, address: 0\n")
+        self.assertEqual(len(bad), 1)
+
+    def test_known_header_with_other_context_fails(self):
+        text = KASAN_EARLY.replace("handle_edge_irq", "virtnet_poll")
+        bad, excused = check(text + START)
+        self.assertEqual(excused, [])
+        self.assertTrue(bad)
+
+    def test_kmemleak_report_fails(self):
+        bad, _ = check('unreferenced object 0xffff888003a4c000 (size 64):\n  comm "insmod"\n')
+        self.assertEqual(len(bad), 1)
+
+    def test_oops_and_panic_fail(self):
+        bad, _ = check(START + "[ 5.0] Oops: general protection fault [#1]\n"
+                       "[ 5.1] Kernel panic - not syncing: Fatal exception\n")
+        self.assertEqual(len(bad), 2)
+
+
+if __name__ == "__main__":
+    unittest.main()

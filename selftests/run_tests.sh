@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The whole test suite: host tests of the pure logic and the tooling, then guest tests in
+# booted VMs. Prints KTAP and ends with one line "N passed, N failed". Exits non-zero if any
+# test failed. Expects the kernel and the modules to be built (make check does both).
+#
+# Logs of each boot go to $RVIRTIO_TEST_OUT (default: out/tests under the checkout).
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/env.sh"
+kdir=${KDIR:-$("$top/scripts/kernel.sh" --path normal)}
+outroot=${RVIRTIO_TEST_OUT:-$top/out/tests}
+rm -rf "$outroot"
+mkdir -p "$outroot"
+guest=$top/selftests/guest
+vm=$top/selftests/vm/run-vm
+
+# Boots: name, extra NIC properties, guest tests.
+base_tests=(skeleton_load_unload driver_override c_ping_netns qmp_channel)
+
+n=0 passed=0 failed=0
+result() { # result OK|FAIL NAME [DIRECTIVE]
+	n=$((n + 1))
+	if [ "$1" = OK ]; then
+		passed=$((passed + 1))
+		echo "ok $n $2${3:+ # $3}"
+	else
+		failed=$((failed + 1))
+		echo "not ok $n $2${3:+ # $3}"
+	fi
+}
+
+# Runs guest tests in one boot; each guest test and the boot itself (exit status, no splat)
+# are test points.
+boot() {
+	local name=$1 nic_opts=$2
+	shift 2
+	local paths=() t
+	for t in "$@"; do paths+=("$guest/tests/$t.sh"); done
+	local out=$outroot/$name
+	echo "# boot $name${nic_opts:+ (virtio-net-pci $nic_opts)}: ${*}"
+	local log rc=0
+	log=$("$vm" -k "$kdir" -o "$out" -t 900 ${nic_opts:+-n "$nic_opts"} \
+		"$guest/run.sh" "${paths[@]}" 2> "$out.runner.log") || rc=$?
+	local seen=() line
+	while IFS= read -r line; do
+		case $line in
+		"ok "* | "not ok "*)
+			local ok=OK rest
+			[ "${line#not }" != "$line" ] && { ok=FAIL; line=${line#not }; }
+			rest=${line#ok }
+			rest=${rest#* }              # drop the guest's number
+			local tname=${rest%% \#*} dir=
+			[ "$tname" != "$rest" ] && dir=${rest#* \# }
+			seen+=("$tname")
+			result $ok "$name.$tname" "$dir"
+			;;
+		"# "*) echo "$line" ;;
+		esac
+	done <<< "$log"
+	for t in "$@"; do
+		if ! printf '%s\n' "${seen[@]}" | grep -qx "$t"; then
+			echo "# $t did not report (guest died or timed out)"
+			result FAIL "$name.$t"
+		fi
+	done
+	sed 's/^/# /' "$out.runner.log"
+	if [ $rc = 0 ] || { [ $rc = 1 ] && [ ${#seen[@]} = $# ]; }; then
+		result OK "$name.boot_clean"
+	else
+		echo "# runner status $rc (124 timeout, 125 kernel splat, 126 VM failure)"
+		result FAIL "$name.boot_clean"
+	fi
+}
+
+total=$((1 + ${#base_tests[@]} + 1 + 1))
+echo "KTAP version 1"
+echo "1..$total"
+
+# Host: the splat detector's own unit tests.
+if out=$(cd "$top/selftests/host" && python3 -m unittest -v test_splat_check 2>&1); then
+	echo "$out" | sed 's/^/# /' | tail -n 3
+	result OK host.splat_check_unit
+else
+	echo "$out" | sed 's/^/# /'
+	result FAIL host.splat_check_unit
+fi
+
+boot base "" "${base_tests[@]}"
+
+# The runner's self-test: a guest script that succeeds but loads a module raising WARN_ON.
+# The runner must report the run as failed because of the splat (status 125) and name it.
+echo "# runner self-test: a deliberate WARN_ON must fail the run"
+out=$outroot/splat
+rc=0
+"$vm" -k "$kdir" -o "$out" -t 300 "$guest/splat.sh" > "$out.script.log" 2> "$out.runner.log" || rc=$?
+sed 's/^/# /' "$out.runner.log" | grep -E 'splat|status' | head -n 8
+if [ $rc = 125 ] && grep -q 'WARNING:' "$out.runner.log" && grep -q 'rvirtio_splat' "$out/console.log" &&
+	grep -q 'exiting 0' "$out.script.log"; then
+	result OK runner.splat_detector_catches_warn
+else
+	echo "# expected status 125 with a WARNING from rvirtio_splat, got $rc"
+	result FAIL runner.splat_detector_catches_warn
+fi
+
+echo "$passed passed, $failed failed"
+[ $failed = 0 ]
