@@ -74,7 +74,7 @@ boot() {
 	fi
 }
 
-total=$((1 + ${#base_tests[@]} + 1 + 1))
+total=$((2 + ${#base_tests[@]} + 1 + 1))
 echo "KTAP version 1"
 echo "1..$total"
 
@@ -85,6 +85,16 @@ if out=$(cd "$top/selftests/host" && python3 -m unittest -v test_splat_check 2>&
 else
 	echo "$out" | sed 's/^/# /'
 	result FAIL host.splat_check_unit
+fi
+
+# Host: the modules' pure logic, unit tests and fuzzing (cargo test, no kernel needed).
+if out=$(cd "$top/selftests/host/rvirtio-logic" && cargo test --offline -- --nocapture 2>&1); then
+	echo "$out" | grep -E '^(capability fuzz|test result)' | head -n 1 | sed 's/^/# /'
+	echo "$out" | grep -E '^test result' | head -n 1 | sed 's/^/# /'
+	result OK host.logic_unit_and_fuzz
+else
+	echo "$out" | tail -n 40 | sed 's/^/# /'
+	result FAIL host.logic_unit_and_fuzz
 fi
 
 boot base "" "${base_tests[@]}"

@@ -81,21 +81,11 @@ pub(crate) struct VirtioPciCap {
     pub(crate) offset: u32,
     /// `length`: the length of the structure.
     pub(crate) length: u32,
+    /// The two dwords after `struct virtio_pci_cap`, where `cap_len` covers them:
+    /// `notify_off_multiplier` of a notify capability, `offset_hi` and `length_hi` of a 64-bit
+    /// one. Zero otherwise.
+    pub(crate) extra: [u32; 2],
 }
-
-/// Value of `cfg_type` for the common configuration structure.
-pub(crate) const VIRTIO_PCI_CAP_COMMON_CFG: u8 = bindings::VIRTIO_PCI_CAP_COMMON_CFG as u8;
-/// Value of `cfg_type` for the notification structure.
-pub(crate) const VIRTIO_PCI_CAP_NOTIFY_CFG: u8 = bindings::VIRTIO_PCI_CAP_NOTIFY_CFG as u8;
-/// Value of `cfg_type` for the ISR status.
-pub(crate) const VIRTIO_PCI_CAP_ISR_CFG: u8 = bindings::VIRTIO_PCI_CAP_ISR_CFG as u8;
-/// Value of `cfg_type` for the device-specific configuration.
-pub(crate) const VIRTIO_PCI_CAP_DEVICE_CFG: u8 = bindings::VIRTIO_PCI_CAP_DEVICE_CFG as u8;
-/// Value of `cfg_type` for the PCI configuration access window.
-pub(crate) const VIRTIO_PCI_CAP_PCI_CFG: u8 = bindings::VIRTIO_PCI_CAP_PCI_CFG as u8;
-/// Value of `cfg_type` for a shared memory region.
-pub(crate) const VIRTIO_PCI_CAP_SHARED_MEMORY_CFG: u8 =
-    bindings::VIRTIO_PCI_CAP_SHARED_MEMORY_CFG as u8;
 
 /// Iterator over the virtio vendor capabilities of a PCI device.
 ///
@@ -119,14 +109,24 @@ impl<'a> VirtioPciCaps<'a> {
     fn read(&self, pos: u8) -> Result<VirtioPciCap> {
         let cfg = self.pdev.config_space();
         let at = |field: usize| usize::from(pos) + field;
+        let cap_len = cfg.try_read8(at(offset_of!(bindings::virtio_pci_cap, cap_len)))?;
+        let base = size_of::<bindings::virtio_pci_cap>();
+        let mut extra = [0u32; 2];
+        for (i, e) in extra.iter_mut().enumerate() {
+            let off = base + i * size_of::<u32>();
+            if usize::from(cap_len) >= off + size_of::<u32>() {
+                *e = cfg.try_read32(at(off))?;
+            }
+        }
         Ok(VirtioPciCap {
             pos,
-            cap_len: cfg.try_read8(at(offset_of!(bindings::virtio_pci_cap, cap_len)))?,
+            cap_len,
             cfg_type: cfg.try_read8(at(offset_of!(bindings::virtio_pci_cap, cfg_type)))?,
             bar: cfg.try_read8(at(offset_of!(bindings::virtio_pci_cap, bar)))?,
             id: cfg.try_read8(at(offset_of!(bindings::virtio_pci_cap, id)))?,
-            offset: u32::from_le(cfg.try_read32(at(offset_of!(bindings::virtio_pci_cap, offset)))?),
-            length: u32::from_le(cfg.try_read32(at(offset_of!(bindings::virtio_pci_cap, length)))?),
+            offset: cfg.try_read32(at(offset_of!(bindings::virtio_pci_cap, offset)))?,
+            length: cfg.try_read32(at(offset_of!(bindings::virtio_pci_cap, length)))?,
+            extra,
         })
     }
 }

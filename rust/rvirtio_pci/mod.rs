@@ -2,8 +2,18 @@
 
 //! The `rvirtio-pci` PCI driver.
 
-use crate::pci_ext::{self, BarKind, VirtioPciCap, VirtioPciCaps};
-use kernel::{device::Core, pci, prelude::*};
+// Pure logic, also built and fuzzed on the host. Parts of it serve the transport as it grows
+// (queue notification addresses, shared memory lookup).
+#[allow(dead_code)]
+mod caps;
+
+use crate::pci_ext::{self, VirtioPciCaps};
+use caps::{Bar, BarKind, Layout, RawCap, NUM_BARS};
+use kernel::{
+    device::{Bound, Core},
+    pci,
+    prelude::*, //
+};
 
 /// Name of the PCI driver, as seen in `/sys/bus/pci/drivers/`.
 pub(crate) const DRIVER_NAME: &CStr = c"rvirtio-pci";
@@ -11,6 +21,9 @@ pub(crate) const DRIVER_NAME: &CStr = c"rvirtio-pci";
 /// Device ids of virtio devices: transitional ones first, then modern ones (virtio 1.2, 4.1.2).
 const TRANSITIONAL_IDS: core::ops::RangeInclusive<u16> = 0x1000..=0x103f;
 const MODERN_IDS: core::ops::RangeInclusive<u16> = 0x1040..=0x107f;
+
+/// A PCI capability list holds at most 48 entries (the PCI core's walk bound).
+const MAX_CAPS: usize = 48;
 
 kernel::pci_device_table!(
     PCI_TABLE,
@@ -26,25 +39,65 @@ kernel::pci_device_table!(
 /// The PCI driver.
 pub(crate) struct RvirtioPci;
 
-fn cap_name(cfg_type: u8) -> &'static str {
-    match cfg_type {
-        pci_ext::VIRTIO_PCI_CAP_COMMON_CFG => "common",
-        pci_ext::VIRTIO_PCI_CAP_NOTIFY_CFG => "notify",
-        pci_ext::VIRTIO_PCI_CAP_ISR_CFG => "isr",
-        pci_ext::VIRTIO_PCI_CAP_DEVICE_CFG => "device",
-        pci_ext::VIRTIO_PCI_CAP_PCI_CFG => "pci",
-        pci_ext::VIRTIO_PCI_CAP_SHARED_MEMORY_CFG => "shm",
-        _ => "unknown",
+/// Reads the virtio capabilities of `pdev` into `caps`, returning how many there are.
+fn read_caps(pdev: &pci::Device<Bound>, caps: &mut [RawCap; MAX_CAPS]) -> Result<usize> {
+    let mut n = 0;
+    for cap in VirtioPciCaps::new(pdev) {
+        let cap = cap.inspect_err(|e| {
+            dev_err!(pdev, "cannot read a vendor capability: {:?}\n", e);
+        })?;
+        let Some(slot) = caps.get_mut(n) else {
+            dev_err!(pdev, "more than {} vendor capabilities\n", MAX_CAPS);
+            return Err(EINVAL);
+        };
+        *slot = RawCap {
+            pos: cap.pos,
+            cap_len: cap.cap_len,
+            cfg_type: cap.cfg_type,
+            bar: cap.bar,
+            id: cap.id,
+            offset: cap.offset,
+            length: cap.length,
+            extra0: cap.extra[0],
+            extra1: cap.extra[1],
+        };
+        n += 1;
     }
+    Ok(n)
 }
 
-fn bar_name(kind: BarKind) -> &'static str {
-    match kind {
-        BarKind::None => "none",
-        BarKind::Io => "io",
-        BarKind::Mem32 => "mem32",
-        BarKind::Mem64 => "mem64",
+/// Reads what the PCI core knows of the BARs of `pdev`.
+fn read_bars(pdev: &pci::Device<Bound>) -> [Bar; NUM_BARS] {
+    let mut bars = [Bar::NONE; NUM_BARS];
+    for (i, bar) in (0u8..).zip(bars.iter_mut()) {
+        let kind = match pci_ext::bar_kind(pdev, i) {
+            pci_ext::BarKind::None => BarKind::None,
+            pci_ext::BarKind::Io => BarKind::Io,
+            pci_ext::BarKind::Mem32 => BarKind::Mem32,
+            pci_ext::BarKind::Mem64 => BarKind::Mem64,
+        };
+        *bar = Bar {
+            kind,
+            len: pdev.resource_len(i.into()).unwrap_or(0),
+        };
     }
+    bars
+}
+
+/// Finds and validates the virtio capabilities of `pdev`.
+fn layout(pdev: &pci::Device<Bound>) -> Result<Layout> {
+    let mut raw = [RawCap::default(); MAX_CAPS];
+    let n = read_caps(pdev, &mut raw)?;
+    let bars = read_bars(pdev);
+    caps::parse(&raw[..n], &bars).map_err(|e| {
+        // `CapError` implements `core::fmt::Display`: the pure logic does not know the kernel.
+        dev_err!(pdev, "{}\n", format_args!("{e}"));
+        match e {
+            // Not a modern device (or not one we can drive): leave it to others.
+            caps::CapError::Missing(caps::CapType::Common) => ENODEV,
+            _ => EINVAL,
+        }
+    })
 }
 
 impl pci::Driver for RvirtioPci {
@@ -62,29 +115,53 @@ impl pci::Driver for RvirtioPci {
             return Err(ENODEV);
         }
 
-        let mut found = 0u32;
-        for cap in VirtioPciCaps::new(pdev) {
-            let cap: VirtioPciCap = cap.inspect_err(|e| {
-                dev_err!(pdev, "cannot read a vendor capability: {:?}\n", e);
-            })?;
-            found += 1;
+        let l = layout(pdev)?;
+        dev_info!(
+            pdev,
+            "virtio cap common: bar {} offset {:#x} length {:#x}\n",
+            l.common.bar,
+            l.common.offset,
+            l.common.len
+        );
+        dev_info!(
+            pdev,
+            "virtio cap notify: bar {} offset {:#x} length {:#x} multiplier {}\n",
+            l.notify.bar,
+            l.notify.offset,
+            l.notify.len,
+            l.notify_off_multiplier
+        );
+        dev_info!(
+            pdev,
+            "virtio cap isr: bar {} offset {:#x} length {:#x}\n",
+            l.isr.bar,
+            l.isr.offset,
+            l.isr.len
+        );
+        if let Some(d) = l.device {
             dev_info!(
                 pdev,
-                "virtio cap {}: type {} bar {} ({}) offset {:#x} length {:#x}\n",
-                cap.pos,
-                cap_name(cap.cfg_type),
-                cap.bar,
-                bar_name(pci_ext::bar_kind(pdev, cap.bar)),
-                cap.offset,
-                cap.length,
+                "virtio cap device: bar {} offset {:#x} length {:#x}\n",
+                d.bar,
+                d.offset,
+                d.len
+            );
+        }
+        for s in &l.shm[..l.shm_count] {
+            dev_info!(
+                pdev,
+                "virtio cap shm {}: bar {} offset {:#x} length {:#x}\n",
+                s.id,
+                s.region.bar,
+                s.region.offset,
+                s.region.len
             );
         }
 
         dev_info!(
             pdev,
-            "device {:#06x}: {} virtio capabilities; transport not implemented yet, declining\n",
-            device_id,
-            found
+            "device {:#06x}: capabilities valid; transport not implemented yet, declining\n",
+            device_id
         );
         Err(ENODEV)
     }

@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Host build of the kernel modules' pure logic: the very same source files, included by path.
+
+#![no_std]
+#![allow(dead_code)]
+
+#[cfg(test)]
+extern crate std;
+
+#[path = "../../../../rust/rvirtio_pci/caps.rs"]
+pub(crate) mod caps;
+
+#[cfg(test)]
+mod caps_fuzz;
+#[cfg(test)]
+mod caps_tests;
