@@ -50,7 +50,7 @@ kmod_load() {
 	modprobe -d "$KDIR/modroot" "$@"
 }
 
-# Loads one of our modules from the build in this checkout.
+# Loads one of our modules from the build in this checkout, by its path without ".ko".
 rvirtio_load() {
 	local m=$1
 	shift
