@@ -15,8 +15,10 @@ use kernel::{
     prelude::*, //
 };
 
-/// Returns the raw `struct pci_dev` of `pdev`.
-fn as_raw<Ctx: device::DeviceContext>(pdev: &pci::Device<Ctx>) -> *mut bindings::pci_dev {
+/// Returns the raw `struct pci_dev` of `pdev`, for the other abstraction modules.
+pub(crate) fn as_raw<Ctx: device::DeviceContext>(
+    pdev: &pci::Device<Ctx>,
+) -> *mut bindings::pci_dev {
     let dev: &device::Device<Ctx> = pdev.as_ref();
     // SAFETY: `device::Device` is a `#[repr(transparent)]` wrapper of `struct device`, so the
     // pointer is a valid `struct device *`; it is the one embedded in the `struct pci_dev` that
@@ -138,14 +140,16 @@ impl Iterator for VirtioPciCaps<'_> {
         if self.done {
             return None;
         }
-        // SAFETY: `as_raw()` returns a valid `struct pci_dev`; the function only reads its
-        // configuration space and bounds the walk itself.
-        let pos = unsafe {
-            bindings::pci_find_next_capability(
-                as_raw(self.pdev),
-                self.pos,
-                bindings::PCI_CAP_ID_VNDR as i32,
-            )
+        let pdev = as_raw(self.pdev);
+        let vndr = bindings::PCI_CAP_ID_VNDR as i32;
+        let pos = if self.pos == 0 {
+            // SAFETY: `pdev` is a valid `struct pci_dev`; the function only reads its
+            // configuration space.
+            unsafe { bindings::pci_find_capability(pdev, vndr) }
+        } else {
+            // SAFETY: As above; `self.pos` is the position of a capability it returned, and
+            // the function bounds the walk itself.
+            unsafe { bindings::pci_find_next_capability(pdev, self.pos, vndr) }
         };
         if pos == 0 {
             self.done = true;
@@ -158,4 +162,27 @@ impl Iterator for VirtioPciCaps<'_> {
         }
         Some(cap)
     }
+}
+
+/// Sets the DMA mask of `pdev` to `bits` bits, for streaming and coherent mappings.
+///
+/// Called from probe, before the device has any DMA mapping.
+pub(crate) fn set_dma_mask(pdev: &pci::Device<device::Core<'_>>, bits: u32) -> Result {
+    let mask = if bits >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    };
+    let dev: &device::Device<device::Core<'_>> = pdev.as_ref();
+    // SAFETY: `dev` is a valid `struct device`. While the driver core holds the device lock
+    // in probe (`Core`), nothing of ours maps or allocates DMA memory concurrently.
+    kernel::error::to_result(unsafe {
+        bindings::dma_set_mask_and_coherent(ptr::from_ref(dev).cast_mut().cast(), mask)
+    })
+}
+
+/// The name of `pdev` on its bus, e.g. `0000:00:08.0`.
+pub(crate) fn name<Ctx: device::DeviceContext>(pdev: &pci::Device<Ctx>) -> &CStr {
+    // SAFETY: `as_raw()` returns a valid `struct pci_dev`, whose name lives as long as it.
+    unsafe { CStr::from_char_ptr(bindings::pci_name(as_raw(pdev))) }
 }

@@ -1,0 +1,668 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Virtio transports.
+//!
+//! A transport turns a device found on some bus into a `struct virtio_device` on the virtio
+//! bus, with its own `struct virtio_config_ops`, so that any virtio driver can bind to it. It
+//! implements [`Transport`] and owns a [`Registration`]; this module does the rest: the C
+//! callbacks, the device's lifetime on the virtio bus, the kernel's vring, and the interrupt
+//! handlers (see [`queues`]).
+//!
+//! C headers: [`include/linux/virtio.h`](srctree/include/linux/virtio.h),
+//! [`include/linux/virtio_config.h`](srctree/include/linux/virtio_config.h),
+//! [`include/linux/virtio_ring.h`](srctree/include/linux/virtio_ring.h).
+
+pub(crate) mod queues;
+
+use crate::bindings;
+use core::{
+    marker::{PhantomData, PhantomPinned},
+    mem::offset_of,
+    ptr,
+};
+use kernel::{
+    alloc::KBox,
+    device,
+    error::to_result,
+    pci,
+    prelude::*,
+    sync::Mutex,
+    types::Opaque, //
+};
+use queues::{QueueState, Queues};
+
+/// Transport feature bits (virtio 1.2, 6).
+pub(crate) mod feature {
+    use crate::bindings;
+
+    /// The device complies with virtio 1.0 or later.
+    pub(crate) const VERSION_1: u32 = bindings::VIRTIO_F_VERSION_1;
+    /// The driver passes extra data with its queue notifications.
+    pub(crate) const NOTIFICATION_DATA: u32 = bindings::VIRTIO_F_NOTIFICATION_DATA;
+    /// Individual virtqueues can be reset.
+    pub(crate) const RING_RESET: u32 = bindings::VIRTIO_F_RING_RESET;
+    /// The device has an administration virtqueue.
+    pub(crate) const ADMIN_VQ: u32 = bindings::VIRTIO_F_ADMIN_VQ;
+    /// SR-IOV virtual functions.
+    pub(crate) const SR_IOV: u32 = bindings::VIRTIO_F_SR_IOV;
+}
+
+/// Number of 64-bit words of the feature space the kernel supports.
+pub(crate) const FEATURE_WORDS: usize = bindings::VIRTIO_FEATURES_U64S as usize;
+
+/// A virtio device, as its transport sees it.
+///
+/// # Invariants
+///
+/// The wrapped `struct virtio_device` is one that a [`Registration`] registered and has not yet
+/// unregistered.
+#[repr(transparent)]
+pub(crate) struct Device(Opaque<bindings::virtio_device>);
+
+impl Device {
+    /// Creates a reference to a [`Device`] from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a `struct virtio_device` registered by a [`Registration`] that stays
+    /// registered for the lifetime `'a`.
+    unsafe fn from_raw<'a>(ptr: *mut bindings::virtio_device) -> &'a Self {
+        // SAFETY: `Device` is a transparent wrapper of `struct virtio_device`, and by the
+        // safety requirements the pointer is valid for `'a`.
+        unsafe { &*ptr.cast() }
+    }
+
+    fn as_raw(&self) -> *mut bindings::virtio_device {
+        self.0.get()
+    }
+
+    /// The index of the device on the virtio bus: it is `virtio<index>`.
+    pub(crate) fn index(&self) -> i32 {
+        // SAFETY: By the type invariant the device is registered, so `index` is set and no
+        // longer changes.
+        unsafe { (*self.as_raw()).index }
+    }
+
+    /// Word `word` (bits `64 * word` to `64 * word + 63`) of the features the driver accepted.
+    pub(crate) fn features(&self, word: usize) -> u64 {
+        let word = u32::try_from(word).unwrap_or(u32::MAX);
+        // SAFETY: The device is valid by the type invariant; the helper checks `word`.
+        unsafe { bindings::vdev_features(self.as_raw(), word) }
+    }
+
+    /// Whether the driver accepted feature `bit`.
+    pub(crate) fn has_feature(&self, bit: u32) -> bool {
+        // SAFETY: The device is valid by the type invariant.
+        unsafe { bindings::virtio_has_feature(self.as_raw(), bit) }
+    }
+
+    /// Reports a configuration change to the virtio core (and, through it, to the driver).
+    pub(crate) fn config_changed(&self) {
+        // SAFETY: The device is valid by the type invariant; this may be called from interrupt
+        // context.
+        unsafe { bindings::virtio_config_changed(self.as_raw()) }
+    }
+}
+
+impl AsRef<device::Device> for Device {
+    fn as_ref(&self) -> &device::Device {
+        // SAFETY: The device is valid by the type invariant; its `struct device` is initialised
+        // once registered.
+        unsafe { device::Device::from_raw(&raw mut (*self.as_raw()).dev) }
+    }
+}
+
+/// A shared memory region of a device, as `get_shm_region` reports it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ShmRegion {
+    /// Physical (bus) address.
+    pub(crate) addr: u64,
+    /// Length in bytes.
+    pub(crate) len: u64,
+}
+
+/// The operations of a virtio transport: the safe counterpart of `struct virtio_config_ops`.
+///
+/// Callbacks may run concurrently; none of them runs before [`Registration::new`] starts
+/// registering the device or after the registration is dropped.
+pub(crate) trait Transport: Sync + Sized {
+    /// Reads `buf.len()` bytes of device configuration at `offset`.
+    fn get(&self, offset: usize, buf: &mut [u8]);
+
+    /// Writes `buf` to the device configuration at `offset`.
+    fn set(&self, offset: usize, buf: &[u8]);
+
+    /// The configuration generation counter.
+    fn generation(&self) -> u32;
+
+    /// Reads the device status.
+    fn get_status(&self) -> u8;
+
+    /// Writes the device status; `0` is never written here (see [`Transport::reset`]).
+    fn set_status(&self, status: u8);
+
+    /// Resets the device and waits until the reset is complete. Interrupts are synchronised
+    /// by the caller afterwards.
+    fn reset(&self);
+
+    /// Reads word `word` of the features the device offers.
+    fn get_features(&self, word: usize) -> u64;
+
+    /// Checks and writes the features the driver accepted. The vring's transport features
+    /// were already filtered; the transport clears those it does not implement with
+    /// [`FeaturesToFinalize::clear`] and writes the rest to the device.
+    fn finalize_features(&self, vdev: &Device, features: &mut FeaturesToFinalize<'_>) -> Result;
+
+    /// Creates the virtqueues a driver asks for, and their interrupts.
+    fn find_vqs(&self, vdev: &Device, queues: &mut Queues<'_>) -> Result;
+
+    /// Detaches the virtqueues from the device (interrupt vectors, enable bits). The queues
+    /// and their interrupts are freed by the caller afterwards.
+    fn del_vqs(&self, vdev: &Device);
+
+    /// Kicks queue `index` of the device; `cookie` is what [`Queues::create`] was given for it.
+    /// Called in any context.
+    fn notify(&self, index: u16, cookie: usize) -> bool;
+
+    /// Reads and clears the ISR status (INTx): bit 0 for queues, bit 1 for configuration.
+    fn read_isr(&self) -> u8;
+
+    /// A configuration interrupt arrived. The default reports it to the virtio core.
+    fn config_interrupt(&self, vdev: &Device) {
+        vdev.config_changed();
+    }
+
+    /// The name of the parent's bus location, e.g. the PCI address.
+    fn bus_name(&self) -> &CStr;
+
+    /// The shared memory region `id`, if the device has one.
+    fn shm_region(&self, id: u8) -> Option<ShmRegion>;
+}
+
+/// The features a driver accepted, while [`Transport::finalize_features`] runs.
+pub(crate) struct FeaturesToFinalize<'a> {
+    vdev: &'a Device,
+}
+
+impl FeaturesToFinalize<'_> {
+    /// Word `word` of the accepted features.
+    pub(crate) fn word(&self, word: usize) -> u64 {
+        self.vdev.features(word)
+    }
+
+    /// Whether feature `bit` is accepted.
+    pub(crate) fn has(&self, bit: u32) -> bool {
+        self.vdev.has_feature(bit)
+    }
+
+    /// Withdraws feature `bit`: the transport does not implement it.
+    pub(crate) fn clear(&mut self, bit: u32) {
+        // SAFETY: The device is valid, and features may be changed while they are finalised.
+        unsafe { bindings::virtio_clear_bit(self.vdev.as_raw(), bit) }
+    }
+}
+
+/// The virtio device id a transport registers: `device` is the virtio device type
+/// (`VIRTIO_ID_*`), `vendor` the subsystem vendor.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DeviceId {
+    /// Virtio device type.
+    pub(crate) device: u32,
+    /// Vendor.
+    pub(crate) vendor: u32,
+}
+
+/// The state a registration shares with the C callbacks.
+#[pin_data]
+struct Inner<T: Transport> {
+    #[pin]
+    transport: T,
+    #[pin]
+    queues: Mutex<Option<QueueState>>,
+}
+
+/// What the virtio core holds: the `struct virtio_device` and a pointer to its transport.
+///
+/// Allocated by [`Registration::new`] and freed by the device's `release` callback, when the
+/// last reference to the device goes away (which may be after the registration is dropped).
+#[repr(C)]
+struct RawDevice {
+    vdev: Opaque<bindings::virtio_device>,
+    inner: *const (),
+}
+
+/// A device registered on the virtio bus by a transport.
+///
+/// Dropping it unregisters the device: the virtio driver is unbound, and no callback runs
+/// afterwards.
+///
+/// # Invariants
+///
+/// `raw` points to a `RawDevice` whose `struct virtio_device` is registered, and whose `inner`
+/// points to `self.inner`.
+#[pin_data(PinnedDrop)]
+pub(crate) struct Registration<T: Transport> {
+    #[pin]
+    inner: Inner<T>,
+    raw: *mut RawDevice,
+    #[pin]
+    _pin: PhantomPinned,
+}
+
+// SAFETY: The registration only hands out shared references to the transport, which is `Sync`;
+// the raw device pointer is only used to unregister it.
+unsafe impl<T: Transport + Send> Send for Registration<T> {}
+// SAFETY: As above.
+unsafe impl<T: Transport> Sync for Registration<T> {}
+
+impl<T: Transport> Registration<T> {
+    /// Registers a virtio device for `parent`, driven by `transport`.
+    ///
+    /// The device is reset and acknowledged on the way (by the virtio core), and the virtio
+    /// bus then looks for a driver for it.
+    pub(crate) fn new<'a>(
+        parent: &'a pci::Device<device::Bound>,
+        id: DeviceId,
+        transport: impl PinInit<T, Error> + 'a,
+    ) -> impl PinInit<Self, Error> + 'a
+    where
+        T: 'a,
+    {
+        try_pin_init!(&this in Self {
+            inner <- try_pin_init!(Inner::<T> {
+                transport <- transport,
+                queues <- kernel::new_mutex!(None),
+            }),
+            raw: {
+                // SAFETY: `this` is valid, and `inner` was initialised just above.
+                let inner = unsafe { &raw const (*this.as_ptr()).inner };
+                register::<T>(parent, id, inner.cast())?
+            },
+            _pin: PhantomPinned,
+        })
+    }
+}
+
+#[pinned_drop]
+impl<T: Transport> PinnedDrop for Registration<T> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: By the type invariant the device is registered. Unregistering unbinds the
+        // driver (which deletes its queues through our callbacks) and drops our reference; the
+        // `RawDevice` is freed by `release_raw` once the last reference is gone. No callback
+        // runs after this returns, so `inner` may go away with `self`.
+        unsafe { bindings::unregister_virtio_device((*self.raw).vdev.get()) };
+    }
+}
+
+/// Allocates, fills and registers the `struct virtio_device`.
+fn register<T: Transport>(
+    parent: &pci::Device<device::Bound>,
+    id: DeviceId,
+    inner: *const (),
+) -> Result<*mut RawDevice> {
+    let raw = KBox::new(
+        RawDevice {
+            vdev: Opaque::zeroed(),
+            inner,
+        },
+        GFP_KERNEL,
+    )?;
+    let raw = KBox::into_raw(raw);
+    let parent: &device::Device = parent.as_ref();
+    // SAFETY: `raw` was just allocated and is exclusively ours until it is registered.
+    let vdev = unsafe { &mut *(*raw).vdev.get() };
+    // `device::Device` is a transparent wrapper of `struct device`.
+    vdev.dev.parent = ptr::from_ref(parent).cast_mut().cast();
+    vdev.dev.release = Some(release_raw);
+    vdev.config = &Adapter::<T>::OPS;
+    vdev.id.device = id.device;
+    vdev.id.vendor = id.vendor;
+    // SAFETY: `vdev` is a zeroed `struct virtio_device` with its parent, release callback,
+    // config ops and id set, which is what registration requires; `inner` is valid until the
+    // `Registration` that holds it unregisters the device.
+    let ret = unsafe { bindings::register_virtio_device(vdev) };
+    if let Err(e) = to_result(ret) {
+        // SAFETY: The device was initialised by `register_virtio_device()`; dropping the last
+        // reference frees `raw` through `release_raw`.
+        unsafe { kernel::bindings::put_device(&raw mut vdev.dev) };
+        return Err(e);
+    }
+    Ok(raw)
+}
+
+/// The `release` callback of the `struct device` of our virtio devices.
+///
+/// # Safety
+///
+/// `dev` is the `struct device` of a `RawDevice` allocated by [`register`].
+unsafe extern "C" fn release_raw(dev: *mut kernel::bindings::device) {
+    let vdev = dev
+        .cast::<u8>()
+        .wrapping_sub(offset_of!(bindings::virtio_device, dev))
+        .cast::<bindings::virtio_device>();
+    let raw = vdev
+        .cast::<u8>()
+        .wrapping_sub(offset_of!(RawDevice, vdev))
+        .cast::<RawDevice>();
+    // SAFETY: By the safety requirements `raw` came from `KBox::into_raw` in `register`, and
+    // this is the last reference.
+    drop(unsafe { KBox::from_raw(raw) });
+}
+
+/// The C callbacks, for transport `T`.
+struct Adapter<T: Transport>(PhantomData<T>);
+
+impl<T: Transport> Adapter<T> {
+    const CALLBACKS: queues::Callbacks = queues::Callbacks {
+        notify: Self::notify,
+        config_interrupt: Self::config_interrupt,
+        read_isr: Self::read_isr,
+    };
+
+    const OPS: bindings::virtio_config_ops = bindings::virtio_config_ops {
+        get: Some(Self::get),
+        set: Some(Self::set),
+        generation: Some(Self::generation),
+        get_status: Some(Self::get_status),
+        set_status: Some(Self::set_status),
+        reset: Some(Self::reset),
+        find_vqs: Some(Self::find_vqs),
+        del_vqs: Some(Self::del_vqs),
+        synchronize_cbs: Some(Self::synchronize_cbs),
+        get_features: None,
+        get_extended_features: Some(Self::get_extended_features),
+        finalize_features: Some(Self::finalize_features),
+        bus_name: Some(Self::bus_name),
+        set_vq_affinity: None,
+        get_vq_affinity: None,
+        get_shm_region: Some(Self::get_shm_region),
+        disable_vq_and_reset: None,
+        enable_vq_after_reset: None,
+    };
+
+    /// Returns the device and the shared state behind `vdev`.
+    ///
+    /// # Safety
+    ///
+    /// `vdev` must be a device registered by a [`Registration<T>`] that is still alive.
+    unsafe fn parts<'a>(vdev: *mut bindings::virtio_device) -> (&'a Device, &'a Inner<T>) {
+        let raw = vdev
+            .cast::<u8>()
+            .wrapping_sub(offset_of!(RawDevice, vdev))
+            .cast::<RawDevice>();
+        // SAFETY: By the safety requirements `vdev` is embedded in a `RawDevice` whose `inner`
+        // points to the live `Inner<T>` of its registration.
+        unsafe { (Device::from_raw(vdev), &*(*raw).inner.cast::<Inner<T>>()) }
+    }
+
+    /// `virtio_config_ops::get`.
+    ///
+    /// # Safety
+    ///
+    /// `vdev` is a device registered by a live [`Registration<T>`] (the virtio core only calls
+    /// the ops of registered devices); `buf` points to `len` writable bytes.
+    unsafe extern "C" fn get(
+        vdev: *mut bindings::virtio_device,
+        offset: u32,
+        buf: *mut c_void,
+        len: u32,
+    ) {
+        // SAFETY: The virtio core only calls us for devices we registered, while registered.
+        let (_, inner) = unsafe { Self::parts(vdev) };
+        // SAFETY: The core passes a buffer of `len` bytes.
+        let buf = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), len as usize) };
+        inner.transport.get(offset as usize, buf);
+    }
+
+    /// `virtio_config_ops::set`.
+    ///
+    /// # Safety
+    ///
+    /// `vdev` is a device registered by a live [`Registration<T>`] (the virtio core only calls
+    /// the ops of registered devices); `buf` points to `len` readable bytes.
+    unsafe extern "C" fn set(
+        vdev: *mut bindings::virtio_device,
+        offset: u32,
+        buf: *const c_void,
+        len: u32,
+    ) {
+        // SAFETY: As in `get`.
+        let (_, inner) = unsafe { Self::parts(vdev) };
+        // SAFETY: The core passes a buffer of `len` bytes.
+        let buf = unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), len as usize) };
+        inner.transport.set(offset as usize, buf);
+    }
+
+    /// `virtio_config_ops::generation`.
+    ///
+    /// # Safety
+    ///
+    /// `vdev` is a device registered by a live [`Registration<T>`] (the virtio core only calls
+    /// the ops of registered devices).
+    unsafe extern "C" fn generation(vdev: *mut bindings::virtio_device) -> u32 {
+        // SAFETY: As in `get`.
+        let (_, inner) = unsafe { Self::parts(vdev) };
+        inner.transport.generation()
+    }
+
+    /// `virtio_config_ops::get_status`.
+    ///
+    /// # Safety
+    ///
+    /// `vdev` is a device registered by a live [`Registration<T>`] (the virtio core only calls
+    /// the ops of registered devices).
+    unsafe extern "C" fn get_status(vdev: *mut bindings::virtio_device) -> u8 {
+        // SAFETY: As in `get`.
+        let (_, inner) = unsafe { Self::parts(vdev) };
+        inner.transport.get_status()
+    }
+
+    /// `virtio_config_ops::set_status`.
+    ///
+    /// # Safety
+    ///
+    /// `vdev` is a device registered by a live [`Registration<T>`] (the virtio core only calls
+    /// the ops of registered devices).
+    unsafe extern "C" fn set_status(vdev: *mut bindings::virtio_device, status: u8) {
+        // SAFETY: As in `get`.
+        let (_, inner) = unsafe { Self::parts(vdev) };
+        // The core resets through `reset`; a zero status here would be a reset in disguise.
+        if status != 0 {
+            inner.transport.set_status(status);
+        }
+    }
+
+    /// `virtio_config_ops::reset`.
+    ///
+    /// # Safety
+    ///
+    /// `vdev` is a device registered by a live [`Registration<T>`] (the virtio core only calls
+    /// the ops of registered devices).
+    unsafe extern "C" fn reset(vdev: *mut bindings::virtio_device) {
+        // SAFETY: As in `get`.
+        let (_, inner) = unsafe { Self::parts(vdev) };
+        inner.transport.reset();
+        // Flush pending interrupt handlers: after a reset, no callback of the old state runs.
+        if let Some(q) = inner.queues.lock().as_ref() {
+            q.synchronize();
+        }
+    }
+
+    /// `virtio_config_ops::get_extended_features`.
+    ///
+    /// # Safety
+    ///
+    /// `vdev` is a device registered by a live [`Registration<T>`] (the virtio core only calls
+    /// the ops of registered devices); `features` points to `VIRTIO_FEATURES_U64S` writable words.
+    unsafe extern "C" fn get_extended_features(
+        vdev: *mut bindings::virtio_device,
+        features: *mut u64,
+    ) {
+        // SAFETY: As in `get`.
+        let (_, inner) = unsafe { Self::parts(vdev) };
+        for word in 0..FEATURE_WORDS {
+            // SAFETY: The core passes an array of `VIRTIO_FEATURES_U64S` words.
+            unsafe { *features.add(word) = inner.transport.get_features(word) };
+        }
+    }
+
+    /// `virtio_config_ops::finalize_features`.
+    ///
+    /// # Safety
+    ///
+    /// `vdev` is a device registered by a live [`Registration<T>`] (the virtio core only calls
+    /// the ops of registered devices).
+    unsafe extern "C" fn finalize_features(vdev: *mut bindings::virtio_device) -> c_int {
+        // SAFETY: As in `get`.
+        let (dev, inner) = unsafe { Self::parts(vdev) };
+        // Give the ring the chance to clear transport features it does not support.
+        // SAFETY: `vdev` is valid; features are being finalised.
+        unsafe { bindings::vring_transport_features(vdev) };
+        let mut features = FeaturesToFinalize { vdev: dev };
+        match inner.transport.finalize_features(dev, &mut features) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    /// `virtio_config_ops::find_vqs`.
+    ///
+    /// # Safety
+    ///
+    /// `vdev` is a device registered by a live [`Registration<T>`] (the virtio core only calls
+    /// the ops of registered devices); `vqs` and `infos` point to `nvqs` entries; `desc` is NULL or valid for the call.
+    unsafe extern "C" fn find_vqs(
+        vdev: *mut bindings::virtio_device,
+        nvqs: c_uint,
+        vqs: *mut *mut bindings::virtqueue,
+        infos: *mut bindings::virtqueue_info,
+        desc: *mut bindings::irq_affinity,
+    ) -> c_int {
+        // SAFETY: As in `get`.
+        let (dev, inner) = unsafe { Self::parts(vdev) };
+        let mut state = inner.queues.lock();
+        if state.is_some() {
+            return EBUSY.to_errno();
+        }
+        // SAFETY: The core passes `nvqs` entries in both arrays, and an affinity descriptor
+        // that is valid (or NULL) for this call.
+        let mut queues =
+            unsafe { Queues::new(dev, nvqs as usize, vqs, infos, desc, Self::CALLBACKS) };
+        match inner.transport.find_vqs(dev, &mut queues) {
+            Ok(()) => {
+                *state = Some(queues.into_state());
+                0
+            }
+            Err(e) => {
+                inner.transport.del_vqs(dev);
+                queues.release();
+                e.to_errno()
+            }
+        }
+    }
+
+    /// `virtio_config_ops::del_vqs`.
+    ///
+    /// # Safety
+    ///
+    /// `vdev` is a device registered by a live [`Registration<T>`] (the virtio core only calls
+    /// the ops of registered devices).
+    unsafe extern "C" fn del_vqs(vdev: *mut bindings::virtio_device) {
+        // SAFETY: As in `get`.
+        let (dev, inner) = unsafe { Self::parts(vdev) };
+        let state = inner.queues.lock().take();
+        inner.transport.del_vqs(dev);
+        if let Some(state) = state {
+            // Interrupts first, then the queues they point to.
+            state.release(dev);
+        }
+    }
+
+    /// `virtio_config_ops::synchronize_cbs`.
+    ///
+    /// # Safety
+    ///
+    /// `vdev` is a device registered by a live [`Registration<T>`] (the virtio core only calls
+    /// the ops of registered devices).
+    unsafe extern "C" fn synchronize_cbs(vdev: *mut bindings::virtio_device) {
+        // SAFETY: As in `get`.
+        let (_, inner) = unsafe { Self::parts(vdev) };
+        if let Some(q) = inner.queues.lock().as_ref() {
+            q.synchronize();
+        }
+    }
+
+    /// `virtio_config_ops::bus_name`.
+    ///
+    /// # Safety
+    ///
+    /// `vdev` is a device registered by a live [`Registration<T>`] (the virtio core only calls
+    /// the ops of registered devices).
+    unsafe extern "C" fn bus_name(vdev: *mut bindings::virtio_device) -> *const c_char {
+        // SAFETY: As in `get`.
+        let (_, inner) = unsafe { Self::parts(vdev) };
+        inner.transport.bus_name().as_char_ptr()
+    }
+
+    /// `virtio_config_ops::get_shm_region`.
+    ///
+    /// # Safety
+    ///
+    /// `vdev` is a device registered by a live [`Registration<T>`] (the virtio core only calls
+    /// the ops of registered devices); `region` points to a writable `struct virtio_shm_region`.
+    unsafe extern "C" fn get_shm_region(
+        vdev: *mut bindings::virtio_device,
+        region: *mut bindings::virtio_shm_region,
+        id: u8,
+    ) -> bool {
+        // SAFETY: As in `get`.
+        let (_, inner) = unsafe { Self::parts(vdev) };
+        match inner.transport.shm_region(id) {
+            Some(r) => {
+                // SAFETY: The core passes a valid region to fill.
+                unsafe {
+                    (*region).addr = r.addr;
+                    (*region).len = r.len;
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The vring's notify callback.
+    ///
+    /// # Safety
+    ///
+    /// `vq` is a virtqueue created by [`Queues::create`] for a device of a live registration.
+    unsafe extern "C" fn notify(vq: *mut bindings::virtqueue) -> bool {
+        // SAFETY: By the safety requirements `vq` is valid and its `vdev` is ours.
+        let (vdev, index, cookie) = unsafe { ((*vq).vdev, (*vq).index, (*vq).priv_ as usize) };
+        // SAFETY: As above.
+        let (_, inner) = unsafe { Self::parts(vdev) };
+        // Queue indices are 16-bit in every transport.
+        inner.transport.notify(index as u16, cookie)
+    }
+
+    /// Dispatches an interrupt of a device of this transport.
+    ///
+    /// # Safety
+    ///
+    /// `vdev` must be a device registered by a live [`Registration<T>`].
+    unsafe fn config_interrupt(vdev: *mut bindings::virtio_device) {
+        // SAFETY: By the safety requirements.
+        let (dev, inner) = unsafe { Self::parts(vdev) };
+        inner.transport.config_interrupt(dev);
+    }
+
+    /// Reads the ISR of a device of this transport.
+    ///
+    /// # Safety
+    ///
+    /// `vdev` must be a device registered by a live [`Registration<T>`].
+    unsafe fn read_isr(vdev: *mut bindings::virtio_device) -> u8 {
+        // SAFETY: By the safety requirements.
+        let (_, inner) = unsafe { Self::parts(vdev) };
+        inner.transport.read_isr()
+    }
+}

@@ -1,0 +1,437 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Virtqueues and their interrupts, as a transport creates them in `find_vqs`.
+//!
+//! The queues are the kernel's vrings (`vring_create_virtqueue()`); the transport decides their
+//! sizes, notification cookies and interrupt vectors, and this module owns what it allocates:
+//! the interrupt vectors of the PCI function, the interrupt handlers and the queues, which are
+//! freed in that order (handlers before the queues they point to) in `del_vqs`.
+
+use super::Device;
+use crate::bindings;
+use core::{
+    marker::{PhantomData, PhantomPinned},
+    ptr,
+};
+use kernel::{
+    alloc::{KBox, KVec},
+    device,
+    pci,
+    prelude::*,
+    str::CString, //
+};
+
+/// The transport callbacks that interrupt handlers and the vring need, for one transport type.
+#[derive(Clone, Copy)]
+pub(crate) struct Callbacks {
+    pub(super) notify: unsafe extern "C" fn(*mut bindings::virtqueue) -> bool,
+    pub(super) config_interrupt: unsafe fn(*mut bindings::virtio_device),
+    pub(super) read_isr: unsafe fn(*mut bindings::virtio_device) -> u8,
+}
+
+/// What a driver asked for, for one queue.
+#[derive(Clone, Copy)]
+pub(crate) struct QueueInfo<'a> {
+    /// The queue's name, e.g. `input.0`.
+    pub(crate) name: &'a CStr,
+    /// Whether the driver wants interrupts (a callback) for it.
+    pub(crate) callback: bool,
+    /// Whether the driver passes a context with its buffers.
+    pub(crate) ctx: bool,
+}
+
+/// What an interrupt handler serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum IrqTarget {
+    /// Configuration changes (MSI-X configuration vector).
+    Config,
+    /// The queue at position `i` of the driver's request.
+    Queue(usize),
+    /// All queues (a shared MSI-X vector).
+    AllQueues,
+    /// The INTx line: configuration and queues, as the ISR status says.
+    Intx,
+}
+
+/// Interrupt types to allocate vectors for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum VectorType {
+    /// MSI-X.
+    MsiX,
+    /// The legacy INTx line.
+    Intx,
+}
+
+/// A queue created by [`Queues::create`].
+pub(crate) struct Virtqueue<'a> {
+    vq: *mut bindings::virtqueue,
+    _queues: PhantomData<&'a ()>,
+}
+
+impl Virtqueue<'_> {
+    /// The number of descriptors of the ring.
+    pub(crate) fn size(&self) -> u32 {
+        // SAFETY: `vq` is a live queue: queues are only deleted with the `Queues` or
+        // `QueueState` that created them.
+        unsafe { bindings::virtqueue_get_vring_size(self.vq) }
+    }
+
+    /// Bus address of the descriptor area.
+    pub(crate) fn desc_addr(&self) -> u64 {
+        // SAFETY: As in `size`.
+        unsafe { bindings::virtqueue_get_desc_addr(self.vq) }
+    }
+
+    /// Bus address of the driver (available) area.
+    pub(crate) fn avail_addr(&self) -> u64 {
+        // SAFETY: As in `size`.
+        unsafe { bindings::virtqueue_get_avail_addr(self.vq) }
+    }
+
+    /// Bus address of the device (used) area.
+    pub(crate) fn used_addr(&self) -> u64 {
+        // SAFETY: As in `size`.
+        unsafe { bindings::virtqueue_get_used_addr(self.vq) }
+    }
+
+    /// Records the largest size the device allows for this queue.
+    pub(crate) fn set_num_max(&self, num: u32) {
+        // SAFETY: As in `size`; `num_max` is only read by the driver afterwards.
+        unsafe { (*self.vq).num_max = num };
+    }
+}
+
+/// An interrupt handler requested by [`Queues::request_irq`].
+///
+/// # Invariants
+///
+/// While `requested`, the handler is registered for `irq` with this object's address as its
+/// `dev_id`, and `vdev` (and, for [`IrqTarget::Queue`], `vq`) are live.
+#[pin_data(PinnedDrop)]
+struct Irq {
+    irq: u32,
+    name: CString,
+    vdev: *mut bindings::virtio_device,
+    vq: *mut bindings::virtqueue,
+    target: IrqTarget,
+    callbacks: Callbacks,
+    requested: bool,
+    #[pin]
+    _pin: PhantomPinned,
+}
+
+impl Irq {
+    /// The C handler.
+    ///
+    /// # Safety
+    ///
+    /// `data` is the address of a pinned, requested [`Irq`].
+    unsafe extern "C" fn handle(irq: c_int, data: *mut c_void) -> kernel::bindings::irqreturn_t {
+        // SAFETY: By the safety requirements.
+        let this = unsafe { &*data.cast::<Irq>() };
+        const NONE: kernel::bindings::irqreturn_t = kernel::bindings::irqreturn_IRQ_NONE;
+        const HANDLED: kernel::bindings::irqreturn_t = kernel::bindings::irqreturn_IRQ_HANDLED;
+        // By the type invariant `vdev` and `vq` are live while the handler is requested, and
+        // the callbacks are those of the transport that registered `vdev`.
+        match this.target {
+            IrqTarget::Config => {
+                // SAFETY: See above.
+                unsafe { (this.callbacks.config_interrupt)(this.vdev) };
+                HANDLED
+            }
+            // SAFETY: See above.
+            IrqTarget::Queue(_) => unsafe { bindings::vring_interrupt(irq, this.vq.cast()) },
+            // SAFETY: See above; the queue list does not change while the handler exists.
+            IrqTarget::AllQueues => unsafe { bindings::vring_interrupt_all(this.vdev) },
+            IrqTarget::Intx => {
+                // Reading the ISR status also clears it and deasserts the line.
+                // SAFETY: See above.
+                let isr = unsafe { (this.callbacks.read_isr)(this.vdev) };
+                if isr == 0 {
+                    return NONE;
+                }
+                if isr & ISR_CONFIG != 0 {
+                    // SAFETY: See above.
+                    unsafe { (this.callbacks.config_interrupt)(this.vdev) };
+                }
+                // SAFETY: See above; the queue list does not change while the handler exists.
+                unsafe { bindings::vring_interrupt_all(this.vdev) };
+                HANDLED
+            }
+        }
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Irq {
+    fn drop(self: Pin<&mut Self>) {
+        if self.requested {
+            let data = ptr::from_ref::<Irq>(&self).cast_mut().cast::<c_void>();
+            // SAFETY: By the type invariant the handler is registered with `data`; `free_irq()`
+            // waits for running handlers, so nothing uses `self` afterwards.
+            unsafe { bindings::free_irq(self.irq, data) };
+        }
+    }
+}
+
+/// ISR status bit of a configuration change.
+const ISR_CONFIG: u8 = 2;
+
+/// What `find_vqs` allocated, kept until `del_vqs`.
+pub(crate) struct QueueState {
+    // Dropped before the queues are deleted (see `release`).
+    irqs: KVec<Pin<KBox<Irq>>>,
+    vectors: Option<*mut kernel::bindings::pci_dev>,
+}
+
+// SAFETY: The raw pointers are only used to free what they point to, under the registration's
+// lock.
+unsafe impl Send for QueueState {}
+
+impl QueueState {
+    /// Waits for running interrupt handlers to finish.
+    pub(crate) fn synchronize(&self) {
+        for irq in &self.irqs {
+            // SAFETY: The interrupt is requested while it is in `irqs`.
+            unsafe { bindings::synchronize_irq(irq.irq) };
+        }
+    }
+
+    /// Frees the interrupt handlers, then the vectors, then deletes the queues of `vdev`.
+    pub(super) fn release(self, vdev: &Device) {
+        let QueueState { irqs, vectors } = self;
+        drop(irqs);
+        if let Some(pdev) = vectors {
+            // SAFETY: The vectors were allocated for `pdev` and no handler is left.
+            unsafe { bindings::pci_free_irq_vectors(pdev) };
+        }
+        // SAFETY: No interrupt handler points to the queues any more, and the driver is done
+        // with them (it called `del_vqs`, or `find_vqs` failed).
+        unsafe { bindings::del_all_vqs(vdev.as_raw()) };
+    }
+}
+
+/// The arguments of one `find_vqs` call, and what the transport has set up so far.
+pub(crate) struct Queues<'a> {
+    vdev: &'a Device,
+    nvqs: usize,
+    vqs: *mut *mut bindings::virtqueue,
+    infos: *mut bindings::virtqueue_info,
+    desc: *mut bindings::irq_affinity,
+    callbacks: Callbacks,
+    state: QueueState,
+}
+
+impl<'a> Queues<'a> {
+    /// # Safety
+    ///
+    /// `vqs` and `infos` point to `nvqs` entries and `desc` is NULL or valid, for `'a`;
+    /// `callbacks` belong to the transport of `vdev`.
+    pub(super) unsafe fn new(
+        vdev: &'a Device,
+        nvqs: usize,
+        vqs: *mut *mut bindings::virtqueue,
+        infos: *mut bindings::virtqueue_info,
+        desc: *mut bindings::irq_affinity,
+        callbacks: Callbacks,
+    ) -> Self {
+        for i in 0..nvqs {
+            // SAFETY: `i < nvqs`.
+            unsafe { *vqs.add(i) = ptr::null_mut() };
+        }
+        Self {
+            vdev,
+            nvqs,
+            vqs,
+            infos,
+            desc,
+            callbacks,
+            state: QueueState {
+                irqs: KVec::new(),
+                vectors: None,
+            },
+        }
+    }
+
+    /// Number of queue slots the driver asked for (some may be unnamed: no queue).
+    pub(crate) fn len(&self) -> usize {
+        self.nvqs
+    }
+
+    /// What the driver asked for slot `i`, or `None` for an unnamed slot (no queue).
+    pub(crate) fn info(&self, i: usize) -> Option<QueueInfo<'a>> {
+        if i >= self.nvqs {
+            return None;
+        }
+        // SAFETY: `i < nvqs`, and `infos` is valid for `'a`.
+        let info = unsafe { &*self.infos.add(i) };
+        if info.name.is_null() {
+            return None;
+        }
+        Some(QueueInfo {
+            // SAFETY: Drivers name their queues with static strings.
+            name: unsafe { CStr::from_char_ptr(info.name) },
+            callback: info.callback.is_some(),
+            ctx: info.ctx,
+        })
+    }
+
+    /// Creates the vring for slot `i` as the device's queue `index`, with `num` descriptors
+    /// at most (the ring may be smaller when memory is short). The vring's notify callback will
+    /// pass `cookie` to [`super::Transport::notify`].
+    pub(crate) fn create(
+        &mut self,
+        i: usize,
+        index: u16,
+        num: u32,
+        cookie: usize,
+    ) -> Result<Virtqueue<'_>> {
+        let info = self.info(i).ok_or(EINVAL)?;
+        // SAFETY: `i < nvqs` as `info()` checked.
+        let raw_info = unsafe { &*self.infos.add(i) };
+        // SAFETY: The arguments describe a queue of `vdev`, whose transport implements
+        // `notify`; the name outlives the queue (it is the driver's).
+        let vq = unsafe {
+            bindings::vring_create_virtqueue(
+                index.into(),
+                num,
+                kernel::bindings::SMP_CACHE_BYTES,
+                self.vdev.as_raw(),
+                true,
+                true,
+                info.ctx,
+                Some(self.callbacks.notify),
+                raw_info.callback,
+                info.name.as_char_ptr(),
+            )
+        };
+        if vq.is_null() {
+            return Err(ENOMEM);
+        }
+        // SAFETY: `vq` was just created; `priv` is the transport's to use.
+        unsafe { (*vq).priv_ = cookie as *mut c_void };
+        // SAFETY: `i < nvqs`.
+        unsafe { *self.vqs.add(i) = vq };
+        Ok(Virtqueue {
+            vq,
+            _queues: PhantomData,
+        })
+    }
+
+    /// Allocates between `min` and `max` interrupt vectors of `type_` for `pdev`, spread over
+    /// the CPUs as the driver asked when `affinity` is set. Returns how many it got.
+    pub(crate) fn alloc_vectors(
+        &mut self,
+        pdev: &pci::Device<device::Bound>,
+        min: u32,
+        max: u32,
+        type_: VectorType,
+        affinity: bool,
+    ) -> Result<u32> {
+        if self.state.vectors.is_some() {
+            return Err(EBUSY);
+        }
+        let raw = crate::pci_ext::as_raw(pdev);
+        let mut flags = match type_ {
+            VectorType::MsiX => bindings::PCI_IRQ_MSIX,
+            VectorType::Intx => bindings::PCI_IRQ_INTX,
+        };
+        let desc = if affinity && !self.desc.is_null() {
+            flags |= bindings::PCI_IRQ_AFFINITY;
+            self.desc
+        } else {
+            ptr::null_mut()
+        };
+        // SAFETY: `raw` is a valid, bound `struct pci_dev`; `desc` is NULL or the driver's.
+        let ret = unsafe { bindings::pci_alloc_irq_vectors_affinity(raw, min, max, flags, desc) };
+        let n = u32::try_from(ret).map_err(|_| Error::from_errno(ret))?;
+        self.state.vectors = Some(raw);
+        Ok(n)
+    }
+
+    /// Requests vector `vector` of `pdev` for `target`, named `name` in `/proc/interrupts`.
+    pub(crate) fn request_irq(&mut self, vector: u32, name: CString, target: IrqTarget) -> Result {
+        let raw = self.state.vectors.ok_or(EINVAL)?;
+        // SAFETY: `raw` is valid and has vectors allocated.
+        let irq = unsafe { bindings::pci_irq_vector(raw, vector) };
+        let irq = u32::try_from(irq).map_err(|_| Error::from_errno(irq))?;
+        let vq = match target {
+            IrqTarget::Queue(i) if i < self.nvqs => {
+                // SAFETY: `i < nvqs`.
+                let vq = unsafe { *self.vqs.add(i) };
+                if vq.is_null() {
+                    return Err(EINVAL);
+                }
+                vq
+            }
+            IrqTarget::Queue(_) => return Err(EINVAL),
+            _ => ptr::null_mut(),
+        };
+        let flags: usize = if target == IrqTarget::Intx {
+            bindings::IRQF_SHARED as usize
+        } else {
+            0
+        };
+        let vdev = self.vdev.as_raw();
+        let callbacks = self.callbacks;
+        let mut handler = KBox::pin_init(
+            pin_init!(Irq {
+                irq,
+                name,
+                vdev,
+                vq,
+                target,
+                callbacks,
+                requested: false,
+                _pin: PhantomPinned,
+            }),
+            GFP_KERNEL,
+        )?;
+        self.state.irqs.reserve(1, GFP_KERNEL)?;
+        let data = ptr::from_ref::<Irq>(&handler).cast_mut().cast::<c_void>();
+        // SAFETY: `handler` is pinned and outlives the registration, which its drop undoes;
+        // everything `Irq::handle` reads is initialised.
+        let ret = unsafe {
+            bindings::request_threaded_irq(
+                irq,
+                Some(Irq::handle),
+                None,
+                flags,
+                handler.name.as_char_ptr(),
+                data,
+            )
+        };
+        kernel::error::to_result(ret)?;
+        // SAFETY: Only the `requested` flag changes; the object stays pinned.
+        // INVARIANT: The handler is now registered with `data`.
+        unsafe { handler.as_mut().get_unchecked_mut().requested = true };
+        self.state.irqs.push(handler, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Frees what was set up so far (interrupts, vectors, queues), to try another way.
+    pub(crate) fn reset(&mut self) {
+        let state = core::mem::replace(
+            &mut self.state,
+            QueueState {
+                irqs: KVec::new(),
+                vectors: None,
+            },
+        );
+        state.release(self.vdev);
+        for i in 0..self.nvqs {
+            // SAFETY: `i < nvqs`.
+            unsafe { *self.vqs.add(i) = ptr::null_mut() };
+        }
+    }
+
+    /// Frees everything, after a failed `find_vqs`.
+    pub(super) fn release(mut self) {
+        self.reset();
+    }
+
+    /// Keeps what was set up, after a successful `find_vqs`.
+    pub(super) fn into_state(self) -> QueueState {
+        self.state
+    }
+}
