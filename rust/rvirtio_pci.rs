@@ -2,14 +2,16 @@
 
 //! Virtio PCI modern transport.
 //!
-//! A PCI driver, `rvirtio-pci`, for virtio devices. This first version walks the virtio vendor
-//! capabilities of each device it is offered, logs them and declines the device: the transport
-//! itself (virtio bus registration, virtqueues, interrupts) is not there yet.
+//! A PCI driver, `rvirtio-pci`, for modern virtio devices: it validates and maps the virtio
+//! capabilities, and registers each device on the virtio bus with its own `virtio_config_ops`,
+//! so that any virtio driver can bind to it.
 
 #[path = "bindings/mod.rs"]
 mod bindings;
 #[path = "pci/mod.rs"]
 mod pci_ext;
+#[path = "virtio/mod.rs"]
+mod virtio;
 
 // The driver proper is safe Rust: everything `unsafe` lives in the abstraction modules above.
 #[deny(unsafe_code)]

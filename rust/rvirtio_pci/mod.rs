@@ -1,19 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The `rvirtio-pci` PCI driver.
+//! The `rvirtio-pci` PCI driver: finds and validates the virtio capabilities of a modern
+//! device, maps them, and registers the device on the virtio bus with our transport.
 
 // Pure logic, also built and fuzzed on the host. Parts of it serve the transport as it grows
 // (queue notification addresses, shared memory lookup).
 #[allow(dead_code)]
 mod caps;
+mod modern;
+mod transport;
 
-use crate::pci_ext::{self, VirtioPciCaps};
+use crate::{
+    pci_ext::{self, VirtioPciCaps},
+    virtio,
+};
 use caps::{Bar, BarKind, Layout, RawCap, NUM_BARS};
 use kernel::{
     device::{Bound, Core},
     pci,
     prelude::*, //
 };
+use modern::ModernDevice;
+use transport::PciTransport;
 
 /// Name of the PCI driver, as seen in `/sys/bus/pci/drivers/`.
 pub(crate) const DRIVER_NAME: &CStr = c"rvirtio-pci";
@@ -100,9 +108,29 @@ fn layout(pdev: &pci::Device<Bound>) -> Result<Layout> {
     })
 }
 
+/// The virtio device id of a PCI device (virtio 1.2, 4.1.2.1).
+fn virtio_id(pdev: &pci::Device<Bound>) -> Option<u32> {
+    let id = pdev.device_id();
+    if MODERN_IDS.contains(&id) {
+        Some(u32::from(id - MODERN_IDS.start()))
+    } else if TRANSITIONAL_IDS.contains(&id) {
+        // Transitional devices carry the virtio id in the subsystem device id.
+        Some(u32::from(pdev.subsystem_device_id()))
+    } else {
+        None
+    }
+}
+
+/// Per-device state: the device on the virtio bus and its transport.
+#[pin_data]
+pub(crate) struct RvirtioPciData<'bound> {
+    #[pin]
+    reg: virtio::Registration<PciTransport<'bound>>,
+}
+
 impl pci::Driver for RvirtioPci {
     type IdInfo = ();
-    type Data<'bound> = Self;
+    type Data<'bound> = RvirtioPciData<'bound>;
 
     const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
 
@@ -110,59 +138,27 @@ impl pci::Driver for RvirtioPci {
         pdev: &'bound pci::Device<Core<'_>>,
         _info: &'bound Self::IdInfo,
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
-        let device_id = pdev.device_id();
-        if !TRANSITIONAL_IDS.contains(&device_id) && !MODERN_IDS.contains(&device_id) {
-            return Err(ENODEV);
-        }
+        pin_init::pin_init_scope(move || {
+            let device = virtio_id(pdev).ok_or(ENODEV)?;
+            let layout = layout(pdev)?;
 
-        let l = layout(pdev)?;
-        dev_info!(
-            pdev,
-            "virtio cap common: bar {} offset {:#x} length {:#x}\n",
-            l.common.bar,
-            l.common.offset,
-            l.common.len
-        );
-        dev_info!(
-            pdev,
-            "virtio cap notify: bar {} offset {:#x} length {:#x} multiplier {}\n",
-            l.notify.bar,
-            l.notify.offset,
-            l.notify.len,
-            l.notify_off_multiplier
-        );
-        dev_info!(
-            pdev,
-            "virtio cap isr: bar {} offset {:#x} length {:#x}\n",
-            l.isr.bar,
-            l.isr.offset,
-            l.isr.len
-        );
-        if let Some(d) = l.device {
-            dev_info!(
-                pdev,
-                "virtio cap device: bar {} offset {:#x} length {:#x}\n",
-                d.bar,
-                d.offset,
-                d.len
-            );
-        }
-        for s in &l.shm[..l.shm_count] {
-            dev_info!(
-                pdev,
-                "virtio cap shm {}: bar {} offset {:#x} length {:#x}\n",
-                s.id,
-                s.region.bar,
-                s.region.offset,
-                s.region.len
-            );
-        }
+            pdev.enable_device_mem()?;
+            pdev.set_master();
+            if pci_ext::set_dma_mask(pdev, 64).is_err() {
+                pci_ext::set_dma_mask(pdev, 32).inspect_err(|_| {
+                    dev_err!(pdev, "no usable DMA mask\n");
+                })?;
+                dev_warn!(pdev, "using a 32-bit DMA mask\n");
+            }
 
-        dev_info!(
-            pdev,
-            "device {:#06x}: capabilities valid; transport not implemented yet, declining\n",
-            device_id
-        );
-        Err(ENODEV)
+            let id = virtio::DeviceId {
+                device,
+                vendor: pdev.subsystem_vendor_id().into(),
+            };
+            let dev = ModernDevice::new(pdev, layout)?;
+            Ok(try_pin_init!(RvirtioPciData {
+                reg <- virtio::Registration::new(pdev, id, PciTransport::new(dev)),
+            }))
+        })
     }
 }

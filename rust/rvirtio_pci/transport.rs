@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The virtio transport over a modern virtio PCI device: `virtio_config_ops` in safe Rust.
+
+use super::{
+    caps,
+    modern::{ModernDevice, NO_VECTOR},
+};
+use crate::virtio::{
+    self, feature,
+    queues::{IrqTarget, Queues, VectorType},
+    Device, FeaturesToFinalize, ShmRegion, Transport,
+};
+use kernel::{
+    prelude::*,
+    str::CString,
+    sync::Mutex,
+    time::{delay::fsleep, Delta}, //
+};
+
+/// How long a reset may take before we give up on the device.
+const RESET_TIMEOUT_MS: u32 = 1000;
+
+/// How the queues of the device got their interrupts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum IrqMode {
+    /// No queues.
+    None,
+    /// One MSI-X vector per queue with a callback, plus one for configuration changes.
+    PerQueue,
+    /// One MSI-X vector for all queues, plus one for configuration changes.
+    Shared,
+    /// The INTx line.
+    Intx,
+}
+
+/// What `find_vqs` set up in the device, for `del_vqs` to undo.
+struct QueueSetup {
+    mode: IrqMode,
+    /// Device indices of the queues created.
+    queues: KVec<u16>,
+}
+
+/// The transport state of one device.
+#[pin_data]
+pub(crate) struct PciTransport<'bound> {
+    dev: ModernDevice<'bound>,
+    bus_name: CString,
+    #[pin]
+    setup: Mutex<QueueSetup>,
+}
+
+impl<'bound> PciTransport<'bound> {
+    /// A transport over `dev`.
+    pub(crate) fn new(dev: ModernDevice<'bound>) -> impl PinInit<Self, Error> + 'bound {
+        try_pin_init!(Self {
+            bus_name: CString::try_from_fmt(fmt!("{}", crate::pci_ext::name(dev.pdev())))?,
+            dev,
+            setup <- kernel::new_mutex!(QueueSetup {
+                mode: IrqMode::None,
+                queues: KVec::new(),
+            }),
+        })
+    }
+
+    /// Creates the queues and their interrupts in one of the modes.
+    fn setup_queues(&self, vdev: &Device, q: &mut Queues<'_>, mode: IrqMode) -> Result<KVec<u16>> {
+        let pdev = self.dev.pdev();
+        let with_callback = (0..q.len())
+            .filter_map(|i| q.info(i))
+            .filter(|info| info.callback)
+            .count();
+        let with_callback = u32::try_from(with_callback).map_err(|_| EINVAL)?;
+        match mode {
+            IrqMode::PerQueue => {
+                let n = 1 + with_callback;
+                q.alloc_vectors(pdev, n, n, VectorType::MsiX, true)?;
+            }
+            IrqMode::Shared => {
+                q.alloc_vectors(pdev, 2, 2, VectorType::MsiX, true)?;
+            }
+            IrqMode::Intx => {
+                q.alloc_vectors(pdev, 1, 1, VectorType::Intx, false)?;
+            }
+            IrqMode::None => return Err(EINVAL),
+        }
+        let msix = mode != IrqMode::Intx;
+        if msix && self.dev.set_msix_config(0) == NO_VECTOR {
+            return Err(EBUSY);
+        }
+
+        let num_queues = self.dev.num_queues();
+        let width = 2u64;
+        let mut created = KVec::with_capacity(q.len(), GFP_KERNEL)?;
+        let mut next_index = 0u16;
+        let mut next_vector = 1u16;
+        let mut vectors = KVec::with_capacity(q.len(), GFP_KERNEL)?;
+        for i in 0..q.len() {
+            let Some(info) = q.info(i) else {
+                continue;
+            };
+            let index = next_index;
+            next_index += 1;
+            if index >= num_queues {
+                dev_err!(
+                    pdev,
+                    "driver asks for queue {}, device has {}\n",
+                    index,
+                    num_queues
+                );
+                return Err(ENOENT);
+            }
+            self.dev.select_queue(index);
+            let size = self.dev.queue_size();
+            if size == 0 || self.dev.queue_enabled() {
+                return Err(ENOENT);
+            }
+            let off =
+                caps::notify_offset(self.dev.layout(), index, self.dev.queue_notify_off(), width)
+                    .map_err(|e| {
+                    dev_err!(pdev, "{}\n", format_args!("{e}"));
+                    EINVAL
+                })?;
+            let cookie = usize::try_from(off).map_err(|_| EINVAL)?;
+            let vq = q.create(i, index, size.into(), cookie)?;
+            vq.set_num_max(size.into());
+            let ring_size = u16::try_from(vq.size()).map_err(|_| EINVAL)?;
+            self.dev.set_queue_size(ring_size);
+            self.dev
+                .set_queue_addrs(vq.desc_addr(), vq.avail_addr(), vq.used_addr());
+
+            let vector = match mode {
+                _ if !info.callback => NO_VECTOR,
+                IrqMode::PerQueue => {
+                    let v = next_vector;
+                    next_vector += 1;
+                    v
+                }
+                IrqMode::Shared => 1,
+                _ => NO_VECTOR,
+            };
+            if msix && self.dev.set_queue_vector(vector) != vector {
+                dev_err!(pdev, "queue {}: device refused vector {}\n", index, vector);
+                return Err(EBUSY);
+            }
+            created.push(index, GFP_KERNEL)?;
+            vectors.push((i, vector, info.name), GFP_KERNEL)?;
+        }
+
+        // Interrupts only once every queue exists: the handlers walk the queue list.
+        let n = vdev.index();
+        match mode {
+            IrqMode::PerQueue | IrqMode::Shared => {
+                q.request_irq(
+                    0,
+                    CString::try_from_fmt(fmt!("virtio{}-config", n))?,
+                    IrqTarget::Config,
+                )?;
+                if mode == IrqMode::Shared {
+                    if with_callback > 0 {
+                        let name = CString::try_from_fmt(fmt!("virtio{}-virtqueues", n))?;
+                        q.request_irq(1, name, IrqTarget::AllQueues)?;
+                    }
+                } else {
+                    for (i, vector, name) in vectors.iter().copied() {
+                        if vector == NO_VECTOR {
+                            continue;
+                        }
+                        let name = CString::try_from_fmt(fmt!("virtio{}-{}", n, name))?;
+                        q.request_irq(vector.into(), name, IrqTarget::Queue(i))?;
+                    }
+                }
+            }
+            IrqMode::Intx => {
+                q.request_irq(
+                    0,
+                    CString::try_from_fmt(fmt!("virtio{}", n))?,
+                    IrqTarget::Intx,
+                )?;
+            }
+            IrqMode::None => {}
+        }
+
+        for index in created.iter().copied() {
+            self.dev.select_queue(index);
+            self.dev.enable_queue();
+        }
+        Ok(created)
+    }
+
+    /// Takes the queues of the device off their vectors.
+    fn clear_vectors(&self, setup: &QueueSetup) {
+        if matches!(setup.mode, IrqMode::PerQueue | IrqMode::Shared) {
+            for index in setup.queues.iter().copied() {
+                self.dev.select_queue(index);
+                self.dev.set_queue_vector(NO_VECTOR);
+            }
+            self.dev.set_msix_config(NO_VECTOR);
+        }
+    }
+}
+
+impl Transport for PciTransport<'_> {
+    fn get(&self, offset: usize, buf: &mut [u8]) {
+        if self.dev.device_read(offset, buf).is_err() {
+            dev_err!(
+                self.dev.pdev(),
+                "config read of {} bytes at {:#x} outside the device configuration\n",
+                buf.len(),
+                offset
+            );
+            buf.fill(0xff);
+        }
+    }
+
+    fn set(&self, offset: usize, buf: &[u8]) {
+        if self.dev.device_write(offset, buf).is_err() {
+            dev_err!(
+                self.dev.pdev(),
+                "config write of {} bytes at {:#x} outside the device configuration\n",
+                buf.len(),
+                offset
+            );
+        }
+    }
+
+    fn generation(&self) -> u32 {
+        self.dev.generation().into()
+    }
+
+    fn get_status(&self) -> u8 {
+        self.dev.status()
+    }
+
+    fn set_status(&self, status: u8) {
+        self.dev.set_status(status)
+    }
+
+    fn reset(&self) {
+        self.dev.set_status(0);
+        // The device may take time to reset; a device that went away reads all ones.
+        let mut waited = 0;
+        loop {
+            let status = self.dev.status();
+            if status == 0 {
+                return;
+            }
+            if status == u8::MAX || waited >= RESET_TIMEOUT_MS {
+                dev_err!(
+                    self.dev.pdev(),
+                    "device did not reset (status {:#04x} after {} ms)\n",
+                    status,
+                    waited
+                );
+                return;
+            }
+            fsleep(Delta::from_millis(1));
+            waited += 1;
+        }
+    }
+
+    fn get_features(&self, word: usize) -> u64 {
+        let Ok(lo) = u32::try_from(2 * word) else {
+            return 0;
+        };
+        let low = u64::from(self.dev.device_features32(lo));
+        let high = u64::from(self.dev.device_features32(lo + 1));
+        low | (high << 32)
+    }
+
+    fn finalize_features(&self, _vdev: &Device, f: &mut FeaturesToFinalize<'_>) -> Result {
+        // Transport features we do not implement (yet): keep the driver from relying on them.
+        for bit in [
+            feature::NOTIFICATION_DATA,
+            feature::RING_RESET,
+            feature::ADMIN_VQ,
+            feature::SR_IOV,
+        ] {
+            f.clear(bit);
+        }
+        if !f.has(feature::VERSION_1) {
+            dev_err!(
+                self.dev.pdev(),
+                "device does not offer VIRTIO_F_VERSION_1 (a legacy device?)\n"
+            );
+            return Err(EINVAL);
+        }
+        for word in 0..virtio::FEATURE_WORDS {
+            let v = f.word(word);
+            let select = u32::try_from(2 * word).map_err(|_| EINVAL)?;
+            self.dev.set_driver_features32(select, v as u32);
+            self.dev.set_driver_features32(select + 1, (v >> 32) as u32);
+        }
+        Ok(())
+    }
+
+    fn find_vqs(&self, vdev: &Device, q: &mut Queues<'_>) -> Result {
+        let mut setup = self.setup.lock();
+        let mut last = EINVAL;
+        // As the C transport: a vector per queue, else one shared vector, else INTx.
+        for mode in [IrqMode::PerQueue, IrqMode::Shared, IrqMode::Intx] {
+            setup.mode = mode;
+            match self.setup_queues(vdev, q, mode) {
+                Ok(queues) => {
+                    setup.queues = queues;
+                    return Ok(());
+                }
+                Err(e) => {
+                    dev_dbg!(self.dev.pdev(), "find_vqs in {:?} mode: {:?}\n", mode, e);
+                    self.clear_vectors(&setup);
+                    q.reset();
+                    last = e;
+                    // Missing queues do not depend on the interrupt mode.
+                    if e == ENOENT || e == ENOMEM {
+                        break;
+                    }
+                }
+            }
+        }
+        setup.mode = IrqMode::None;
+        setup.queues.clear();
+        Err(last)
+    }
+
+    fn del_vqs(&self, _vdev: &Device) {
+        let mut setup = self.setup.lock();
+        self.clear_vectors(&setup);
+        setup.mode = IrqMode::None;
+        setup.queues.clear();
+    }
+
+    fn notify(&self, index: u16, cookie: usize) -> bool {
+        self.dev.notify(cookie, index);
+        true
+    }
+
+    fn read_isr(&self) -> u8 {
+        self.dev.read_isr()
+    }
+
+    fn bus_name(&self) -> &CStr {
+        &self.bus_name
+    }
+
+    fn shm_region(&self, id: u8) -> Option<ShmRegion> {
+        let r = self.dev.layout().shm(id)?;
+        let start = self.dev.pdev().resource_start(r.bar.into()).ok()?;
+        // `resource_size_t` is only 32 bits wide on some configurations.
+        #[allow(clippy::useless_conversion)]
+        let start = u64::from(start);
+        Some(ShmRegion {
+            addr: start.checked_add(r.offset)?,
+            len: r.len,
+        })
+    }
+}
