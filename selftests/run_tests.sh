@@ -16,8 +16,11 @@ mkdir -p "$outroot"
 guest=$top/selftests/guest
 vm=$top/selftests/vm/run-vm
 
-# Boots: name, extra NIC properties, guest tests.
-base_tests=(skeleton_load_unload driver_override c_ping_netns qmp_channel)
+# Boots: name, extra NIC properties, guest tests. pci_device_del removes a NIC: it runs last.
+base_tests=(skeleton_load_unload driver_override c_ping_netns qmp_channel pci_c_virtio_net
+	pci_c_virtio_blk pci_c_virtio_rng pci_bind_cycles pci_rmmod_under_traffic pci_device_del)
+intx_tests=(pci_c_virtio_net)
+shared_tests=(pci_c_virtio_net)
 
 n=0 passed=0 failed=0
 result() { # result OK|FAIL NAME [DIRECTIVE]
@@ -34,14 +37,14 @@ result() { # result OK|FAIL NAME [DIRECTIVE]
 # Runs guest tests in one boot; each guest test and the boot itself (exit status, no splat)
 # are test points.
 boot() {
-	local name=$1 nic_opts=$2
-	shift 2
+	local name=$1 nic_opts=$2 expect_irq=$3
+	shift 3
 	local paths=() t
 	for t in "$@"; do paths+=("$guest/tests/$t.sh"); done
 	local out=$outroot/$name
 	echo "# boot $name${nic_opts:+ (virtio-net-pci $nic_opts)}: ${*}"
 	local log rc=0
-	log=$("$vm" -k "$kdir" -o "$out" -t 900 ${nic_opts:+-n "$nic_opts"} \
+	log=$("$vm" -k "$kdir" -o "$out" -t 900 ${nic_opts:+-n "$nic_opts"} -e "RVIRTIO_EXPECT_IRQ=$expect_irq" \
 		"$guest/run.sh" "${paths[@]}" 2> "$out.runner.log") || rc=$?
 	local seen=() line
 	while IFS= read -r line; do
@@ -74,7 +77,7 @@ boot() {
 	fi
 }
 
-total=$((2 + ${#base_tests[@]} + 1 + 1))
+total=$((2 + ${#base_tests[@]} + 1 + ${#intx_tests[@]} + 1 + ${#shared_tests[@]} + 1 + 1))
 echo "KTAP version 1"
 echo "1..$total"
 
@@ -97,7 +100,10 @@ else
 	result FAIL host.logic_unit_and_fuzz
 fi
 
-boot base "" "${base_tests[@]}"
+boot base "" per-queue "${base_tests[@]}"
+# Interrupt modes forced from QEMU: no MSI-X at all, and fewer vectors than queues + 1.
+boot intx "vectors=0" intx "${intx_tests[@]}"
+boot shared "vectors=2" shared "${shared_tests[@]}"
 
 # The runner's self-test: a guest script that succeeds but loads a module raising WARN_ON.
 # The runner must report the run as failed because of the splat (status 125) and name it.

@@ -107,14 +107,51 @@ netns_setup() {
 	echo "$dev"
 }
 
-# Undoes netns_setup: deleting the namespace returns the peer NIC to the root namespace.
+# Undoes netns_setup. The peer NIC is moved back explicitly: a namespace outlives its deletion
+# while sockets of a cut connection still hold it (minutes of TCP retries).
 netns_cleanup() {
-	local dev
+	local dev peer
+	peer=$(ip -n "$PEER_NS" -o link 2>/dev/null | awk -v m="$NIC1_MAC" '$0 ~ m { sub(/:$/, "", $2); sub(/@.*/, "", $2); print $2 }')
+	[ -n "$peer" ] && ip -n "$PEER_NS" link set "$peer" netns 1
 	ip netns del "$PEER_NS" 2>/dev/null
 	if dev=$(netdev_by_mac "$NIC0_MAC"); then
 		ip addr flush dev "$dev"
 		ip link set "$dev" down
 	fi
-	# The peer comes back asynchronously once the namespace is gone.
 	wait_for 5 netdev_by_mac "$NIC1_MAC"
+}
+
+# Prints the virtio device (virtioN) of PCI device $1.
+virtio_of() {
+	local d
+	d=$(ls -d "/sys/bus/pci/devices/$1"/virtio* 2>/dev/null | head -n 1) || return 1
+	[ -n "$d" ] && basename "$d"
+}
+
+# Prints the sum of the counts of interrupt $1 (a name in /proc/interrupts) over all CPUs.
+irq_count() {
+	awk -v n="$1" '$NF == n { s = 0; for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) s += $i; print s; f = 1 }
+		END { if (!f) print -1 }' /proc/interrupts
+}
+
+iperf_listening() {
+	ip netns exec "$PEER_NS" ss -ltnH "sport = :$IPERF_PORT" | grep -q .
+}
+
+# Runs iperf3 from the NIC under test to the peer for $1 seconds ($2: extra iperf3 options);
+# prints the bytes received by the server.
+IPERF_PORT=5201
+iperf_run() {
+	local secs=$1 opts=${2:-} out
+	ip netns exec "$PEER_NS" iperf3 -s -1 -p $IPERF_PORT -B 10.99.0.2 > /dev/null 2>&1 &
+	local srv=$!
+	wait_for 5 iperf_listening
+	out=$(iperf3 -c 10.99.0.2 -p $IPERF_PORT -t "$secs" -J $opts 2>&1)
+	wait "$srv"
+	echo "$out" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+if "error" in r:
+    raise SystemExit(r["error"])
+print(int(r["end"]["sum_received"]["bytes"]))'
 }

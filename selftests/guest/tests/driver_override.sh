@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# A user moves a NIC from the C virtio-pci to rvirtio-pci with driver_override, and back.
-# The skeleton walks the virtio capabilities of the device in probe, logs them, and declines.
+# A user moves a NIC from the C virtio-pci to rvirtio-pci with driver_override, and back:
+# on rvirtio-pci the device's BAR is claimed by rvirtio-pci and it appears on the virtio bus.
 . "$(dirname "$0")/../lib.sh"
 
 cleanup() {
@@ -10,23 +10,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-must kmod_load virtio_net
-wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface on $NIC0 with the C drivers"
 must rvirtio_load rvirtio_pci
-dmesg -C
-
 pci_rebind "$NIC0" rvirtio-pci
 [ "$(cat /sys/bus/pci/devices/$NIC0/driver_override)" = rvirtio-pci ] || fail "override not set"
-log=$(dmesg | grep "rvirtio-pci $NIC0")
-echo "$log"
-for cap in common notify isr device; do
-	echo "$log" | grep -q "virtio cap $cap: bar" || fail "probe did not report the $cap capability"
-done
-echo "$log" | grep -q "declining" || fail "probe of $NIC0 did not run or did not decline"
-[ "$(pci_driver "$NIC0")" = none ] || fail "$NIC0 bound to $(pci_driver "$NIC0") while overridden"
-netdev_by_mac "$NIC0_MAC" > /dev/null && fail "interface still present after unbinding from virtio-pci"
+[ "$(pci_driver "$NIC0")" = rvirtio-pci ] || fail "$NIC0 bound to $(pci_driver "$NIC0")"
+# The capabilities live in BAR 4 of QEMU's virtio-pci: it must be mapped by us now.
+grep -B1 -A1 "rvirtio-pci" /proc/iomem | sed 's/^ *//'
+grep -q "rvirtio-pci" /proc/iomem || fail "no BAR of $NIC0 claimed by rvirtio-pci"
+vdev=$(ls -d /sys/bus/pci/devices/$NIC0/virtio* 2>/dev/null) || fail "no virtio device under $NIC0"
+[ "$(cat "$vdev/device")" = 0x0001 ] || fail "virtio device id $(cat "$vdev/device"), expected 1 (net)"
+echo "$(basename "$vdev"): device $(cat "$vdev/device") vendor $(cat "$vdev/vendor") status $(cat "$vdev/status")"
 
 pci_rebind "$NIC0" ""
 [ "$(pci_driver "$NIC0")" = virtio-pci ] || fail "$NIC0 did not go back to virtio-pci"
-wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "interface did not come back on virtio-pci"
-echo "moved to rvirtio-pci (probe ran, declined) and back to virtio-pci"
+echo "moved to rvirtio-pci and back to virtio-pci"

@@ -1,0 +1,42 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# 100 unbind/bind cycles of a NIC on rvirtio-pci (with upstream virtio_net on top) while a ping
+# runs; afterwards the NIC still works. Leaks are judged by kmemleak on the debug flavour.
+. "$(dirname "$0")/../lib.sh"
+
+CYCLES=${RVIRTIO_BIND_CYCLES:-100}
+cleanup() {
+	[ -n "${pinger:-}" ] && kill "$pinger" 2>/dev/null
+	netns_cleanup
+	pci_rebind "$NIC0" ""
+	rmmod rvirtio_pci 2>/dev/null
+}
+trap cleanup EXIT
+
+must kmod_load virtio_net
+must rvirtio_load rvirtio_pci
+pci_rebind "$NIC0" rvirtio-pci
+wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface on rvirtio-pci"
+dev=$(netns_setup) || fail "namespace setup failed"
+ping -i 0.05 -W 1 10.99.0.2 > /dev/null 2>&1 &
+pinger=$!
+
+drv=/sys/bus/pci/drivers/rvirtio-pci
+start=$(date +%s%N)
+for ((i = 1; i <= CYCLES; i++)); do
+	echo "$NIC0" > "$drv/unbind" || fail "unbind $i failed"
+	echo "$NIC0" > "$drv/bind" || fail "bind $i failed"
+	[ "$(pci_driver "$NIC0")" = rvirtio-pci ] || fail "cycle $i: not bound"
+done
+ms=$((($(date +%s%N) - start) / 1000000))
+echo "$CYCLES unbind/bind cycles in $ms ms"
+kill "$pinger"
+pinger=
+
+wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface after the cycles"
+dev=$(netdev_by_mac "$NIC0_MAC")
+ip addr add 10.99.0.1/24 dev "$dev"
+ip link set "$dev" up
+out=$(ping -c 5 -i 0.2 -W 2 10.99.0.2 2>&1)
+echo "$out" | tail -n 1
+echo "$out" | grep -q ' 0% packet loss' || fail "ping after the cycles lost packets"
