@@ -112,7 +112,8 @@ netns_setup() {
 netns_cleanup() {
 	local dev peer
 	peer=$(ip -n "$PEER_NS" -o link 2>/dev/null | awk -v m="$NIC1_MAC" '$0 ~ m { sub(/:$/, "", $2); sub(/@.*/, "", $2); print $2 }')
-	[ -n "$peer" ] && ip -n "$PEER_NS" link set "$peer" netns 1
+	# Its old name may have been taken meanwhile (by a re-probed NIC under test).
+	[ -n "$peer" ] && ip -n "$PEER_NS" link set "$peer" netns 1 name "rvpeer$RANDOM"
 	ip netns del "$PEER_NS" 2>/dev/null
 	if dev=$(netdev_by_mac "$NIC0_MAC"); then
 		ip addr flush dev "$dev"
