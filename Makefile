@@ -7,6 +7,8 @@
 #   make setup        install the toolchain, build (or reuse) the pinned kernel
 #   make run          setup, build, boot the guest and show a NIC on rvirtio-pci (main job)
 #   make check        setup, build, run the whole test suite
+#   make check-debug  build the debug kernel (KASAN, lockdep, kmemleak) and run the robustness
+#                     suite on it
 #   make kernel       build (or reuse) the pinned kernel; kernel-debug for the debug flavour
 #   make clippy       build with CLIPPY=1;  make rustfmt / rustfmtcheck
 #
@@ -28,8 +30,8 @@ endif
 
 KMAKE = $(MAKE) -C $(KDIR) M=$(TOP) $(KBUILD_TOOLCHAIN)
 
-.PHONY: all modules clean setup toolchain kernel kernel-debug run check clippy rustfmt \
-	rustfmtcheck
+.PHONY: all modules clean setup toolchain kernel kernel-debug run check check-debug clippy \
+	rustfmt rustfmtcheck
 
 all: modules
 
@@ -60,6 +62,16 @@ run: setup
 check: setup
 	$(MAKE) -C $(TOP) modules
 	$(TOP)/selftests/run_tests.sh
+
+# The robustness suite on the debug kernel. Its modules are built apart (MO=), so that they
+# never mix with those of the normal kernel.
+DEBUG_MO := $(TOP)/out/debug-modules
+check-debug: kernel-debug
+	mkdir -p $(DEBUG_MO)
+	$(MAKE) -C $(shell $(SCRIPTS)/kernel.sh --path debug) M=$(TOP) MO=$(DEBUG_MO) \
+		$(KBUILD_TOOLCHAIN) modules
+	RVIRTIO_FLAVOUR=debug KDIR=$(shell $(SCRIPTS)/kernel.sh --path debug) \
+		RVIRTIO_MODDIR=$(DEBUG_MO) $(TOP)/selftests/run_tests.sh
 
 clippy:
 	$(KMAKE) CLIPPY=1 modules

@@ -6,11 +6,16 @@
 # test failed. Expects the kernel and the modules to be built (make check does both).
 #
 # Logs of each boot go to $RVIRTIO_TEST_OUT (default: out/tests under the checkout).
+#
+# RVIRTIO_FLAVOUR=debug runs the short robustness suite on the debug kernel (KASAN, lockdep,
+# kmemleak) instead, with the modules built for it in $RVIRTIO_MODDIR (make check-debug).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/env.sh"
-kdir=${KDIR:-$("$top/scripts/kernel.sh" --path normal)}
-outroot=${RVIRTIO_TEST_OUT:-$top/out/tests}
+flavour=${RVIRTIO_FLAVOUR:-normal}
+kdir=${KDIR:-$("$top/scripts/kernel.sh" --path "$flavour")}
+moddir=${RVIRTIO_MODDIR:-$top}
+outroot=${RVIRTIO_TEST_OUT:-$top/out/tests-$flavour}
 rm -rf "$outroot"
 mkdir -p "$outroot"
 guest=$top/selftests/guest
@@ -44,7 +49,8 @@ boot() {
 	local out=$outroot/$name
 	echo "# boot $name${nic_opts:+ (virtio-net-pci $nic_opts)}: ${*}"
 	local log rc=0
-	log=$("$vm" -k "$kdir" -o "$out" -t 900 ${nic_opts:+-n "$nic_opts"} -e "RVIRTIO_EXPECT_IRQ=$expect_irq" \
+	log=$("$vm" -k "$kdir" -o "$out" -t 1800 ${nic_opts:+-n "$nic_opts"} -e "RVIRTIO_EXPECT_IRQ=$expect_irq" \
+		-e "RVIRTIO_MODDIR=$moddir" -e "RVIRTIO_BIND_CYCLES=$bind_cycles" \
 		"$guest/run.sh" "${paths[@]}" 2> "$out.runner.log") || rc=$?
 	local seen=() line
 	while IFS= read -r line; do
@@ -76,6 +82,21 @@ boot() {
 		result FAIL "$name.boot_clean"
 	fi
 }
+
+bind_cycles=100
+if [ "$flavour" = debug ]; then
+	# KASAN and lockdep under TCG are about ten times slower: a short, targeted suite, with a
+	# kmemleak scan at the end of the boot (guest-init).
+	debug_tests=(skeleton_load_unload driver_override pci_c_virtio_net pci_c_virtio_blk
+		pci_bind_cycles pci_rmmod_under_traffic)
+	bind_cycles=20
+	echo "KTAP version 1"
+	echo "1..$((${#debug_tests[@]} + 1))"
+	boot debug "" per-queue "${debug_tests[@]}"
+	echo "$passed passed, $failed failed"
+	[ $failed = 0 ]
+	exit
+fi
 
 total=$((2 + ${#base_tests[@]} + 1 + ${#intx_tests[@]} + 1 + ${#shared_tests[@]} + 1 + 1))
 echo "KTAP version 1"
@@ -110,7 +131,7 @@ boot shared "vectors=2" shared "${shared_tests[@]}"
 echo "# runner self-test: a deliberate WARN_ON must fail the run"
 out=$outroot/splat
 rc=0
-"$vm" -k "$kdir" -o "$out" -t 300 "$guest/splat.sh" > "$out.script.log" 2> "$out.runner.log" || rc=$?
+"$vm" -k "$kdir" -o "$out" -t 300 -e "RVIRTIO_MODDIR=$moddir" "$guest/splat.sh" > "$out.script.log" 2> "$out.runner.log" || rc=$?
 sed 's/^/# /' "$out.runner.log" | grep -E 'splat|status' | head -n 8
 if [ $rc = 125 ] && grep -q 'WARNING:' "$out.runner.log" && grep -q 'rvirtio_splat' "$out/console.log" &&
 	grep -q 'exiting 0' "$out.script.log"; then

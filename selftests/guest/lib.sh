@@ -50,11 +50,12 @@ kmod_load() {
 	modprobe -d "$KDIR/modroot" "$@"
 }
 
-# Loads one of our modules from the build in this checkout, by its path without ".ko".
+# Loads one of our modules, by its path without ".ko" in the build output ($RVIRTIO_MODDIR,
+# default: the checkout itself).
 rvirtio_load() {
 	local m=$1
 	shift
-	insmod "$RVIRTIO_TOP/$m.ko" "$@"
+	insmod "${RVIRTIO_MODDIR:-$RVIRTIO_TOP}/$m.ko" "$@"
 }
 
 # Prints the name of the driver bound to PCI device $1, or "none".
