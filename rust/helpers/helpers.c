@@ -6,6 +6,7 @@
  * This file is compiled into each module that uses it (see rvirtio_*_helpers.c).
  */
 
+#include <linux/interrupt.h>
 #include <linux/pci.h>
 
 struct pci_dev *rvirtio_helper_to_pci_dev(struct device *dev)
@@ -64,4 +65,9 @@ void rvirtio_helper_del_all_vqs(struct virtio_device *vdev)
 const char *rvirtio_helper_pci_name(const struct pci_dev *pdev)
 {
 	return pci_name(pdev);
+}
+
+int rvirtio_helper_irq_set_affinity_and_hint(unsigned int irq, const struct cpumask *m)
+{
+	return irq_set_affinity_and_hint(irq, m);
 }

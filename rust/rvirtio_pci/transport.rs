@@ -37,8 +37,8 @@ enum IrqMode {
 /// What `find_vqs` set up in the device, for `del_vqs` to undo.
 struct QueueSetup {
     mode: IrqMode,
-    /// Device indices of the queues created.
-    queues: KVec<u16>,
+    /// Device index and MSI-X vector (or `NO_VECTOR`) of each queue created.
+    queues: KVec<(u16, u16)>,
 }
 
 /// The transport state of one device.
@@ -64,7 +64,12 @@ impl<'bound> PciTransport<'bound> {
     }
 
     /// Creates the queues and their interrupts in one of the modes.
-    fn setup_queues(&self, vdev: &Device, q: &mut Queues<'_>, mode: IrqMode) -> Result<KVec<u16>> {
+    fn setup_queues(
+        &self,
+        vdev: &Device,
+        q: &mut Queues<'_>,
+        mode: IrqMode,
+    ) -> Result<KVec<(u16, u16)>> {
         let pdev = self.dev.pdev();
         let with_callback = (0..q.len())
             .filter_map(|i| q.info(i))
@@ -143,7 +148,7 @@ impl<'bound> PciTransport<'bound> {
                 dev_err!(pdev, "queue {}: device refused vector {}\n", index, vector);
                 return Err(EBUSY);
             }
-            created.push(index, GFP_KERNEL)?;
+            created.push((index, vector), GFP_KERNEL)?;
             vectors.push((i, vector, info.name), GFP_KERNEL)?;
         }
 
@@ -181,7 +186,7 @@ impl<'bound> PciTransport<'bound> {
             IrqMode::None => {}
         }
 
-        for index in created.iter().copied() {
+        for (index, _) in created.iter().copied() {
             self.dev.select_queue(index);
             self.dev.enable_queue();
         }
@@ -191,7 +196,7 @@ impl<'bound> PciTransport<'bound> {
     /// Takes the queues of the device off their vectors.
     fn clear_vectors(&self, setup: &QueueSetup) {
         if matches!(setup.mode, IrqMode::PerQueue | IrqMode::Shared) {
-            for index in setup.queues.iter().copied() {
+            for (index, _) in setup.queues.iter().copied() {
                 self.dev.select_queue(index);
                 self.dev.set_queue_vector(NO_VECTOR);
             }
@@ -336,6 +341,18 @@ impl Transport for PciTransport<'_> {
 
     fn read_isr(&self) -> u8 {
         self.dev.read_isr()
+    }
+
+    fn vq_vector(&self, index: u32) -> Option<u32> {
+        let setup = self.setup.lock();
+        if setup.mode != IrqMode::PerQueue {
+            return None;
+        }
+        setup
+            .queues
+            .iter()
+            .find(|(i, v)| u32::from(*i) == index && *v != NO_VECTOR)
+            .map(|(_, v)| u32::from(*v))
     }
 
     fn bus_name(&self) -> &CStr {

@@ -172,6 +172,10 @@ pub(crate) trait Transport: Sync + Sized {
         vdev.config_changed();
     }
 
+    /// The interrupt vector (of the parent's vectors) that serves device queue `index` on its
+    /// own, if any: its CPU affinity is the queue's.
+    fn vq_vector(&self, index: u32) -> Option<u32>;
+
     /// The name of the parent's bus location, e.g. the PCI address.
     fn bus_name(&self) -> &CStr;
 
@@ -373,8 +377,8 @@ impl<T: Transport> Adapter<T> {
         get_extended_features: Some(Self::get_extended_features),
         finalize_features: Some(Self::finalize_features),
         bus_name: Some(Self::bus_name),
-        set_vq_affinity: None,
-        get_vq_affinity: None,
+        set_vq_affinity: Some(Self::set_vq_affinity),
+        get_vq_affinity: Some(Self::get_vq_affinity),
         get_shm_region: Some(Self::get_shm_region),
         disable_vq_and_reset: None,
         enable_vq_after_reset: None,
@@ -627,6 +631,55 @@ impl<T: Transport> Adapter<T> {
                 true
             }
             None => false,
+        }
+    }
+
+    /// `virtio_config_ops::get_vq_affinity`.
+    ///
+    /// # Safety
+    ///
+    /// `vdev` is a device registered by a live [`Registration<T>`].
+    unsafe extern "C" fn get_vq_affinity(
+        vdev: *mut bindings::virtio_device,
+        index: c_int,
+    ) -> *const kernel::bindings::cpumask {
+        // SAFETY: As in `get`.
+        let (_, inner) = unsafe { Self::parts(vdev) };
+        let Ok(index) = u32::try_from(index) else {
+            return ptr::null();
+        };
+        let Some(vector) = inner.transport.vq_vector(index) else {
+            return ptr::null();
+        };
+        inner
+            .queues
+            .lock()
+            .as_ref()
+            .map_or(ptr::null(), |q| q.affinity(vector))
+    }
+
+    /// `virtio_config_ops::set_vq_affinity`.
+    ///
+    /// # Safety
+    ///
+    /// `vq` is a virtqueue of a device registered by a live [`Registration<T>`]; `mask` is NULL
+    /// or a valid CPU mask.
+    unsafe extern "C" fn set_vq_affinity(
+        vq: *mut bindings::virtqueue,
+        mask: *const kernel::bindings::cpumask,
+    ) -> c_int {
+        // SAFETY: By the safety requirements `vq` is valid and its `vdev` is ours.
+        let (vdev, index) = unsafe { ((*vq).vdev, (*vq).index) };
+        // SAFETY: As above.
+        let (_, inner) = unsafe { Self::parts(vdev) };
+        let Some(vector) = inner.transport.vq_vector(index) else {
+            // Shared vectors and INTx serve several queues: leave their affinity alone.
+            return 0;
+        };
+        match inner.queues.lock().as_ref() {
+            // SAFETY: `mask` is NULL or valid by the safety requirements.
+            Some(q) => unsafe { q.set_affinity(vector, mask) },
+            None => 0,
         }
     }
 

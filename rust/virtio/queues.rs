@@ -110,6 +110,7 @@ impl Virtqueue<'_> {
 #[pin_data(PinnedDrop)]
 struct Irq {
     irq: u32,
+    vector: u32,
     name: CString,
     vdev: *mut bindings::virtio_device,
     vq: *mut bindings::virtqueue,
@@ -195,6 +196,33 @@ impl QueueState {
             // SAFETY: The interrupt is requested while it is in `irqs`.
             unsafe { bindings::synchronize_irq(irq.irq) };
         }
+    }
+
+    /// The CPU affinity of interrupt vector `vector`, or NULL.
+    pub(crate) fn affinity(&self, vector: u32) -> *const kernel::bindings::cpumask {
+        match self.vectors {
+            // SAFETY: `pdev` has vectors allocated; the function checks `vector`.
+            Some(pdev) => unsafe { bindings::pci_irq_get_affinity(pdev, vector as c_int) },
+            None => ptr::null(),
+        }
+    }
+
+    /// Sets the affinity (and hint) of the interrupt of vector `vector` to `mask`.
+    ///
+    /// # Safety
+    ///
+    /// `mask` is NULL or a valid CPU mask.
+    pub(crate) unsafe fn set_affinity(
+        &self,
+        vector: u32,
+        mask: *const kernel::bindings::cpumask,
+    ) -> c_int {
+        let Some(irq) = self.irqs.iter().find(|i| i.vector == vector) else {
+            return 0;
+        };
+        // SAFETY: The interrupt is requested while it is in `irqs`; `mask` is valid or NULL by
+        // the safety requirements.
+        unsafe { bindings::irq_set_affinity_and_hint(irq.irq, mask) }
     }
 
     /// Frees the interrupt handlers, then the vectors, then deletes the queues of `vdev`.
@@ -377,6 +405,7 @@ impl<'a> Queues<'a> {
         let mut handler = KBox::pin_init(
             pin_init!(Irq {
                 irq,
+                vector,
                 name,
                 vdev,
                 vq,
