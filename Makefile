@@ -10,7 +10,7 @@
 #   make check-debug  build the debug kernel (KASAN, lockdep, kmemleak) and run the robustness
 #                     suite on it
 #   make kernel       build (or reuse) the pinned kernel; kernel-debug for the debug flavour
-#   make clippy       build with CLIPPY=1;  make rustfmt / rustfmtcheck
+#   make clippy       build with CLIPPY=1;  make rustdoc;  make rustfmt / rustfmtcheck
 #
 # KDIR defaults to the cached build of the pinned kernel. Point it at your own Rust-enabled
 # build tree instead with `make KDIR=/path/to/linux-build`, passing the toolchain variables that
@@ -31,7 +31,7 @@ endif
 KMAKE = $(MAKE) -C $(KDIR) M=$(TOP) $(KBUILD_TOOLCHAIN)
 
 .PHONY: all modules clean setup toolchain kernel kernel-debug run check check-debug clippy \
-	rustfmt rustfmtcheck
+	rustdoc rustfmt rustfmtcheck
 
 all: modules
 
@@ -73,8 +73,13 @@ check-debug: kernel-debug
 	RVIRTIO_FLAVOUR=debug KDIR=$(shell $(SCRIPTS)/kernel.sh --path debug) \
 		RVIRTIO_MODDIR=$(DEBUG_MO) $(TOP)/selftests/run_tests.sh
 
+# Clippy needs the crates recompiled: the sources are touched so that Kbuild reruns them.
 clippy:
+	touch $(TOP)/rust/rvirtio_pci.rs $(TOP)/selftests/modules/rvirtio_splat.rs
 	$(KMAKE) CLIPPY=1 modules
+
+rustdoc: modules
+	$(SCRIPTS)/rustdoc.sh
 
 RUSTFMT ?= /usr/bin/rustfmt
 RUST_SOURCES = $(shell cd $(TOP) && find rust selftests -name '*.rs' ! -name '*_generated.rs' ! -path '*/target/*')

@@ -98,7 +98,7 @@ if [ "$flavour" = debug ]; then
 	exit
 fi
 
-total=$((2 + ${#base_tests[@]} + 1 + ${#intx_tests[@]} + 1 + ${#shared_tests[@]} + 1 + 1))
+total=$((5 + ${#base_tests[@]} + 1 + ${#intx_tests[@]} + 1 + ${#shared_tests[@]} + 1 + 1))
 echo "KTAP version 1"
 echo "1..$total"
 
@@ -110,6 +110,21 @@ else
 	echo "$out" | sed 's/^/# /'
 	result FAIL host.splat_check_unit
 fi
+
+# Host: the Rust sources are rustfmt, clippy and rustdoc clean (kernel flags, -Dwarnings).
+lint() { # lint NAME COMMAND...
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		result OK "host.$name"
+	else
+		echo "$out" | tail -n 30 | sed 's/^/# /'
+		result FAIL "host.$name"
+	fi
+}
+lint rustfmt make -s -C "$top" rustfmtcheck
+lint clippy make -s -C "$top" clippy
+lint rustdoc "$top/scripts/rustdoc.sh" "$outroot/doc"
 
 # Host: the modules' pure logic, unit tests and fuzzing (cargo test, no kernel needed).
 if out=$(cd "$top/selftests/host/rvirtio-logic" && cargo test --offline -- --nocapture 2>&1); then
