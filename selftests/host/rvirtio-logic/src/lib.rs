@@ -10,8 +10,12 @@ extern crate std;
 
 #[path = "../../../../rust/rvirtio_pci/caps.rs"]
 pub(crate) mod caps;
+#[path = "../../../../rust/rvirtio_pci/recovery.rs"]
+pub(crate) mod recovery;
 
 #[cfg(test)]
 mod caps_fuzz;
 #[cfg(test)]
 mod caps_tests;
+#[cfg(test)]
+mod recovery_tests;

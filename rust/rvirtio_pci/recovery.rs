@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Recovery policy for devices that set DEVICE_NEEDS_RESET (virtio 1.2, 2.1.1).
+//!
+//! Pure logic, also built and tested on the host: which strategy recovers the bound driver,
+//! when to run a recovery (backoff), and when to give up on a device that keeps failing. The
+//! transport feeds it events with the current time and acts on its answers; it keeps no clock
+//! and takes no locks of its own.
+
+/// How to bring a device and its driver back after a full device reset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Strategy {
+    /// `virtio_device_reset_prepare()`, reset, `virtio_device_reset_done()`.
+    ResetPrepareDone,
+    /// `virtio_device_freeze()`, reset, `virtio_device_restore()`.
+    FreezeRestore,
+    /// Unbind the driver, reset, probe again.
+    Reprobe,
+    /// No driver is bound: reset the device and leave it ready for the next one.
+    ResetOnly,
+}
+
+impl Strategy {
+    /// Name used in messages and in the statistics.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::ResetPrepareDone => "reset_prepare/reset_done",
+            Self::FreezeRestore => "freeze/restore",
+            Self::Reprobe => "reprobe",
+            Self::ResetOnly => "reset",
+        }
+    }
+}
+
+/// What the bound driver (if any) supports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct DriverCaps {
+    /// A driver is bound.
+    pub(crate) bound: bool,
+    /// It has `reset_prepare` and `reset_done`.
+    pub(crate) reset_prepare_done: bool,
+    /// It has `freeze` and `restore`.
+    pub(crate) freeze_restore: bool,
+    /// The kernel exports `virtio_device_freeze/restore` (`CONFIG_PM_SLEEP`).
+    pub(crate) pm_sleep: bool,
+}
+
+/// Picks the strongest strategy the driver supports, or `forced` when it is possible.
+pub(crate) fn choose(caps: DriverCaps, forced: Option<Strategy>) -> Strategy {
+    if !caps.bound {
+        return Strategy::ResetOnly;
+    }
+    let can = |s: Strategy| match s {
+        Strategy::ResetPrepareDone => caps.reset_prepare_done,
+        Strategy::FreezeRestore => caps.freeze_restore && caps.pm_sleep,
+        Strategy::Reprobe => true,
+        Strategy::ResetOnly => false,
+    };
+    if let Some(f) = forced.filter(|f| can(*f)) {
+        return f;
+    }
+    [Strategy::ResetPrepareDone, Strategy::FreezeRestore]
+        .into_iter()
+        .find(|s| can(*s))
+        .unwrap_or(Strategy::Reprobe)
+}
+
+/// The limits of the policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// A device that needs more than this many recoveries within `window_ms` is failed.
+    pub(crate) max_recoveries: u32,
+    /// The window, in milliseconds.
+    pub(crate) window_ms: u64,
+    /// Delay before the second recovery within the window; it doubles for each further one.
+    /// The first one runs at once.
+    pub(crate) backoff_ms: u64,
+    /// Upper bound of the delay.
+    pub(crate) backoff_max_ms: u64,
+}
+
+impl Limits {
+    /// Defaults: 5 recoveries per 60 s, backoff 100 ms doubling up to 5 s.
+    pub(crate) const DEFAULT: Limits = Limits {
+        max_recoveries: 5,
+        window_ms: 60_000,
+        backoff_ms: 100,
+        backoff_max_ms: 5_000,
+    };
+}
+
+/// What the transport should do after an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Action {
+    /// Nothing (already scheduled or running, or the device is failed).
+    None,
+    /// Schedule the recovery work after this many milliseconds.
+    Schedule(u64),
+    /// Give up: mark the device FAILED and say why, once.
+    Fail,
+}
+
+/// Where a device is in its recovery life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Working normally.
+    Idle,
+    /// A recovery is scheduled.
+    Scheduled,
+    /// A recovery is running.
+    Running,
+    /// Given up on.
+    Failed,
+}
+
+/// The per-device state of the policy.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Recovery {
+    limits: Limits,
+    phase: Phase,
+    /// A NEEDS_RESET arrived while a recovery was running.
+    again: bool,
+    /// Start times of the recoveries in the current window, oldest first.
+    recent: [u64; Self::MAX_TRACKED],
+    recent_len: usize,
+}
+
+impl Recovery {
+    /// More recoveries than this per window are never allowed (bounds `recent`).
+    pub(crate) const MAX_TRACKED: usize = 32;
+
+    /// A new state with `limits` (clamped to what can be tracked).
+    pub(crate) fn new(mut limits: Limits) -> Self {
+        limits.max_recoveries = limits.max_recoveries.min(Self::MAX_TRACKED as u32);
+        Self {
+            limits,
+            phase: Phase::Idle,
+            again: false,
+            recent: [0; Self::MAX_TRACKED],
+            recent_len: 0,
+        }
+    }
+
+    /// The current phase.
+    pub(crate) fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    fn forget_old(&mut self, now: u64) {
+        let window = self.limits.window_ms;
+        let keep = self.recent[..self.recent_len]
+            .iter()
+            .position(|t| now.saturating_sub(*t) < window)
+            .unwrap_or(self.recent_len);
+        self.recent.copy_within(keep..self.recent_len, 0);
+        self.recent_len -= keep;
+    }
+
+    /// Decides what to do about a recovery that is due now.
+    fn plan(&mut self, now: u64) -> Action {
+        self.forget_old(now);
+        let n = self.recent_len as u32;
+        if n >= self.limits.max_recoveries {
+            self.phase = Phase::Failed;
+            return Action::Fail;
+        }
+        self.phase = Phase::Scheduled;
+        if n == 0 {
+            return Action::Schedule(0);
+        }
+        let shift = (n - 1).min(63);
+        let delay = self
+            .limits
+            .backoff_ms
+            .checked_shl(shift)
+            .unwrap_or(u64::MAX)
+            .min(self.limits.backoff_max_ms);
+        Action::Schedule(delay)
+    }
+
+    /// The device reported NEEDS_RESET at time `now` (milliseconds).
+    pub(crate) fn needs_reset(&mut self, now: u64) -> Action {
+        match self.phase {
+            Phase::Idle => self.plan(now),
+            // Handled once, after the running recovery.
+            Phase::Running => {
+                self.again = true;
+                Action::None
+            }
+            Phase::Scheduled | Phase::Failed => Action::None,
+        }
+    }
+
+    /// The scheduled recovery starts at `now`. Returns `false` if it must not run (the device
+    /// was failed or the work was not scheduled by us).
+    pub(crate) fn start(&mut self, now: u64) -> bool {
+        if self.phase != Phase::Scheduled {
+            return false;
+        }
+        self.forget_old(now);
+        if self.recent_len < Self::MAX_TRACKED {
+            self.recent[self.recent_len] = now;
+            self.recent_len += 1;
+        }
+        self.phase = Phase::Running;
+        self.again = false;
+        true
+    }
+
+    /// The running recovery ended at `now`; `ok` says whether the device came back.
+    ///
+    /// A failed recovery counts like any other towards the limit, and the device is recovered
+    /// again (with backoff) as long as the limit allows.
+    pub(crate) fn done(&mut self, now: u64, ok: bool) -> Action {
+        if self.phase != Phase::Running {
+            return Action::None;
+        }
+        self.phase = Phase::Idle;
+        if self.again || !ok {
+            self.again = false;
+            return self.plan(now);
+        }
+        Action::None
+    }
+
+    /// A recovery scheduled but cancelled (the device is going away).
+    pub(crate) fn cancel(&mut self) {
+        if matches!(self.phase, Phase::Scheduled | Phase::Running) {
+            self.phase = Phase::Idle;
+        }
+        self.again = false;
+    }
+}

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Tests of the DEVICE_NEEDS_RESET recovery policy.
+
+use crate::recovery::*;
+
+const L: Limits = Limits {
+    max_recoveries: 3,
+    window_ms: 10_000,
+    backoff_ms: 100,
+    backoff_max_ms: 1_000,
+};
+
+fn caps(rpd: bool, fr: bool, pm: bool) -> DriverCaps {
+    DriverCaps {
+        bound: true,
+        reset_prepare_done: rpd,
+        freeze_restore: fr,
+        pm_sleep: pm,
+    }
+}
+
+#[test]
+fn strongest_strategy_first() {
+    assert_eq!(
+        choose(caps(true, true, true), None),
+        Strategy::ResetPrepareDone
+    );
+    assert_eq!(
+        choose(caps(false, true, true), None),
+        Strategy::FreezeRestore
+    );
+    // freeze/restore needs CONFIG_PM_SLEEP.
+    assert_eq!(choose(caps(false, true, false), None), Strategy::Reprobe);
+    assert_eq!(choose(caps(false, false, true), None), Strategy::Reprobe);
+    assert_eq!(choose(DriverCaps::default(), None), Strategy::ResetOnly);
+}
+
+#[test]
+fn forced_strategy_only_when_possible() {
+    assert_eq!(
+        choose(caps(true, true, true), Some(Strategy::Reprobe)),
+        Strategy::Reprobe
+    );
+    assert_eq!(
+        choose(caps(true, true, true), Some(Strategy::FreezeRestore)),
+        Strategy::FreezeRestore
+    );
+    assert_eq!(
+        choose(caps(false, true, true), Some(Strategy::ResetPrepareDone)),
+        Strategy::FreezeRestore
+    );
+    assert_eq!(
+        choose(DriverCaps::default(), Some(Strategy::Reprobe)),
+        Strategy::ResetOnly
+    );
+}
+
+#[test]
+fn first_recovery_runs_at_once_then_backoff_doubles() {
+    let mut r = Recovery::new(L);
+    assert_eq!(r.needs_reset(0), Action::Schedule(0));
+    assert!(r.start(0));
+    assert_eq!(r.done(10, true), Action::None);
+    assert_eq!(r.needs_reset(20), Action::Schedule(100));
+    assert!(r.start(120));
+    assert_eq!(r.done(130, true), Action::None);
+    assert_eq!(r.needs_reset(140), Action::Schedule(200));
+}
+
+#[test]
+fn storm_fails_the_device_within_the_limit() {
+    let mut r = Recovery::new(L);
+    let mut t = 0;
+    let mut started = 0;
+    loop {
+        match r.needs_reset(t) {
+            Action::Schedule(d) => {
+                t += d;
+                assert!(r.start(t));
+                started += 1;
+                r.done(t + 1, true);
+            }
+            Action::Fail => break,
+            Action::None => panic!("idle device ignored NEEDS_RESET"),
+        }
+        t += 1;
+    }
+    assert_eq!(started, L.max_recoveries);
+    assert_eq!(r.phase(), Phase::Failed);
+    // Failed is final: nothing more is scheduled.
+    assert_eq!(r.needs_reset(t + 1_000_000), Action::None);
+    assert!(!r.start(t + 1_000_000));
+}
+
+#[test]
+fn spaced_resets_never_fail() {
+    let mut r = Recovery::new(L);
+    for i in 0..100u64 {
+        let t = i * (L.window_ms / 2);
+        assert_eq!(r.needs_reset(t), expected_delay(i));
+        assert!(r.start(t));
+        assert_eq!(r.done(t + 5, true), Action::None);
+    }
+}
+
+fn expected_delay(i: u64) -> Action {
+    // Two recoveries fit in one window at this spacing: the second one waits `backoff_ms`.
+    Action::Schedule(if i == 0 { 0 } else { 100 })
+}
+
+#[test]
+fn reset_during_recovery_is_handled_once_after_it() {
+    let mut r = Recovery::new(L);
+    assert_eq!(r.needs_reset(0), Action::Schedule(0));
+    assert!(r.start(0));
+    assert_eq!(r.needs_reset(1), Action::None);
+    assert_eq!(r.needs_reset(2), Action::None);
+    assert!(matches!(r.done(3, true), Action::Schedule(_)));
+    assert!(r.start(200));
+    assert_eq!(r.done(201, true), Action::None);
+}
+
+#[test]
+fn failed_recovery_is_retried_with_backoff() {
+    let mut r = Recovery::new(L);
+    r.needs_reset(0);
+    assert!(r.start(0));
+    assert_eq!(r.done(1, false), Action::Schedule(100));
+}
+
+#[test]
+fn cancel_leaves_nothing_pending() {
+    let mut r = Recovery::new(L);
+    r.needs_reset(0);
+    r.cancel();
+    assert!(!r.start(1));
+    assert_eq!(r.phase(), Phase::Idle);
+    // The cancelled recovery never started, so it does not count.
+    assert_eq!(r.needs_reset(2), Action::Schedule(0));
+}
+
+/// Random event sequences: the limit holds in every window, delays stay bounded, and a
+/// failed device stays failed.
+#[test]
+fn random_sequences_keep_the_invariants() {
+    let mut seed = 0x1234_5678_9abc_def1u64;
+    let mut rnd = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    for _ in 0..20_000 {
+        let mut r = Recovery::new(L);
+        let mut t = 0u64;
+        let mut starts: std::vec::Vec<u64> = std::vec::Vec::new();
+        let mut failed = false;
+        for _ in 0..60 {
+            t += rnd(3_000);
+            match rnd(4) {
+                0 | 1 => match r.needs_reset(t) {
+                    Action::Schedule(d) => assert!(d <= L.backoff_max_ms),
+                    Action::Fail => failed = true,
+                    Action::None => {}
+                },
+                2 => {
+                    if r.start(t) {
+                        assert!(!failed);
+                        starts.push(t);
+                    }
+                }
+                _ => {
+                    if let Action::Fail = r.done(t, rnd(2) == 0) {
+                        failed = true;
+                    }
+                }
+            }
+            if failed {
+                assert_eq!(r.phase(), Phase::Failed);
+            }
+            // Never more than `max_recoveries` starts within any window.
+            for (i, s) in starts.iter().enumerate() {
+                let n = starts[i..].iter().filter(|x| **x - s < L.window_ms).count();
+                assert!(
+                    n as u32 <= L.max_recoveries,
+                    "{n} recoveries within a window"
+                );
+            }
+        }
+    }
+}
