@@ -23,7 +23,8 @@ vm=$top/selftests/vm/run-vm
 
 # Boots: name, extra NIC properties, guest tests. pci_device_del removes a NIC: it runs last.
 base_tests=(skeleton_load_unload driver_override c_ping_netns qmp_channel pci_c_virtio_net
-	pci_c_virtio_blk pci_c_virtio_rng pci_bind_cycles pci_rmmod_under_traffic pci_device_del)
+	pci_c_virtio_blk pci_c_virtio_rng pci_c_virtio_console pci_bind_cycles pci_rmmod_under_traffic
+	pci_device_del)
 intx_tests=(pci_c_virtio_net)
 shared_tests=(pci_c_virtio_net)
 

@@ -10,6 +10,7 @@ NIC0=0000:00:08.0 # the NIC under test
 NIC1=0000:00:09.0 # its peer, moved into a network namespace
 BLK0=0000:00:0a.0
 RNG0=0000:00:0b.0
+CON0=0000:00:07.0 # virtio-serial, port org.rvirtio.test on QMP ring buffer rb0
 NIC0_MAC=52:54:00:12:34:01
 NIC1_MAC=52:54:00:12:34:02
 PEER_NS=rvpeer
