@@ -186,3 +186,9 @@ pub(crate) fn name<Ctx: device::DeviceContext>(pdev: &pci::Device<Ctx>) -> &CStr
     // SAFETY: `as_raw()` returns a valid `struct pci_dev`, whose name lives as long as it.
     unsafe { CStr::from_char_ptr(bindings::pci_name(as_raw(pdev))) }
 }
+
+/// Whether `pdev` is still there: its configuration space answers.
+pub(crate) fn is_present<Ctx: device::DeviceContext>(pdev: &pci::Device<Ctx>) -> bool {
+    // SAFETY: `as_raw()` returns a valid `struct pci_dev`.
+    unsafe { bindings::pci_device_is_present(as_raw(pdev)) }
+}

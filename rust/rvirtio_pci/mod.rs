@@ -161,4 +161,13 @@ impl pci::Driver for RvirtioPci {
             }))
         })
     }
+
+    fn unbind<'bound>(pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
+        // On surprise removal, let the driver abort what it waits for instead of hanging on a
+        // device that will never answer; the registration is dropped (unregistered) next.
+        if !pci_ext::is_present(pdev) {
+            dev_warn!(pdev, "device is gone: breaking its virtqueues\n");
+            this.reg.break_device();
+        }
+    }
 }

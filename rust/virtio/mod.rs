@@ -287,6 +287,15 @@ impl<T: Transport> Registration<T> {
     }
 }
 
+impl<T: Transport> Registration<T> {
+    /// Marks the device broken: its queues fail every operation from now on, so that the
+    /// driver stops waiting for a device that went away (surprise removal).
+    pub(crate) fn break_device(&self) {
+        // SAFETY: By the type invariant the device is registered.
+        unsafe { bindings::virtio_break_device((*self.raw).vdev.get()) };
+    }
+}
+
 #[pinned_drop]
 impl<T: Transport> PinnedDrop for Registration<T> {
     fn drop(self: Pin<&mut Self>) {
