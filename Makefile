@@ -28,7 +28,10 @@ else
 KBUILD_TOOLCHAIN := LLVM=1
 endif
 
-KMAKE = $(MAKE) -C $(KDIR) M=$(TOP) $(KBUILD_TOOLCHAIN)
+# Build output goes to $(BUILD) (Kbuild's MO=), never into the source tree: the modules of
+# several kernels (normal, debug, your own) can then live side by side.
+BUILD ?= $(TOP)/out/build
+KMAKE = $(MAKE) -C $(KDIR) M=$(TOP) MO=$(BUILD) $(KBUILD_TOOLCHAIN)
 
 .PHONY: all modules clean setup toolchain kernel kernel-debug run check check-debug clippy \
 	rustdoc rustfmt rustfmtcheck
@@ -38,10 +41,10 @@ all: modules
 modules:
 	@test -f $(KDIR)/Module.symvers || { \
 		echo "No kernel build at $(KDIR): run 'make kernel' (or pass KDIR=)"; exit 1; }
+	mkdir -p $(BUILD)
 	$(KMAKE) modules
 
 clean:
-	$(KMAKE) clean
 	rm -rf $(TOP)/out
 
 toolchain:
@@ -57,21 +60,20 @@ setup: kernel
 
 run: setup
 	$(MAKE) -C $(TOP) modules
-	$(TOP)/selftests/vm/run-vm $(TOP)/scripts/demo.sh
+	$(TOP)/selftests/vm/run-vm -e RVIRTIO_MODDIR=$(BUILD) $(TOP)/scripts/demo.sh
 
 check: setup
 	$(MAKE) -C $(TOP) modules
-	$(TOP)/selftests/run_tests.sh
+	RVIRTIO_MODDIR=$(BUILD) $(TOP)/selftests/run_tests.sh
 
-# The robustness suite on the debug kernel. Its modules are built apart (MO=), so that they
-# never mix with those of the normal kernel.
-DEBUG_MO := $(TOP)/out/debug-modules
+# The robustness suite on the debug kernel, with modules built for it in their own directory.
+DEBUG_BUILD := $(TOP)/out/build-debug
 check-debug: kernel-debug
-	mkdir -p $(DEBUG_MO)
-	$(MAKE) -C $(shell $(SCRIPTS)/kernel.sh --path debug) M=$(TOP) MO=$(DEBUG_MO) \
+	mkdir -p $(DEBUG_BUILD)
+	$(MAKE) -C $(shell $(SCRIPTS)/kernel.sh --path debug) M=$(TOP) MO=$(DEBUG_BUILD) \
 		$(KBUILD_TOOLCHAIN) modules
 	RVIRTIO_FLAVOUR=debug KDIR=$(shell $(SCRIPTS)/kernel.sh --path debug) \
-		RVIRTIO_MODDIR=$(DEBUG_MO) $(TOP)/selftests/run_tests.sh
+		RVIRTIO_MODDIR=$(DEBUG_BUILD) $(TOP)/selftests/run_tests.sh
 
 # Clippy needs the crates recompiled: the sources are touched so that Kbuild reruns them.
 clippy:
@@ -79,7 +81,7 @@ clippy:
 	$(KMAKE) CLIPPY=1 modules
 
 rustdoc: modules
-	$(SCRIPTS)/rustdoc.sh
+	$(SCRIPTS)/rustdoc.sh $(BUILD)
 
 RUSTFMT ?= /usr/bin/rustfmt
 RUST_SOURCES = $(shell cd $(TOP) && find rust selftests -name '*.rs' ! -name '*_generated.rs' ! -path '*/target/*')

@@ -14,7 +14,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/env.sh"
 flavour=${RVIRTIO_FLAVOUR:-normal}
 kdir=${KDIR:-$("$top/scripts/kernel.sh" --path "$flavour")}
-moddir=${RVIRTIO_MODDIR:-$top}
+moddir=${RVIRTIO_MODDIR:-$top/out/build}
 outroot=${RVIRTIO_TEST_OUT:-$top/out/tests-$flavour}
 rm -rf "$outroot"
 mkdir -p "$outroot"
@@ -124,8 +124,8 @@ lint() { # lint NAME COMMAND...
 	fi
 }
 lint rustfmt make -s -C "$top" rustfmtcheck
-lint clippy make -s -C "$top" clippy
-lint rustdoc "$top/scripts/rustdoc.sh" "$outroot/doc"
+lint clippy make -s -C "$top" BUILD="$moddir" clippy
+lint rustdoc "$top/scripts/rustdoc.sh" "$moddir" "$outroot/doc"
 
 # Host: the modules' pure logic, unit tests and fuzzing (cargo test, no kernel needed).
 if out=$(cd "$top/selftests/host/rvirtio-logic" && cargo test --offline -- --nocapture 2>&1); then

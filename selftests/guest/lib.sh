@@ -52,11 +52,11 @@ kmod_load() {
 }
 
 # Loads one of our modules, by its path without ".ko" in the build output ($RVIRTIO_MODDIR,
-# default: the checkout itself).
+# default: out/build of the checkout).
 rvirtio_load() {
 	local m=$1
 	shift
-	insmod "${RVIRTIO_MODDIR:-$RVIRTIO_TOP}/$m.ko" "$@"
+	insmod "${RVIRTIO_MODDIR:-$RVIRTIO_TOP/out/build}/$m.ko" "$@"
 }
 
 # Prints the name of the driver bound to PCI device $1, or "none".
