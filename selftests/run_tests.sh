@@ -52,6 +52,7 @@ boot() {
 	local log rc=0
 	log=$("$vm" -k "$kdir" -o "$out" -t 1800 ${nic_opts:+-n "$nic_opts"} -e "RVIRTIO_EXPECT_IRQ=$expect_irq" \
 		-e "RVIRTIO_MODDIR=$moddir" -e "RVIRTIO_BIND_CYCLES=$bind_cycles" \
+		-e "RVIRTIO_MIN_BYTES=$min_bytes" \
 		"$guest/run.sh" "${paths[@]}" 2> "$out.runner.log") || rc=$?
 	local seen=() line
 	while IFS= read -r line; do
@@ -85,12 +86,14 @@ boot() {
 }
 
 bind_cycles=100
+min_bytes=1000000
 if [ "$flavour" = debug ]; then
 	# KASAN and lockdep under TCG are about ten times slower: a short, targeted suite, with a
 	# kmemleak scan at the end of the boot (guest-init).
 	debug_tests=(skeleton_load_unload driver_override pci_c_virtio_net pci_c_virtio_blk
 		pci_bind_cycles pci_rmmod_under_traffic)
 	bind_cycles=20
+	min_bytes=100000
 	echo "KTAP version 1"
 	echo "1..$((${#debug_tests[@]} + 1))"
 	boot debug "" per-queue "${debug_tests[@]}"

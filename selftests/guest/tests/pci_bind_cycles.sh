@@ -30,7 +30,8 @@ for ((i = 1; i <= CYCLES; i++)); do
 done
 ms=$((($(date +%s%N) - start) / 1000000))
 echo "$CYCLES unbind/bind cycles in $ms ms"
-kill "$pinger"
+# ping may have given up while the interface was gone.
+kill "$pinger" 2>/dev/null
 pinger=
 
 wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface after the cycles"

@@ -36,7 +36,9 @@ bytes=$(iperf_run 3) || fail "iperf3 failed: $bytes"
 tx1=$(cat /sys/class/net/$dev/statistics/tx_bytes)
 sent=$((tx1 - tx0))
 echo "iperf3: $bytes bytes received by the peer, $sent bytes sent by $dev"
-[ "$bytes" -gt 1000000 ] || fail "iperf3 moved only $bytes bytes"
+# At least 1 MB in 3 s (the debug kernel under TCG manages a tenth of that: it lowers the bar).
+min=${RVIRTIO_MIN_BYTES:-1000000}
+[ "$bytes" -gt "$min" ] || fail "iperf3 moved only $bytes bytes (minimum $min)"
 # TCP/IP and Ethernet headers add a few percent; the counters must cover the payload.
 [ "$sent" -ge "$bytes" ] || fail "tx_bytes ($sent) below the payload ($bytes)"
 [ "$sent" -le $((bytes + bytes / 10 + 1000000)) ] || fail "tx_bytes ($sent) far above the payload"
