@@ -190,6 +190,13 @@ pub(crate) struct QueueState {
 unsafe impl Send for QueueState {}
 
 impl QueueState {
+    fn new() -> Self {
+        Self {
+            irqs: KVec::new(),
+            vectors: None,
+        }
+    }
+
     /// Waits for running interrupt handlers to finish.
     pub(crate) fn synchronize(&self) {
         for irq in &self.irqs {
@@ -274,10 +281,7 @@ impl<'a> Queues<'a> {
             infos,
             desc,
             callbacks,
-            state: QueueState {
-                irqs: KVec::new(),
-                vectors: None,
-            },
+            state: QueueState::new(),
         }
     }
 
@@ -440,13 +444,7 @@ impl<'a> Queues<'a> {
 
     /// Frees what was set up so far (interrupts, vectors, queues), to try another way.
     pub(crate) fn reset(&mut self) {
-        let state = core::mem::replace(
-            &mut self.state,
-            QueueState {
-                irqs: KVec::new(),
-                vectors: None,
-            },
-        );
+        let state = core::mem::replace(&mut self.state, QueueState::new());
         state.release(self.vdev);
         for i in 0..self.nvqs {
             // SAFETY: `i < nvqs`.

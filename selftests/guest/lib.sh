@@ -59,6 +59,19 @@ rvirtio_load() {
 	insmod "${RVIRTIO_MODDIR:-$RVIRTIO_TOP/out/build}/$m.ko" "$@"
 }
 
+# Loads rvirtio_pci and moves PCI device $1 to it with driver_override.
+rvirtio_take() {
+	must rvirtio_load rvirtio_pci
+	pci_rebind "$1" rvirtio-pci
+	[ "$(pci_driver "$1")" = rvirtio-pci ] || fail "$1 not bound to rvirtio-pci"
+}
+
+# Gives PCI device $1 back to the C virtio-pci and unloads rvirtio_pci (for cleanup traps).
+rvirtio_release() {
+	pci_rebind "$1" ""
+	rmmod rvirtio_pci 2>/dev/null
+}
+
 # Prints the name of the driver bound to PCI device $1, or "none".
 pci_driver() {
 	local l

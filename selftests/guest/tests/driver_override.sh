@@ -4,11 +4,7 @@
 # on rvirtio-pci the device's BAR is claimed by rvirtio-pci and it appears on the virtio bus.
 . "$(dirname "$0")/../lib.sh"
 
-cleanup() {
-	pci_rebind "$NIC0" ""
-	rmmod rvirtio_pci 2>/dev/null
-}
-trap cleanup EXIT
+trap 'rvirtio_release "$NIC0"' EXIT
 
 must rvirtio_load rvirtio_pci
 pci_rebind "$NIC0" rvirtio-pci

@@ -8,14 +8,12 @@ CYCLES=${RVIRTIO_BIND_CYCLES:-100}
 cleanup() {
 	[ -n "${pinger:-}" ] && kill "$pinger" 2>/dev/null
 	netns_cleanup
-	pci_rebind "$NIC0" ""
-	rmmod rvirtio_pci 2>/dev/null
+	rvirtio_release "$NIC0"
 }
 trap cleanup EXIT
 
 must kmod_load virtio_net
-must rvirtio_load rvirtio_pci
-pci_rebind "$NIC0" rvirtio-pci
+rvirtio_take "$NIC0"
 wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface on rvirtio-pci"
 dev=$(netns_setup) || fail "namespace setup failed"
 ping -i 0.05 -W 1 10.99.0.2 > /dev/null 2>&1 &

@@ -5,15 +5,12 @@
 . "$(dirname "$0")/../lib.sh"
 
 cleanup() {
-	pci_rebind "$BLK0" ""
-	rmmod rvirtio_pci 2>/dev/null
+	rvirtio_release "$BLK0"
 }
 trap cleanup EXIT
 
 must kmod_load virtio_blk
-must rvirtio_load rvirtio_pci
-pci_rebind "$BLK0" rvirtio-pci
-[ "$(pci_driver "$BLK0")" = rvirtio-pci ] || fail "$BLK0 not bound to rvirtio-pci"
+rvirtio_take "$BLK0"
 vdev=$(virtio_of "$BLK0") || fail "no virtio device on $BLK0"
 wait_for 5 ls "/sys/bus/virtio/devices/$vdev/block" || fail "no disk on $vdev"
 disk=$(ls "/sys/bus/virtio/devices/$vdev/block")

@@ -7,15 +7,12 @@
 . "$(dirname "$0")/../lib.sh"
 
 cleanup() {
-	pci_rebind "$CON0" ""
-	rmmod rvirtio_pci 2>/dev/null
+	rvirtio_release "$CON0"
 }
 trap cleanup EXIT
 
 # virtio_console is loaded at boot for the QMP channel.
-must rvirtio_load rvirtio_pci
-pci_rebind "$CON0" rvirtio-pci
-[ "$(pci_driver "$CON0")" = rvirtio-pci ] || fail "$CON0 not bound to rvirtio-pci"
+rvirtio_take "$CON0"
 vdev=$(virtio_of "$CON0") || fail "no virtio device on $CON0"
 
 port_of() {

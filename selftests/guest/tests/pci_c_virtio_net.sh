@@ -7,15 +7,12 @@
 
 cleanup() {
 	netns_cleanup
-	pci_rebind "$NIC0" ""
-	rmmod rvirtio_pci 2>/dev/null
+	rvirtio_release "$NIC0"
 }
 trap cleanup EXIT
 
 must kmod_load virtio_net
-must rvirtio_load rvirtio_pci
-pci_rebind "$NIC0" rvirtio-pci
-[ "$(pci_driver "$NIC0")" = rvirtio-pci ] || fail "$NIC0 not bound to rvirtio-pci"
+rvirtio_take "$NIC0"
 vdev=$(virtio_of "$NIC0") || fail "no virtio device on $NIC0"
 wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface on $vdev"
 drv=$(basename "$(readlink /sys/bus/virtio/devices/$vdev/driver)")

@@ -4,15 +4,12 @@
 . "$(dirname "$0")/../lib.sh"
 
 cleanup() {
-	pci_rebind "$RNG0" ""
-	rmmod rvirtio_pci 2>/dev/null
+	rvirtio_release "$RNG0"
 }
 trap cleanup EXIT
 
 must kmod_load virtio_rng
-must rvirtio_load rvirtio_pci
-pci_rebind "$RNG0" rvirtio-pci
-[ "$(pci_driver "$RNG0")" = rvirtio-pci ] || fail "$RNG0 not bound to rvirtio-pci"
+rvirtio_take "$RNG0"
 vdev=$(virtio_of "$RNG0") || fail "no virtio device on $RNG0"
 hw=/sys/class/misc/hw_random
 wait_for 5 grep -q virtio_rng "$hw/rng_available" || fail "no virtio_rng source"

@@ -8,14 +8,12 @@ cleanup() {
 	[ -n "${client:-}" ] && kill "$client" 2>/dev/null
 	pkill iperf3
 	netns_cleanup
-	pci_rebind "$NIC0" ""
-	rmmod rvirtio_pci 2>/dev/null
+	rvirtio_release "$NIC0"
 }
 trap cleanup EXIT
 
 must kmod_load virtio_net
-must rvirtio_load rvirtio_pci
-pci_rebind "$NIC0" rvirtio-pci
+rvirtio_take "$NIC0"
 wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface on rvirtio-pci"
 dev=$(netns_setup) || fail "namespace setup failed"
 ip netns exec "$PEER_NS" iperf3 -s -1 -p $IPERF_PORT -B 10.99.0.2 > /dev/null 2>&1 &
