@@ -43,9 +43,11 @@ frags=("$RVIRTIO_TOP/kernel/rvirtio.config")
 key=$({
 	echo "$tarsum $flavour"
 	cat "${frags[@]}"
-	/usr/bin/rustc --version
-	"$RVIRTIO_CARGO_ROOT/bin/bindgen" --version
-	clang --version | head -n 1
+	# Before the toolchain is installed (make evaluates KDIR early), this key differs and is
+	# only used to print a path; kernel.sh runs again after the setup step.
+	/usr/bin/rustc --version 2>/dev/null
+	"$RVIRTIO_CARGO_ROOT/bin/bindgen" --version 2>/dev/null
+	clang --version 2>/dev/null | head -n 1
 } | sha256sum | cut -c1-12)
 
 src=$RVIRTIO_CACHE/src/${tarsum:0:12}
