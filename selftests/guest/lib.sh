@@ -154,6 +154,15 @@ iperf_listening() {
 	ip netns exec "$PEER_NS" ss -ltnH "sport = :$IPERF_PORT" | grep -q .
 }
 
+# Starts an iperf3 run of $1 seconds from the NIC under test to the peer, in the background;
+# sets IPERF_CLIENT to the client's pid.
+iperf_background() {
+	ip netns exec "$PEER_NS" iperf3 -s -1 -p $IPERF_PORT -B 10.99.0.2 > /dev/null 2>&1 &
+	wait_for 5 iperf_listening || fail "iperf3 server did not start"
+	iperf3 -c 10.99.0.2 -p $IPERF_PORT -t "$1" > /tmp/iperf.out 2>&1 &
+	IPERF_CLIENT=$!
+}
+
 # Runs iperf3 from the NIC under test to the peer for $1 seconds ($2: extra iperf3 options);
 # prints the bytes received by the server.
 IPERF_PORT=5201

@@ -17,10 +17,8 @@ must kmod_load virtio_net
 rvirtio_take "$NIC0"
 wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface on rvirtio-pci"
 dev=$(netns_setup) || fail "namespace setup failed"
-ip netns exec "$PEER_NS" iperf3 -s -1 -p $IPERF_PORT -B 10.99.0.2 > /dev/null 2>&1 &
-wait_for 5 iperf_listening || fail "iperf3 server did not start"
-iperf3 -c 10.99.0.2 -p $IPERF_PORT -t 60 > /tmp/iperf.out 2>&1 &
-client=$!
+iperf_background 60
+client=$IPERF_CLIENT
 sleep 3
 
 start=$(date +%s%N)
