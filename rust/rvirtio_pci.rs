@@ -26,17 +26,50 @@ module! {
     authors: ["The rvirtio developers"],
     description: "Virtio PCI modern transport, in Rust",
     license: "GPL",
+    params: {
+        recovery: u32 {
+            default: 1,
+            description: "Recover devices that set DEVICE_NEEDS_RESET (0: only report it)",
+        },
+        recovery_max: u32 {
+            default: 5,
+            description: "Recoveries per window before a device is marked FAILED (max 32)",
+        },
+        recovery_window_ms: u32 {
+            default: 60000,
+            description: "Window of recovery_max, in milliseconds",
+        },
+        recovery_backoff_ms: u32 {
+            default: 100,
+            description: "Delay before a repeated recovery in the window, doubling each time",
+        },
+        recovery_backoff_max_ms: u32 {
+            default: 5000,
+            description: "Upper bound of the recovery delay, in milliseconds",
+        },
+        recovery_strategy: u32 {
+            default: 0,
+            description: "0: strongest the driver supports, 1: reset_prepare/done, 2: freeze/restore, 3: reprobe",
+        },
+        fault_inject: u32 {
+            default: 0,
+            description: "Enable the debugfs fault injection file without CONFIG_FAULT_INJECTION",
+        },
+    },
 }
 
 #[pin_data]
 struct RvirtioPciModule {
+    // Fields are dropped in order: the devices go away before their debugfs root.
     #[pin]
     _driver: Registration<pci::Adapter<driver::RvirtioPci>>,
+    _debugfs: virtio::debugfs::Root,
 }
 
 impl kernel::InPlaceModule for RvirtioPciModule {
     fn init(module: &'static kernel::ThisModule) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
+            _debugfs: virtio::debugfs::Root::new(driver::DRIVER_NAME),
             _driver <- Registration::new(driver::DRIVER_NAME, module),
         })
     }

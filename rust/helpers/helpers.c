@@ -71,3 +71,86 @@ int rvirtio_helper_irq_set_affinity_and_hint(unsigned int irq, const struct cpum
 {
 	return irq_set_affinity_and_hint(irq, m);
 }
+
+#include <linux/device.h>
+#include <linux/workqueue.h>
+
+void rvirtio_helper_device_lock(struct device *dev)
+{
+	device_lock(dev);
+}
+
+void rvirtio_helper_device_unlock(struct device *dev)
+{
+	device_unlock(dev);
+}
+
+/*
+ * What the driver bound to @vdev supports, for choosing how to recover it: bit 0 a driver is
+ * bound, bit 1 it has reset_prepare and reset_done, bit 2 it has freeze and restore. The
+ * caller holds the device lock.
+ */
+unsigned int rvirtio_helper_virtio_driver_caps(struct virtio_device *vdev)
+{
+	struct virtio_driver *drv;
+	unsigned int caps = 1;
+
+	if (!vdev->dev.driver)
+		return 0;
+	drv = drv_to_virtio(vdev->dev.driver);
+	if (drv->reset_prepare && drv->reset_done)
+		caps |= 2;
+	if (drv->freeze && drv->restore)
+		caps |= 4;
+	return caps;
+}
+
+void rvirtio_helper_init_delayed_work(struct delayed_work *dwork, work_func_t func)
+{
+	INIT_DELAYED_WORK(dwork, func);
+}
+
+struct delayed_work *rvirtio_helper_to_delayed_work(struct work_struct *work)
+{
+	return to_delayed_work(work);
+}
+
+/* Queues @dwork on the freezable system workqueue: it does not run while the system sleeps. */
+bool rvirtio_helper_queue_freezable_delayed_work(struct delayed_work *dwork, unsigned int msecs)
+{
+	return queue_delayed_work(system_freezable_wq, dwork, msecs_to_jiffies(msecs));
+}
+
+/*
+ * Fault injection: makes the device see a malformed request on queue @index of @vdev. The
+ * next available entry names a descriptor head beyond the ring, the available index moves
+ * past it, and the device is notified. A device that checks what it pops (QEMU does, in
+ * virtqueue_get_head()) reports a protocol error: DEVICE_NEEDS_RESET. If the driver publishes
+ * its own next buffer before the device looked, the entry is overwritten and nothing happens.
+ * Split rings only. The caller keeps the queues from being deleted.
+ */
+int rvirtio_helper_vring_inject_bad_head(struct virtio_device *vdev, unsigned int index)
+{
+	struct virtqueue *vq;
+
+	if (virtio_has_feature(vdev, VIRTIO_F_RING_PACKED))
+		return -EOPNOTSUPP;
+
+	list_for_each_entry(vq, &vdev->vqs, list) {
+		const struct vring *vr;
+		u16 idx;
+
+		if (vq->index != index)
+			continue;
+		vr = virtqueue_get_vring(vq);
+		idx = virtio16_to_cpu(vdev, READ_ONCE(vr->avail->idx));
+		WRITE_ONCE(vr->avail->ring[idx & (vr->num - 1)], cpu_to_virtio16(vdev, vr->num));
+		/* The entry before the index, the index before the notification. */
+		virtio_wmb(false);
+		WRITE_ONCE(vr->avail->idx, cpu_to_virtio16(vdev, idx + 1));
+		virtio_mb(false);
+		virtqueue_notify(vq);
+		return 0;
+	}
+	return -ENOENT;
+}

@@ -8,6 +8,8 @@
 #[allow(dead_code)]
 mod caps;
 mod modern;
+mod needs_reset;
+mod recovery;
 mod transport;
 
 use crate::{
@@ -157,7 +159,7 @@ impl pci::Driver for RvirtioPci {
             };
             let dev = ModernDevice::new(pdev, layout)?;
             Ok(try_pin_init!(RvirtioPciData {
-                reg <- virtio::Registration::new(pdev, id, PciTransport::new(dev)),
+                reg <- virtio::Registration::new(pdev, id, PciTransport::new(dev, needs_reset::Config::from_params())),
             }))
         })
     }

@@ -5,18 +5,25 @@
 use super::{
     caps,
     modern::{ModernDevice, NO_VECTOR},
+    needs_reset::{self, IrqStats},
 };
 use crate::virtio::{
-    self, feature,
+    self, debugfs, feature,
     queues::{IrqTarget, Queues, VectorType},
+    reset::{Control, Recovery},
     Device, FeaturesToFinalize, ShmRegion, Transport,
 };
 use kernel::{
     prelude::*,
+    seq_file::{seq_print, SeqFile},
     str::CString,
     sync::Mutex,
     time::{delay::fsleep, Delta}, //
 };
+
+/// Positions of our files in [`Transport::DEBUGFS`].
+const DEBUGFS_RECOVERY: usize = 0;
+const DEBUGFS_INJECT: usize = 1;
 
 /// How long a reset may take before we give up on the device.
 const RESET_TIMEOUT_MS: u32 = 1000;
@@ -48,12 +55,23 @@ pub(crate) struct PciTransport<'bound> {
     bus_name: CString,
     #[pin]
     setup: Mutex<QueueSetup>,
+    /// Recover from DEVICE_NEEDS_RESET automatically.
+    recover: bool,
+    #[pin]
+    recovery: Mutex<needs_reset::State>,
+    irq_stats: IrqStats,
 }
 
 impl<'bound> PciTransport<'bound> {
     /// A transport over `dev`.
-    pub(crate) fn new(dev: ModernDevice<'bound>) -> impl PinInit<Self, Error> + 'bound {
+    pub(crate) fn new(
+        dev: ModernDevice<'bound>,
+        config: needs_reset::Config,
+    ) -> impl PinInit<Self, Error> + 'bound {
         try_pin_init!(Self {
+            recover: config.enabled,
+            recovery <- kernel::new_mutex!(needs_reset::State::new(config)),
+            irq_stats: IrqStats::new(),
             bus_name: CString::try_from_fmt(fmt!("{}", crate::pci_ext::name(dev.pdev())))?,
             dev,
             setup <- kernel::new_mutex!(QueueSetup {
@@ -205,7 +223,63 @@ impl<'bound> PciTransport<'bound> {
     }
 }
 
+impl needs_reset::Device for PciTransport<'_> {
+    fn pdev(&self) -> &kernel::device::Device {
+        self.dev.pdev().as_ref()
+    }
+
+    fn status(&self) -> u8 {
+        self.dev.status()
+    }
+
+    fn state(&self) -> &Mutex<needs_reset::State> {
+        &self.recovery
+    }
+
+    fn irq_stats(&self) -> &IrqStats {
+        &self.irq_stats
+    }
+}
+
 impl Transport for PciTransport<'_> {
+    const DEBUGFS: &'static [debugfs::File] = &[
+        debugfs::File {
+            name: c"recovery",
+            writable: false,
+        },
+        debugfs::File {
+            name: c"inject",
+            writable: true,
+        },
+    ];
+
+    fn debugfs_show(&self, index: usize, _ctl: &Control<'_>, m: &SeqFile) {
+        match index {
+            DEBUGFS_RECOVERY => needs_reset::show(self, m),
+            _ => seq_print!(
+                m,
+                "write a queue index to make the device see a bad request\n"
+            ),
+        }
+    }
+
+    fn debugfs_store(&self, index: usize, ctl: &Control<'_>, buf: &[u8]) -> Result {
+        match index {
+            DEBUGFS_INJECT => needs_reset::inject(self, ctl, buf),
+            _ => Err(EPERM),
+        }
+    }
+
+    fn config_interrupt(&self, ctl: &Control<'_>) {
+        if !needs_reset::config_interrupt(self, ctl, self.recover) {
+            ctl.device().config_changed();
+        }
+    }
+
+    fn recover(&self, rec: &Recovery<'_>) {
+        needs_reset::recover(self, rec);
+    }
+
     fn get(&self, offset: usize, buf: &mut [u8]) {
         if self.dev.device_read(offset, buf).is_err() {
             dev_err!(

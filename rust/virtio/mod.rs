@@ -12,7 +12,9 @@
 //! [`include/linux/virtio_config.h`](srctree/include/linux/virtio_config.h),
 //! [`include/linux/virtio_ring.h`](srctree/include/linux/virtio_ring.h).
 
+pub(crate) mod debugfs;
 pub(crate) mod queues;
+pub(crate) mod reset;
 
 use crate::bindings;
 use core::{
@@ -30,6 +32,7 @@ use kernel::{
     types::Opaque, //
 };
 use queues::{QueueState, Queues};
+use reset::{Control, Recovery, ResetWork};
 
 /// Transport feature bits (virtio 1.2, 6).
 pub(crate) mod feature {
@@ -167,9 +170,25 @@ pub(crate) trait Transport: Sync + Sized {
     /// Reads and clears the ISR status (INTx): bit 0 for queues, bit 1 for configuration.
     fn read_isr(&self) -> u8;
 
-    /// A configuration interrupt arrived. The default reports it to the virtio core.
-    fn config_interrupt(&self, vdev: &Device) {
-        vdev.config_changed();
+    /// A configuration interrupt arrived (interrupt context). The default reports it to the
+    /// virtio core; a transport that recovers devices checks for DEVICE_NEEDS_RESET first and
+    /// schedules [`Transport::recover`] with [`Control::schedule_reset`].
+    fn config_interrupt(&self, ctl: &Control<'_>) {
+        ctl.device().config_changed();
+    }
+
+    /// The reset work runs (process context): see [`reset`].
+    fn recover(&self, _rec: &Recovery<'_>) {}
+
+    /// The files of the device's debugfs directory (see [`debugfs`]).
+    const DEBUGFS: &'static [debugfs::File] = &[];
+
+    /// Prints debugfs file `index` of [`Transport::DEBUGFS`].
+    fn debugfs_show(&self, _index: usize, _ctl: &Control<'_>, _m: &kernel::seq_file::SeqFile) {}
+
+    /// Handles a write to debugfs file `index` of [`Transport::DEBUGFS`].
+    fn debugfs_store(&self, _index: usize, _ctl: &Control<'_>, _buf: &[u8]) -> Result {
+        Err(EPERM)
     }
 
     /// The interrupt vector (of the parent's vectors) that serves device queue `index` on its
@@ -223,6 +242,23 @@ struct Inner<T: Transport> {
     transport: T,
     #[pin]
     queues: Mutex<Option<QueueState>>,
+    #[pin]
+    reset: ResetWork,
+    /// The device, allocated before `Inner` and registered after it.
+    vdev: *mut bindings::virtio_device,
+}
+
+impl<T: Transport> Inner<T> {
+    /// The device and what the transport may do with it.
+    fn control(&self) -> Control<'_> {
+        Control {
+            // SAFETY: `Inner` lives in a registration, whose device is registered while the
+            // callbacks that get here run.
+            dev: unsafe { Device::from_raw(self.vdev) },
+            reset: &self.reset,
+            queues: &self.queues,
+        }
+    }
 }
 
 /// What the virtio core holds: the `struct virtio_device` and a pointer to its transport.
@@ -249,6 +285,7 @@ pub(crate) struct Registration<T: Transport> {
     #[pin]
     inner: Inner<T>,
     raw: *mut RawDevice,
+    debugfs: debugfs::Dir<T>,
     #[pin]
     _pin: PhantomPinned,
 }
@@ -272,17 +309,35 @@ impl<T: Transport> Registration<T> {
     where
         T: 'a,
     {
-        try_pin_init!(&this in Self {
-            inner <- try_pin_init!(Inner::<T> {
-                transport <- transport,
-                queues <- kernel::new_mutex!(None),
-            }),
-            raw: {
-                // SAFETY: `this` is valid, and `inner` was initialised just above.
-                let inner = unsafe { &raw const (*this.as_ptr()).inner };
-                register::<T>(parent, id, inner.cast())?
-            },
-            _pin: PhantomPinned,
+        pin_init::pin_init_scope(move || {
+            let raw = KBox::new(
+                RawDevice {
+                    vdev: Opaque::zeroed(),
+                    inner: ptr::null(),
+                },
+                GFP_KERNEL,
+            )?;
+            let vdev = raw.vdev.get();
+            Ok(try_pin_init!(&this in Self {
+                inner <- try_pin_init!(Inner::<T> {
+                    transport <- transport,
+                    queues <- kernel::new_mutex!(None),
+                    reset <- ResetWork::new(Adapter::<T>::reset_work),
+                    vdev,
+                }),
+                raw: {
+                    // SAFETY: `this` is valid, and `inner` was initialised just above.
+                    let inner = unsafe { &raw const (*this.as_ptr()).inner };
+                    register::<T>(parent, id, raw, inner)?
+                },
+                debugfs: {
+                    // SAFETY: As above.
+                    let inner = unsafe { &*(&raw const (*this.as_ptr()).inner) };
+                    // SAFETY: The directory is removed in `drop`, before `inner` goes away.
+                    unsafe { debugfs::Dir::new(inner.transport.bus_name(), inner) }
+                },
+                _pin: PhantomPinned,
+            }))
         })
     }
 }
@@ -299,27 +354,26 @@ impl<T: Transport> Registration<T> {
 #[pinned_drop]
 impl<T: Transport> PinnedDrop for Registration<T> {
     fn drop(self: Pin<&mut Self>) {
+        let this = self.project();
+        // No file operation and no reset work runs after this, and none starts.
+        this.debugfs.remove();
+        this.inner.reset.close(&this.inner.queues);
         // SAFETY: By the type invariant the device is registered. Unregistering unbinds the
         // driver (which deletes its queues through our callbacks) and drops our reference; the
         // `RawDevice` is freed by `release_raw` once the last reference is gone. No callback
         // runs after this returns, so `inner` may go away with `self`.
-        unsafe { bindings::unregister_virtio_device((*self.raw).vdev.get()) };
+        unsafe { bindings::unregister_virtio_device((**this.raw).vdev.get()) };
     }
 }
 
-/// Allocates, fills and registers the `struct virtio_device`.
+/// Fills and registers the `struct virtio_device` of `raw`, whose transport state is `inner`.
 fn register<T: Transport>(
     parent: &pci::Device<device::Bound>,
     id: DeviceId,
-    inner: *const (),
+    mut raw: KBox<RawDevice>,
+    inner: *const Inner<T>,
 ) -> Result<*mut RawDevice> {
-    let raw = KBox::new(
-        RawDevice {
-            vdev: Opaque::zeroed(),
-            inner,
-        },
-        GFP_KERNEL,
-    )?;
+    raw.inner = inner.cast();
     let raw = KBox::into_raw(raw);
     let parent: &device::Device = parent.as_ref();
     // SAFETY: `raw` was just allocated and is exclusively ours until it is registered.
@@ -713,8 +767,29 @@ impl<T: Transport> Adapter<T> {
     /// `vdev` must be a device registered by a live [`Registration<T>`].
     unsafe fn config_interrupt(vdev: *mut bindings::virtio_device) {
         // SAFETY: By the safety requirements.
-        let (dev, inner) = unsafe { Self::parts(vdev) };
-        inner.transport.config_interrupt(dev);
+        let (_, inner) = unsafe { Self::parts(vdev) };
+        inner.transport.config_interrupt(&inner.control());
+    }
+
+    /// The function of the reset work.
+    ///
+    /// # Safety
+    ///
+    /// `work` is the work of the [`ResetWork`] of a live [`Registration<T>`]: the work is
+    /// cancelled before the registration goes away.
+    unsafe extern "C" fn reset_work(work: *mut kernel::bindings::work_struct) {
+        // SAFETY: By the safety requirements.
+        let reset = unsafe { ResetWork::from_work(work) };
+        let inner = ptr::from_ref(reset)
+            .cast::<u8>()
+            .wrapping_sub(offset_of!(Inner<T>, reset))
+            .cast::<Inner<T>>();
+        // SAFETY: The reset work of a registration is embedded in its `Inner<T>`.
+        let inner = unsafe { &*inner };
+        let rec = Recovery {
+            ctl: inner.control(),
+        };
+        inner.transport.recover(&rec);
     }
 
     /// Reads the ISR of a device of this transport.

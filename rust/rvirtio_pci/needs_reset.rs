@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! DEVICE_NEEDS_RESET handling of the transport: detection in the configuration interrupt,
+//! recovery in the reset work (following the policy of [`super::recovery`]), the statistics,
+//! and the debugfs files that show them and inject faults.
+
+use super::recovery::{self, Action, Limits, Phase, Strategy};
+use crate::virtio::{
+    debugfs,
+    reset::{Control, DriverGuard, Recovery},
+};
+use kernel::{
+    prelude::*,
+    seq_file::{seq_print, SeqFile},
+    sync::atomic::{Atomic, Relaxed},
+    time::{Instant, Monotonic}, //
+};
+
+/// Device status bits (virtio 1.2, 2.1).
+pub(crate) mod status {
+    use crate::bindings;
+
+    /// The driver found the device.
+    pub(crate) const ACKNOWLEDGE: u8 = bindings::VIRTIO_CONFIG_S_ACKNOWLEDGE as u8;
+    /// The driver is ready.
+    pub(crate) const DRIVER_OK: u8 = bindings::VIRTIO_CONFIG_S_DRIVER_OK as u8;
+    /// The device hit an error it cannot recover from without a reset.
+    pub(crate) const NEEDS_RESET: u8 = bindings::VIRTIO_CONFIG_S_NEEDS_RESET as u8;
+    /// The driver gave up on the device.
+    pub(crate) const FAILED: u8 = bindings::VIRTIO_CONFIG_S_FAILED as u8;
+    /// What a device that went away reads.
+    pub(crate) const GONE: u8 = u8::MAX;
+}
+
+/// The knobs, from the module parameters.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Config {
+    /// Recover automatically; otherwise only count and report.
+    pub(crate) enabled: bool,
+    /// The policy's limits.
+    pub(crate) limits: Limits,
+    /// A strategy to use when the driver allows it, instead of the strongest.
+    pub(crate) forced: Option<Strategy>,
+    /// Whether the fault injection file exists.
+    pub(crate) inject: bool,
+}
+
+impl Config {
+    /// The configuration the module was loaded with.
+    pub(crate) fn from_params() -> Self {
+        use crate::module_parameters as p;
+        let forced = match *p::recovery_strategy.value() {
+            1 => Some(Strategy::ResetPrepareDone),
+            2 => Some(Strategy::FreezeRestore),
+            3 => Some(Strategy::Reprobe),
+            _ => None,
+        };
+        // A zero limit or window would make no sense: it means the default.
+        let or_default = |v: u32, d: u64| if v == 0 { d } else { v.into() };
+        let d = Limits::DEFAULT;
+        Self {
+            enabled: *p::recovery.value() != 0,
+            limits: Limits {
+                max_recoveries: match *p::recovery_max.value() {
+                    0 => d.max_recoveries,
+                    v => v,
+                },
+                window_ms: or_default(*p::recovery_window_ms.value(), d.window_ms),
+                backoff_ms: (*p::recovery_backoff_ms.value()).into(),
+                backoff_max_ms: (*p::recovery_backoff_max_ms.value()).into(),
+            },
+            forced,
+            inject: cfg!(CONFIG_FAULT_INJECTION) || *p::fault_inject.value() != 0,
+        }
+    }
+}
+
+/// What the last recovery did.
+#[derive(Clone, Copy, Debug)]
+struct Last {
+    strategy: Strategy,
+    /// Device status when the recovery started.
+    status: u8,
+    /// Device status when it ended.
+    status_after: u8,
+    result: Result,
+    duration_us: i64,
+}
+
+/// The recovery state of one device: the policy, plus what debugfs shows.
+pub(crate) struct State {
+    config: Config,
+    policy: recovery::Recovery,
+    epoch: Instant<Monotonic>,
+    recovered: u32,
+    failed_attempts: u32,
+    given_up: bool,
+    last: Option<Last>,
+}
+
+/// Counters the configuration interrupt updates without a lock.
+pub(crate) struct IrqStats {
+    /// Configuration interrupts that found NEEDS_RESET set.
+    events: Atomic<u32>,
+    /// The device status the last of them read.
+    last_status: Atomic<u32>,
+}
+
+impl IrqStats {
+    /// Zeroed counters.
+    pub(crate) fn new() -> Self {
+        Self {
+            events: Atomic::new(0),
+            last_status: Atomic::new(0),
+        }
+    }
+}
+
+impl State {
+    /// A device that has not needed a reset yet.
+    pub(crate) fn new(config: Config) -> Self {
+        Self {
+            config,
+            policy: recovery::Recovery::new(config.limits),
+            epoch: Instant::now(),
+            recovered: 0,
+            failed_attempts: 0,
+            given_up: false,
+            last: None,
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(0)
+    }
+}
+
+/// What the transport provides to the recovery: its device status and its state.
+pub(crate) trait Device {
+    /// The device.
+    fn pdev(&self) -> &kernel::device::Device;
+    /// Reads the device status.
+    fn status(&self) -> u8;
+    /// The recovery state.
+    fn state(&self) -> &kernel::sync::Mutex<State>;
+    /// The interrupt counters.
+    fn irq_stats(&self) -> &IrqStats;
+}
+
+/// The configuration interrupt: returns `true` if it was a NEEDS_RESET, handled here, and
+/// `false` if it is a configuration change for the virtio core.
+pub(crate) fn config_interrupt(dev: &impl Device, ctl: &Control<'_>, enabled: bool) -> bool {
+    let status = dev.status();
+    if status == status::GONE || status & status::NEEDS_RESET == 0 {
+        return false;
+    }
+    let stats = dev.irq_stats();
+    stats.events.add(1, Relaxed);
+    stats.last_status.store(status.into(), Relaxed);
+    if enabled {
+        ctl.schedule_reset(0);
+    }
+    true
+}
+
+/// The reset work.
+pub(crate) fn recover(dev: &impl Device, rec: &Recovery<'_>) {
+    let mut st = dev.state().lock();
+    let now = st.now_ms();
+    let status = dev.status();
+    match st.policy.phase() {
+        Phase::Failed | Phase::Running => return,
+        Phase::Idle => {
+            if status == status::GONE || status & status::NEEDS_RESET == 0 {
+                // Already handled, or spurious.
+                return;
+            }
+            match st.policy.needs_reset(now) {
+                Action::Schedule(0) => {}
+                Action::Schedule(delay) => {
+                    rec.schedule_reset(u32::try_from(delay).unwrap_or(u32::MAX));
+                    return;
+                }
+                Action::Fail => {
+                    give_up(dev, &mut st, rec);
+                    return;
+                }
+                Action::None => return,
+            }
+        }
+        // A retry after a failed recovery, or a recovery delayed by the backoff.
+        Phase::Scheduled => {
+            if status == status::GONE {
+                // Surprise removal: the device is about to be unregistered.
+                st.policy.cancel();
+                return;
+            }
+        }
+    }
+    if !st.policy.start(now) {
+        return;
+    }
+    let forced = st.config.forced;
+    drop(st);
+
+    let start = Instant::<Monotonic>::now();
+    let (strategy, result) = run(dev, rec, forced);
+    let duration_us = start.elapsed().as_micros_ceil();
+    let status_after = dev.status();
+    let broken =
+        status_after == status::GONE || status_after & (status::NEEDS_RESET | status::FAILED) != 0;
+    // A driver that is bound again must have set DRIVER_OK.
+    let ok = match result {
+        Ok(bound) => !broken && (!bound || status_after & status::DRIVER_OK != 0),
+        Err(_) => false,
+    };
+    let result = result.map(|_| ());
+    let mut st = dev.state().lock();
+    st.last = Some(Last {
+        strategy,
+        status,
+        status_after,
+        result,
+        duration_us,
+    });
+    if ok {
+        st.recovered += 1;
+        dev_info!(
+            dev.pdev(),
+            "recovered from DEVICE_NEEDS_RESET (status {:#04x}) by {} in {} us\n",
+            status,
+            strategy.name(),
+            duration_us
+        );
+    } else {
+        st.failed_attempts += 1;
+        dev_warn!(
+            dev.pdev(),
+            "recovery by {} failed ({:?}, status {:#04x} after it)\n",
+            strategy.name(),
+            result.err(),
+            status_after
+        );
+    }
+    let now = st.now_ms();
+    match st.policy.done(now, ok) {
+        Action::Schedule(delay) => {
+            rec.schedule_reset(u32::try_from(delay).unwrap_or(u32::MAX));
+        }
+        Action::Fail => give_up(dev, &mut st, rec),
+        Action::None => {}
+    }
+}
+
+/// Resets the device and brings the driver back with the strongest strategy it supports.
+/// Returns the strategy, and whether a driver is bound afterwards.
+fn run(
+    dev: &impl Device,
+    rec: &Recovery<'_>,
+    forced: Option<Strategy>,
+) -> (Strategy, Result<bool>) {
+    let guard = rec.lock_driver();
+    let caps = guard.caps();
+    let strategy = recovery::choose(
+        recovery::DriverCaps {
+            bound: caps.bound,
+            reset_prepare_done: caps.reset_prepare_done,
+            freeze_restore: caps.freeze_restore,
+            pm_sleep: cfg!(CONFIG_PM_SLEEP),
+        },
+        forced,
+    );
+    let outcome = match strategy {
+        Strategy::ResetPrepareDone => prepared(
+            dev,
+            &guard,
+            strategy,
+            |g| g.reset_prepare(),
+            |g| g.reset_done(),
+        ),
+        Strategy::FreezeRestore => prepared(dev, &guard, strategy, |g| g.freeze(), |g| g.restore()),
+        Strategy::ResetOnly => {
+            guard.reset();
+            guard.add_status(status::ACKNOWLEDGE);
+            Some(Ok(()))
+        }
+        Strategy::Reprobe => None,
+    };
+    // Re-probing binds and unbinds the driver, which takes the device lock itself.
+    drop(guard);
+    match outcome {
+        Some(result) => (strategy, result.map(|()| caps.bound)),
+        None => (Strategy::Reprobe, rec.reprobe()),
+    }
+}
+
+/// Quiesces the driver with `prepare`, resets the device, and restarts the driver with
+/// `done`. Returns `None` if the driver refused to quiesce: the caller re-probes it.
+fn prepared(
+    dev: &impl Device,
+    guard: &DriverGuard<'_>,
+    strategy: Strategy,
+    prepare: impl FnOnce(&DriverGuard<'_>) -> Result,
+    done: impl FnOnce(&DriverGuard<'_>) -> Result,
+) -> Option<Result> {
+    if let Err(e) = prepare(guard) {
+        dev_warn!(
+            dev.pdev(),
+            "driver refused {} ({:?}): re-probing it\n",
+            strategy.name(),
+            e
+        );
+        return None;
+    }
+    guard.reset();
+    Some(done(guard))
+}
+
+/// Stops recovering the device: marks it FAILED, once, and says why.
+fn give_up(dev: &impl Device, st: &mut State, rec: &Recovery<'_>) {
+    if st.given_up {
+        return;
+    }
+    st.given_up = true;
+    dev_err!(
+        dev.pdev(),
+        "device keeps needing a reset ({} recoveries in {} ms): giving up, marking it FAILED\n",
+        st.config.limits.max_recoveries,
+        st.config.limits.window_ms
+    );
+    rec.lock_driver().fail();
+}
+
+/// Prints the `recovery` debugfs file.
+pub(crate) fn show(dev: &impl Device, m: &SeqFile) {
+    let st = dev.state().lock();
+    let phase = match st.policy.phase() {
+        Phase::Idle => "idle",
+        Phase::Scheduled => "scheduled",
+        Phase::Running => "running",
+        Phase::Failed => "failed",
+    };
+    let stats = dev.irq_stats();
+    seq_print!(m, "state: {}\n", phase);
+    seq_print!(m, "device_status: {:#04x}\n", dev.status());
+    seq_print!(m, "needs_reset_events: {}\n", stats.events.load(Relaxed));
+    seq_print!(
+        m,
+        "needs_reset_status: {:#04x}\n",
+        stats.last_status.load(Relaxed)
+    );
+    seq_print!(m, "recoveries: {}\n", st.recovered);
+    seq_print!(m, "failed_recoveries: {}\n", st.failed_attempts);
+    seq_print!(m, "failed: {}\n", u8::from(st.given_up));
+    if let Some(last) = st.last {
+        let result = match last.result {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        };
+        seq_print!(m, "last_strategy: {}\n", last.strategy.name());
+        seq_print!(m, "last_status_before: {:#04x}\n", last.status);
+        seq_print!(m, "last_status_after: {:#04x}\n", last.status_after);
+        seq_print!(m, "last_result: {}\n", result);
+        seq_print!(m, "last_duration_us: {}\n", last.duration_us);
+    } else {
+        seq_print!(m, "last_strategy: none\n");
+    }
+    let l = st.config.limits;
+    seq_print!(
+        m,
+        "limits: {} per {} ms, backoff {}..{} ms, automatic {}\n",
+        l.max_recoveries,
+        l.window_ms,
+        l.backoff_ms,
+        l.backoff_max_ms,
+        u8::from(st.config.enabled)
+    );
+}
+
+/// Handles a write to the `inject` debugfs file: the number of a queue to corrupt.
+pub(crate) fn inject(dev: &impl Device, ctl: &Control<'_>, buf: &[u8]) -> Result {
+    if !dev.state().lock().config.inject {
+        return Err(EPERM);
+    }
+    let index = debugfs::parse_u32(buf)?;
+    let index = u16::try_from(index).map_err(|_| EINVAL)?;
+    ctl.inject_bad_head(index).inspect_err(|e| {
+        dev_warn!(
+            dev.pdev(),
+            "cannot inject a fault on queue {}: {:?}\n",
+            index,
+            e
+        );
+    })?;
+    dev_info!(dev.pdev(), "fault injected on queue {}\n", index);
+    Ok(())
+}

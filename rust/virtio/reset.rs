@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Resetting a registered device and bringing its driver back, outside interrupt context.
+//!
+//! A device that hits an error sets DEVICE_NEEDS_RESET in its status and raises a
+//! configuration interrupt (virtio 1.2, 2.1.1). The transport sees it in
+//! [`super::Transport::config_interrupt`] and schedules the registration's reset work
+//! ([`Control::schedule_reset`]); the work calls [`super::Transport::recover`] in process
+//! context with a [`Recovery`], which can lock the device against driver binding and unbinding
+//! ([`Recovery::lock_driver`]) and run the virtio core's recovery entry points.
+//!
+//! The work runs on the freezable system workqueue (never while the system sleeps), never runs
+//! concurrently with itself, and is cancelled, waiting for a running instance, before the
+//! device is unregistered.
+
+use super::{queues::QueueState, Device};
+use crate::bindings;
+use kernel::{
+    error::to_result,
+    prelude::*,
+    sync::{
+        atomic::{Acquire, Atomic, Release},
+        Mutex,
+    },
+    types::Opaque, //
+};
+
+/// The reset work of a registration.
+///
+/// # Invariants
+///
+/// `dwork` is an initialised `struct delayed_work` whose function is the one given to
+/// [`ResetWork::new`].
+#[pin_data]
+pub(crate) struct ResetWork {
+    #[pin]
+    dwork: Opaque<kernel::bindings::delayed_work>,
+    closed: Atomic<bool>,
+}
+
+impl ResetWork {
+    /// A work item that runs `func` with the address of its `struct work_struct`.
+    pub(super) fn new(
+        func: unsafe extern "C" fn(*mut kernel::bindings::work_struct),
+    ) -> impl PinInit<Self> {
+        pin_init!(Self {
+            // SAFETY: `slot` is valid for writes; initialising a delayed work has no other
+            // requirement.
+            dwork <- Opaque::ffi_init(move |slot| unsafe {
+                bindings::init_delayed_work(slot, Some(func))
+            }),
+            closed: Atomic::new(false),
+        })
+    }
+
+    /// Recovers the reset work from the address of its `struct work_struct`.
+    ///
+    /// # Safety
+    ///
+    /// `work` must be the work of a live [`ResetWork`].
+    pub(super) unsafe fn from_work<'a>(work: *mut kernel::bindings::work_struct) -> &'a Self {
+        // SAFETY: By the safety requirements `work` is embedded in a delayed work.
+        let dwork = unsafe { bindings::to_delayed_work(work) };
+        let this = dwork
+            .cast::<u8>()
+            .wrapping_sub(core::mem::offset_of!(Self, dwork))
+            .cast::<Self>();
+        // SAFETY: `dwork` is the `dwork` field of a live `ResetWork`.
+        unsafe { &*this }
+    }
+
+    /// Schedules the work to run after `msecs` milliseconds, unless it is already pending or
+    /// the registration is going away. Any context.
+    fn schedule(&self, msecs: u32) -> bool {
+        if self.closed.load(Acquire) {
+            return false;
+        }
+        // SAFETY: `dwork` is initialised by the type invariant and lives as long as `self`,
+        // which outlives any run of the work (see `close`).
+        unsafe { bindings::queue_freezable_delayed_work(self.dwork.get(), msecs) }
+    }
+
+    /// Stops the work for good: no later [`ResetWork::schedule`] succeeds, and when this
+    /// returns the work is neither pending nor running.
+    ///
+    /// Interrupt handlers may still be running a `schedule` that saw the work open: they are
+    /// waited for with `queues` before the work is cancelled.
+    pub(super) fn close(&self, queues: &Mutex<Option<QueueState>>) {
+        self.closed.store(true, Release);
+        if let Some(q) = queues.lock().as_ref() {
+            q.synchronize();
+        }
+        // SAFETY: `dwork` is initialised; cancelling also waits for a run that re-queues
+        // itself, and nothing queues it any more.
+        unsafe { kernel::bindings::cancel_delayed_work_sync(self.dwork.get()) };
+    }
+}
+
+/// A registered device, as the transport callbacks outside the virtio core see it: in the
+/// configuration interrupt, in debugfs files and in the reset work.
+pub(crate) struct Control<'a> {
+    pub(super) dev: &'a Device,
+    pub(super) reset: &'a ResetWork,
+    pub(super) queues: &'a Mutex<Option<QueueState>>,
+}
+
+impl Control<'_> {
+    /// The device.
+    pub(crate) fn device(&self) -> &Device {
+        self.dev
+    }
+
+    /// Schedules the reset work after `msecs` milliseconds; returns `false` if it was
+    /// pending already or the device is going away. Any context.
+    pub(crate) fn schedule_reset(&self, msecs: u32) -> bool {
+        self.reset.schedule(msecs)
+    }
+
+    /// Fault injection: makes the device see a malformed request on queue `index` (a
+    /// descriptor head beyond the ring) and notifies it, so that a device that validates its
+    /// rings reports a protocol error. Split rings only.
+    ///
+    /// Only for testing: the queue is unusable until the device is reset.
+    pub(crate) fn inject_bad_head(&self, index: u16) -> Result {
+        // Holding the lock keeps `del_vqs` from deleting the queue under us.
+        let queues = self.queues.lock();
+        if queues.is_none() {
+            return Err(ENOENT);
+        }
+        // SAFETY: The device is registered, and its queues stay while `queues` is locked.
+        to_result(unsafe { bindings::vring_inject_bad_head(self.dev.as_raw(), index.into()) })
+    }
+}
+
+/// The reset work running for a device: [`super::Transport::recover`] gets one.
+pub(crate) struct Recovery<'a> {
+    pub(super) ctl: Control<'a>,
+}
+
+impl<'a> core::ops::Deref for Recovery<'a> {
+    type Target = Control<'a>;
+
+    fn deref(&self) -> &Control<'a> {
+        &self.ctl
+    }
+}
+
+/// What the driver bound to a device supports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct DriverCaps {
+    /// A driver is bound.
+    pub(crate) bound: bool,
+    /// It has `reset_prepare` and `reset_done`.
+    pub(crate) reset_prepare_done: bool,
+    /// It has `freeze` and `restore`, and the kernel can call them (`CONFIG_PM_SLEEP`).
+    pub(crate) freeze_restore: bool,
+}
+
+impl Recovery<'_> {
+    /// Locks the device: no driver binds or unbinds until the guard is dropped.
+    pub(crate) fn lock_driver(&self) -> DriverGuard<'_> {
+        let dev = self.ctl.dev.as_raw();
+        // SAFETY: The device is registered while the work runs.
+        unsafe { bindings::device_lock(&raw mut (*dev).dev) };
+        DriverGuard { dev: self.ctl.dev }
+    }
+
+    /// Unbinds the driver, resets the device and binds a driver again. Returns whether one
+    /// bound.
+    ///
+    /// The device's queues are broken first, so that the driver's `remove` fails requests to
+    /// a device that stopped answering instead of waiting for them.
+    pub(crate) fn reprobe(&self) -> Result<bool> {
+        let dev = self.ctl.dev.as_raw();
+        // SAFETY: The device is registered while the work runs; its driver is released and
+        // bound again under the device lock, which these functions take themselves.
+        unsafe {
+            bindings::virtio_break_device(dev);
+            kernel::bindings::device_release_driver(&raw mut (*dev).dev);
+        }
+        {
+            let guard = self.lock_driver();
+            guard.reset();
+            guard.add_status(bindings::VIRTIO_CONFIG_S_ACKNOWLEDGE as u8);
+        }
+        // SAFETY: As above.
+        let ret = unsafe { kernel::bindings::device_attach(&raw mut (*dev).dev) };
+        to_result(ret).map(|()| ret == 1)
+    }
+}
+
+/// A locked device: the bound driver, if any, stays bound while this lives.
+pub(crate) struct DriverGuard<'a> {
+    dev: &'a Device,
+}
+
+impl DriverGuard<'_> {
+    /// What the bound driver supports.
+    pub(crate) fn caps(&self) -> DriverCaps {
+        // SAFETY: The device is registered and locked, so its driver cannot change.
+        let caps = unsafe { bindings::virtio_driver_caps(self.dev.as_raw()) };
+        DriverCaps {
+            bound: caps & 1 != 0,
+            reset_prepare_done: caps & 2 != 0,
+            freeze_restore: caps & 4 != 0 && cfg!(CONFIG_PM_SLEEP),
+        }
+    }
+
+    /// `virtio_device_reset_prepare()`: the driver quiesces and deletes its queues.
+    pub(crate) fn reset_prepare(&self) -> Result {
+        // SAFETY: The device is registered and locked.
+        to_result(unsafe { bindings::virtio_device_reset_prepare(self.dev.as_raw()) })
+    }
+
+    /// `virtio_device_reset_done()`: the device is reset, features negotiated again, and the
+    /// driver sets its queues up again.
+    pub(crate) fn reset_done(&self) -> Result {
+        // SAFETY: The device is registered and locked.
+        to_result(unsafe { bindings::virtio_device_reset_done(self.dev.as_raw()) })
+    }
+
+    /// `virtio_device_freeze()`: the driver stops and deletes its queues as for suspend.
+    pub(crate) fn freeze(&self) -> Result {
+        #[cfg(CONFIG_PM_SLEEP)]
+        {
+            // SAFETY: The device is registered and locked.
+            to_result(unsafe { bindings::virtio_device_freeze(self.dev.as_raw()) })
+        }
+        #[cfg(not(CONFIG_PM_SLEEP))]
+        Err(EOPNOTSUPP)
+    }
+
+    /// `virtio_device_restore()`: as [`DriverGuard::reset_done`], with the driver's `restore`.
+    pub(crate) fn restore(&self) -> Result {
+        #[cfg(CONFIG_PM_SLEEP)]
+        {
+            // SAFETY: The device is registered and locked.
+            to_result(unsafe { bindings::virtio_device_restore(self.dev.as_raw()) })
+        }
+        #[cfg(not(CONFIG_PM_SLEEP))]
+        Err(EOPNOTSUPP)
+    }
+
+    /// Resets the device through the virtio core (`virtio_reset_device()`).
+    pub(crate) fn reset(&self) {
+        // SAFETY: The device is registered and locked.
+        unsafe { bindings::virtio_reset_device(self.dev.as_raw()) }
+    }
+
+    /// Adds `status` bits to the device status.
+    pub(crate) fn add_status(&self, status: u8) {
+        // SAFETY: The device is registered and locked.
+        unsafe { bindings::virtio_add_status(self.dev.as_raw(), status.into()) }
+    }
+
+    /// Gives up on the device: sets FAILED and breaks its queues, so that the driver stops
+    /// waiting for it.
+    pub(crate) fn fail(&self) {
+        self.add_status(bindings::VIRTIO_CONFIG_S_FAILED as u8);
+        // SAFETY: The device is registered.
+        unsafe { bindings::virtio_break_device(self.dev.as_raw()) }
+    }
+}
+
+impl Drop for DriverGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: The device was locked by `lock_driver`, on this thread.
+        unsafe { bindings::device_unlock(&raw mut (*self.dev.as_raw()).dev) };
+    }
+}
