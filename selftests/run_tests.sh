@@ -25,8 +25,11 @@ vm=$top/selftests/vm/run-vm
 base_tests=(skeleton_load_unload driver_override c_ping_netns qmp_channel pci_c_virtio_net
 	pci_c_virtio_blk pci_c_virtio_rng pci_c_virtio_console pci_bind_cycles pci_rmmod_under_traffic
 	pci_device_del)
-intx_tests=(pci_c_virtio_net)
+intx_tests=(pci_c_virtio_net reset_net_freeze_restore)
 shared_tests=(pci_c_virtio_net)
+# DEVICE_NEEDS_RESET recovery: a boot of its own (the storm test counts kernel messages).
+reset_tests=(reset_detect_only reset_net_freeze_restore reset_blk_prepare_done reset_reprobe
+	reset_storm reset_race)
 
 n=0 passed=0 failed=0
 result() { # result OK|FAIL NAME [DIRECTIVE]
@@ -52,7 +55,8 @@ boot() {
 	local log rc=0
 	log=$("$vm" -k "$kdir" -o "$out" -t 1800 ${nic_opts:+-n "$nic_opts"} -e "RVIRTIO_EXPECT_IRQ=$expect_irq" \
 		-e "RVIRTIO_MODDIR=$moddir" -e "RVIRTIO_BIND_CYCLES=$bind_cycles" \
-		-e "RVIRTIO_MIN_BYTES=$min_bytes" \
+		-e "RVIRTIO_MIN_BYTES=$min_bytes" -e "RVIRTIO_RECOVERY_ROUNDS=$recovery_rounds" \
+		-e "RVIRTIO_RACE_ROUNDS=$race_rounds" \
 		"$guest/run.sh" "${paths[@]}" 2> "$out.runner.log") || rc=$?
 	local seen=() line
 	while IFS= read -r line; do
@@ -87,13 +91,18 @@ boot() {
 
 bind_cycles=100
 min_bytes=1000000
+recovery_rounds=20
+race_rounds=10
 if [ "$flavour" = debug ]; then
 	# KASAN and lockdep under TCG are about ten times slower: a short, targeted suite, with a
 	# kmemleak scan at the end of the boot (guest-init).
 	debug_tests=(skeleton_load_unload driver_override pci_c_virtio_net pci_c_virtio_blk
-		pci_bind_cycles pci_rmmod_under_traffic)
+		pci_bind_cycles pci_rmmod_under_traffic reset_net_freeze_restore reset_blk_prepare_done
+		reset_reprobe reset_storm reset_race)
 	bind_cycles=20
 	min_bytes=100000
+	recovery_rounds=5
+	race_rounds=4
 	echo "KTAP version 1"
 	echo "1..$((${#debug_tests[@]} + 1))"
 	boot debug "" per-queue "${debug_tests[@]}"
@@ -102,7 +111,8 @@ if [ "$flavour" = debug ]; then
 	exit
 fi
 
-total=$((5 + ${#base_tests[@]} + 1 + ${#intx_tests[@]} + 1 + ${#shared_tests[@]} + 1 + 1))
+total=$((5 + ${#base_tests[@]} + 1 + ${#reset_tests[@]} + 1 + ${#intx_tests[@]} + 1 +
+	${#shared_tests[@]} + 1 + 1))
 echo "KTAP version 1"
 echo "1..$total"
 
@@ -141,6 +151,7 @@ else
 fi
 
 boot base "" per-queue "${base_tests[@]}"
+boot reset "" per-queue "${reset_tests[@]}"
 # Interrupt modes forced from QEMU: no MSI-X at all, and fewer vectors than queues + 1.
 boot intx "vectors=0" intx "${intx_tests[@]}"
 boot shared "vectors=2" shared "${shared_tests[@]}"

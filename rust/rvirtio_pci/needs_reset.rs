@@ -204,6 +204,7 @@ pub(crate) fn recover(dev: &impl Device, rec: &Recovery<'_>) {
     drop(st);
 
     let start = Instant::<Monotonic>::now();
+    rec.break_queues();
     let (strategy, result) = run(dev, rec, forced);
     let duration_us = start.elapsed().as_micros_ceil();
     let status_after = dev.status();
@@ -375,6 +376,16 @@ pub(crate) fn show(dev: &impl Device, m: &SeqFile) {
         l.backoff_max_ms,
         u8::from(st.config.enabled)
     );
+}
+
+/// Handles a write to the `recover` debugfs file: recover now if the device needs it (with
+/// `recovery=0`, where interrupts only count).
+pub(crate) fn recover_now(ctl: &Control<'_>, buf: &[u8]) -> Result {
+    if debugfs::parse_u32(buf)? != 1 {
+        return Err(EINVAL);
+    }
+    ctl.schedule_reset(0);
+    Ok(())
 }
 
 /// Handles a write to the `inject` debugfs file: the number of a queue to corrupt.

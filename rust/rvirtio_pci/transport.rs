@@ -24,6 +24,7 @@ use kernel::{
 /// Positions of our files in [`Transport::DEBUGFS`].
 const DEBUGFS_RECOVERY: usize = 0;
 const DEBUGFS_INJECT: usize = 1;
+const DEBUGFS_RECOVER: usize = 2;
 
 /// How long a reset may take before we give up on the device.
 const RESET_TIMEOUT_MS: u32 = 1000;
@@ -251,6 +252,10 @@ impl Transport for PciTransport<'_> {
             name: c"inject",
             writable: true,
         },
+        debugfs::File {
+            name: c"recover",
+            writable: true,
+        },
     ];
 
     fn debugfs_show(&self, index: usize, _ctl: &Control<'_>, m: &SeqFile) {
@@ -266,6 +271,7 @@ impl Transport for PciTransport<'_> {
     fn debugfs_store(&self, index: usize, ctl: &Control<'_>, buf: &[u8]) -> Result {
         match index {
             DEBUGFS_INJECT => needs_reset::inject(self, ctl, buf),
+            DEBUGFS_RECOVER => needs_reset::recover_now(ctl, buf),
             _ => Err(EPERM),
         }
     }

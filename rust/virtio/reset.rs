@@ -157,6 +157,15 @@ pub(crate) struct DriverCaps {
 }
 
 impl Recovery<'_> {
+    /// Breaks the device's queues: every operation on them fails from now on, so that the
+    /// driver stops waiting for a device that stopped answering (a virtio_net control
+    /// command spins until its queue answers or is broken, holding the RTNL lock that
+    /// `freeze` needs). New queues, created when the driver is restarted, work again.
+    pub(crate) fn break_queues(&self) {
+        // SAFETY: The device is registered while the work runs.
+        unsafe { bindings::virtio_break_device(self.ctl.dev.as_raw()) }
+    }
+
     /// Locks the device: no driver binds or unbinds until the guard is dropped.
     pub(crate) fn lock_driver(&self) -> DriverGuard<'_> {
         let dev = self.ctl.dev.as_raw();
@@ -167,17 +176,11 @@ impl Recovery<'_> {
 
     /// Unbinds the driver, resets the device and binds a driver again. Returns whether one
     /// bound.
-    ///
-    /// The device's queues are broken first, so that the driver's `remove` fails requests to
-    /// a device that stopped answering instead of waiting for them.
     pub(crate) fn reprobe(&self) -> Result<bool> {
         let dev = self.ctl.dev.as_raw();
         // SAFETY: The device is registered while the work runs; its driver is released and
         // bound again under the device lock, which these functions take themselves.
-        unsafe {
-            bindings::virtio_break_device(dev);
-            kernel::bindings::device_release_driver(&raw mut (*dev).dev);
-        }
+        unsafe { kernel::bindings::device_release_driver(&raw mut (*dev).dev) };
         {
             let guard = self.lock_driver();
             guard.reset();

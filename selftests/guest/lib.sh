@@ -59,9 +59,10 @@ rvirtio_load() {
 	insmod "${RVIRTIO_MODDIR:-$RVIRTIO_TOP/out/build}/$m.ko" "$@"
 }
 
-# Loads rvirtio_pci and moves PCI device $1 to it with driver_override.
+# Loads rvirtio_pci (unless a test loaded it with parameters) and moves PCI device $1 to it
+# with driver_override.
 rvirtio_take() {
-	must rvirtio_load rvirtio_pci
+	[ -d /sys/module/rvirtio_pci ] || must rvirtio_load rvirtio_pci
 	pci_rebind "$1" rvirtio-pci
 	[ "$(pci_driver "$1")" = rvirtio-pci ] || fail "$1 not bound to rvirtio-pci"
 }
@@ -179,4 +180,34 @@ r = json.load(sys.stdin)
 if "error" in r:
     raise SystemExit(r["error"])
 print(int(r["end"]["sum_received"]["bytes"]))'
+}
+
+# The rvirtio-pci debugfs directory of PCI device $1.
+rvirtio_debugfs() {
+	echo "/sys/kernel/debug/rvirtio-pci/$1"
+}
+
+# Prints field $2 of the recovery statistics of PCI device $1.
+recovery_field() {
+	awk -v k="$2:" '$1 == k { print $2 }' "$(rvirtio_debugfs "$1")/recovery"
+}
+
+# Succeeds once field $2 of the recovery statistics of PCI device $1 is above $3.
+recovery_above() {
+	local v
+	v=$(recovery_field "$1" "$2") && [ -n "$v" ] && [ "$v" -gt "$3" ]
+}
+
+# Injects a NEEDS_RESET into queue $5 of PCI device $1 $2 times, $6 seconds apart, and times
+# each recovery with recovery_wait.py ($3 $4: "ping TARGET" or "read DEVICE"); prints
+# "median min max" in milliseconds.
+recovery_times() {
+	local bdf=$1 n=$2 mode=$3 target=$4 queue=$5 gap=$6 i t times=()
+	for ((i = 0; i < n; i++)); do
+		t=$(python3 "$RVIRTIO_TOP/selftests/guest/recovery_wait.py" \
+			"$(rvirtio_debugfs "$bdf")" "$queue" "$mode" "$target") || return 1
+		times+=("$t")
+		sleep "$gap"
+	done
+	printf '%s\n' "${times[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)], v[1], v[NR] }'
 }

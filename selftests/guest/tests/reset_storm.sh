@@ -1,0 +1,50 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# A device that keeps needing resets does not storm: injected faster than the backoff allows,
+# it is given up on (FAILED, one dev_err) after recovery_max recoveries, the system stays
+# responsive, and the device can still be unbound and given back to the C transport.
+. "$(dirname "$0")/../lib.sh"
+
+cleanup() {
+	kill "$PINGER" 2>/dev/null
+	netns_cleanup
+	rvirtio_release "$NIC0"
+}
+trap cleanup EXIT
+
+must kmod_load virtio_net
+must rvirtio_load rvirtio_pci recovery_max=3 recovery_window_ms=30000 recovery_backoff_ms=200
+rvirtio_take "$NIC0"
+wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface"
+dev=$(netns_setup) || fail "namespace setup failed: $dev"
+ping -i 0.05 -W 1 10.99.0.2 > /dev/null 2>&1 &
+PINGER=$!
+D=$(rvirtio_debugfs "$NIC0")
+start=$(date +%s%N)
+for ((i = 0; i < 300; i++)); do
+	[ "$(recovery_field "$NIC0" failed)" = 1 ] && break
+	echo 1 > "$D/inject" 2>/dev/null
+	sleep 0.05
+done
+ms=$((($(date +%s%N) - start) / 1000000))
+cat "$D/recovery" | sed 's/^/  /'
+[ "$(recovery_field "$NIC0" failed)" = 1 ] || fail "not given up on after $ms ms"
+n=$(recovery_field "$NIC0" recoveries)
+f=$(recovery_field "$NIC0" failed_recoveries)
+[ $((n + f)) -le 3 ] || fail "$((n + f)) recoveries, limit 3"
+[ "$(dmesg | grep -c 'giving up, marking it FAILED')" = 1 ] || fail "not exactly one give-up message"
+echo "given up after $n recoveries in $ms ms"
+status=$(recovery_field "$NIC0" device_status)
+[ $((status & 0x80)) != 0 ] || fail "device status $status lacks FAILED"
+# Still responsive: a later injection changes nothing, and the shell answers at once.
+echo 1 > "$D/inject" 2>/dev/null
+sleep 0.5
+[ "$(recovery_field "$NIC0" recoveries)" = "$n" ] || fail "recovered after giving up"
+kill "$PINGER"
+netns_cleanup
+timeout 20 bash -c "echo $NIC0 > /sys/bus/pci/drivers/rvirtio-pci/unbind" || fail "unbind hung"
+pci_rebind "$NIC0" ""
+wait_for 10 netdev_by_mac "$NIC0_MAC" || fail "no interface on the C transport afterwards"
+dev=$(netns_setup) || fail "namespace setup failed: $dev"
+wait_for 10 ping -c 1 -W 1 10.99.0.2 || fail "the device does not work on the C transport"
+echo "unbound, back on virtio-pci and passing traffic"
