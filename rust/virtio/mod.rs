@@ -332,7 +332,7 @@ impl<T: Transport> Registration<T> {
                 },
                 debugfs: {
                     // SAFETY: As above.
-                    let inner = unsafe { &*(&raw const (*this.as_ptr()).inner) };
+                    let inner = unsafe { &(*this.as_ptr()).inner };
                     // SAFETY: The directory is removed in `drop`, before `inner` goes away.
                     unsafe { debugfs::Dir::new(inner.transport.bus_name(), inner) }
                 },
