@@ -11,3 +11,7 @@
 #include <linux/virtio_pci.h>
 #include <uapi/linux/virtio_config.h>
 #include <uapi/linux/virtio_ids.h>
+#include <linux/etherdevice.h>
+#include <linux/netdevice.h>
+#include <linux/scatterlist.h>
+#include <linux/skbuff.h>

@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C helpers of the virtio driver and networking abstractions (rust/virtio/driver.rs,
+ * rust/net/): static inline functions and macros of the virtio bus, the netdev core, NAPI and
+ * socket buffers.
+ */
+
+#include <linux/etherdevice.h>
+#include <linux/netdevice.h>
+#include <linux/scatterlist.h>
+#include <linux/skbuff.h>
+#include <linux/virtio.h>
+#include <linux/virtio_config.h>
+
+/* The virtio bus, as a driver uses it. */
+
+int rvirtio_helper_register_virtio_driver(struct virtio_driver *drv, struct module *owner)
+{
+	return __register_virtio_driver(drv, owner);
+}
+
+int rvirtio_helper_virtio_find_vqs(struct virtio_device *vdev, unsigned int nvqs,
+				   struct virtqueue *vqs[], struct virtqueue_info vqs_info[])
+{
+	return virtio_find_vqs(vdev, nvqs, vqs, vqs_info, NULL);
+}
+
+void rvirtio_helper_virtio_del_vqs(struct virtio_device *vdev)
+{
+	vdev->config->del_vqs(vdev);
+}
+
+void rvirtio_helper_virtio_device_ready(struct virtio_device *vdev)
+{
+	virtio_device_ready(vdev);
+}
+
+u8 rvirtio_helper_virtio_get_status(struct virtio_device *vdev)
+{
+	return vdev->config->get_status(vdev);
+}
+
+void rvirtio_helper_virtio_synchronize_cbs(struct virtio_device *vdev)
+{
+	virtio_synchronize_cbs(vdev);
+}
+
+/* Reads @len bytes of device configuration at @offset, consistently (generation checked). */
+void rvirtio_helper_virtio_cread_bytes(struct virtio_device *vdev, unsigned int offset,
+				       void *buf, size_t len)
+{
+	virtio_cread_bytes(vdev, offset, buf, len);
+}
+
+/*
+ * The driver's private pointer of @vdev: published with release semantics once the driver's
+ * data is complete, read by virtqueue callbacks with acquire semantics.
+ */
+void rvirtio_helper_vdev_set_priv(struct virtio_device *vdev, void *priv)
+{
+	smp_store_release(&vdev->priv, priv);
+}
+
+void *rvirtio_helper_vdev_priv(struct virtio_device *vdev)
+{
+	return smp_load_acquire(&vdev->priv);
+}
+
+void rvirtio_helper_sg_set_buf(struct scatterlist *sg, const void *buf, unsigned int len)
+{
+	sg_set_buf(sg, buf, len);
+}
+
+void rvirtio_helper_sg_mark_end(struct scatterlist *sg)
+{
+	sg_mark_end(sg);
+}
+
+/* Network devices. */
+
+void *rvirtio_helper_netdev_priv(const struct net_device *dev)
+{
+	return netdev_priv(dev);
+}
+
+/*
+ * Fills the operations of a Rust network device: the callbacks are generic trampolines, the
+ * rest is what every Ethernet driver uses.
+ */
+void rvirtio_helper_netdev_ops_init(struct net_device_ops *ops,
+				    int (*open)(struct net_device *),
+				    int (*stop)(struct net_device *),
+				    netdev_tx_t (*start_xmit)(struct sk_buff *, struct net_device *),
+				    void (*get_stats64)(struct net_device *,
+							struct rtnl_link_stats64 *),
+				    int (*set_mac_address)(struct net_device *, void *),
+				    int (*change_mtu)(struct net_device *, int),
+				    void (*set_rx_mode)(struct net_device *))
+{
+	ops->ndo_open = open;
+	ops->ndo_stop = stop;
+	ops->ndo_start_xmit = start_xmit;
+	ops->ndo_get_stats64 = get_stats64;
+	ops->ndo_set_mac_address = set_mac_address;
+	ops->ndo_change_mtu = change_mtu;
+	ops->ndo_set_rx_mode = set_rx_mode;
+	ops->ndo_validate_addr = eth_validate_addr;
+	ops->ndo_features_check = passthru_features_check;
+}
+
+void rvirtio_helper_netdev_setup(struct net_device *dev, struct device *parent,
+				 const struct net_device_ops *ops,
+				 const struct ethtool_ops *ethtool_ops)
+{
+	SET_NETDEV_DEV(dev, parent);
+	dev->netdev_ops = ops;
+	if (ethtool_ops)
+		dev->ethtool_ops = ethtool_ops;
+}
+
+const char *rvirtio_helper_netdev_name(const struct net_device *dev)
+{
+	return netdev_name(dev);
+}
+
+int rvirtio_helper_netdev_ifindex(const struct net_device *dev)
+{
+	return dev->ifindex;
+}
+
+unsigned int rvirtio_helper_netdev_mtu(const struct net_device *dev)
+{
+	return READ_ONCE(dev->mtu);
+}
+
+void rvirtio_helper_netdev_set_mtu(struct net_device *dev, unsigned int mtu)
+{
+	WRITE_ONCE(dev->mtu, mtu);
+}
+
+void rvirtio_helper_netdev_set_mtu_range(struct net_device *dev, unsigned int min,
+					 unsigned int max)
+{
+	dev->min_mtu = min;
+	dev->max_mtu = max;
+}
+
+void rvirtio_helper_netdev_addr(const struct net_device *dev, u8 *addr)
+{
+	ether_addr_copy(addr, dev->dev_addr);
+}
+
+void rvirtio_helper_eth_hw_addr_set(struct net_device *dev, const u8 *addr)
+{
+	eth_hw_addr_set(dev, addr);
+}
+
+void rvirtio_helper_eth_hw_addr_random(struct net_device *dev)
+{
+	eth_hw_addr_random(dev);
+}
+
+bool rvirtio_helper_is_valid_ether_addr(const u8 *addr)
+{
+	return is_valid_ether_addr(addr);
+}
+
+unsigned int rvirtio_helper_netdev_flags(const struct net_device *dev)
+{
+	return READ_ONCE(dev->flags);
+}
+
+void rvirtio_helper_netdev_set_features(struct net_device *dev, u64 hw, u64 features)
+{
+	dev->hw_features = hw;
+	dev->features = features;
+}
+
+bool rvirtio_helper_netif_running(const struct net_device *dev)
+{
+	return netif_running(dev);
+}
+
+bool rvirtio_helper_netif_carrier_ok(const struct net_device *dev)
+{
+	return netif_carrier_ok(dev);
+}
+
+void rvirtio_helper_netif_tx_stop_queue(struct net_device *dev, unsigned int index)
+{
+	netif_tx_stop_queue(netdev_get_tx_queue(dev, index));
+}
+
+void rvirtio_helper_netif_tx_wake_queue(struct net_device *dev, unsigned int index)
+{
+	netif_tx_wake_queue(netdev_get_tx_queue(dev, index));
+}
+
+bool rvirtio_helper_netif_tx_queue_stopped(struct net_device *dev, unsigned int index)
+{
+	return netif_tx_queue_stopped(netdev_get_tx_queue(dev, index));
+}
+
+void rvirtio_helper_netif_tx_disable(struct net_device *dev)
+{
+	netif_tx_disable(dev);
+}
+
+/* NAPI. */
+
+void rvirtio_helper_netif_napi_add(struct net_device *dev, struct napi_struct *napi,
+				   int (*poll)(struct napi_struct *, int))
+{
+	netif_napi_add(dev, napi, poll);
+}
+
+void rvirtio_helper_netif_napi_add_tx(struct net_device *dev, struct napi_struct *napi,
+				      int (*poll)(struct napi_struct *, int))
+{
+	netif_napi_add_tx(dev, napi, poll);
+}
+
+void rvirtio_helper_netif_napi_del(struct napi_struct *napi)
+{
+	netif_napi_del(napi);
+}
+
+bool rvirtio_helper_napi_schedule(struct napi_struct *napi)
+{
+	return napi_schedule(napi);
+}
+
+struct net_device *rvirtio_helper_napi_dev(const struct napi_struct *napi)
+{
+	return napi->dev;
+}
+
+/* Socket buffers. */
+
+struct sk_buff *rvirtio_helper_netdev_alloc_skb_ip_align(struct net_device *dev,
+							 unsigned int len, gfp_t gfp)
+{
+	return __netdev_alloc_skb_ip_align(dev, len, gfp);
+}
+
+void rvirtio_helper_dev_kfree_skb_any(struct sk_buff *skb)
+{
+	dev_kfree_skb_any(skb);
+}
+
+unsigned int rvirtio_helper_skb_len(const struct sk_buff *skb)
+{
+	return skb->len;
+}
+
+unsigned char *rvirtio_helper_skb_data(const struct sk_buff *skb)
+{
+	return skb->data;
+}
+
+unsigned int rvirtio_helper_skb_tailroom(const struct sk_buff *skb)
+{
+	return skb_tailroom(skb);
+}
+
+unsigned int rvirtio_helper_skb_headlen(const struct sk_buff *skb)
+{
+	return skb_headlen(skb);
+}
+
+int rvirtio_helper_skb_cow_head(struct sk_buff *skb, unsigned int headroom)
+{
+	return skb_cow_head(skb, headroom);
+}
+
+u16 rvirtio_helper_skb_get_queue_mapping(const struct sk_buff *skb)
+{
+	return skb_get_queue_mapping(skb);
+}
+
+void rvirtio_helper_skb_record_rx_queue(struct sk_buff *skb, u16 queue)
+{
+	skb_record_rx_queue(skb, queue);
+}
+
+void rvirtio_helper_skb_tx_timestamp(struct sk_buff *skb)
+{
+	skb_tx_timestamp(skb);
+}
+
+bool rvirtio_helper_netdev_xmit_more(void)
+{
+	return netdev_xmit_more();
+}
+
+/* Sets the protocol of a received frame from its Ethernet header, which it pulls. */
+void rvirtio_helper_skb_eth_type_trans(struct sk_buff *skb, struct net_device *dev)
+{
+	skb->protocol = eth_type_trans(skb, dev);
+}
+
+/*
+ * Scatterlist entries skb_to_sgvec() needs for the data of @skb: its linear part and its page
+ * fragments; -1 with a fragment list, which our devices never get (no NETIF_F_FRAGLIST).
+ */
+int rvirtio_helper_skb_sg_entries(const struct sk_buff *skb)
+{
+	if (skb_has_frag_list(skb))
+		return -1;
+	return 1 + skb_shinfo(skb)->nr_frags;
+}
+
+struct device *rvirtio_helper_netdev_to_dev(struct net_device *dev)
+{
+	return &dev->dev;
+}
+
+void rvirtio_helper_napi_gro_receive(struct napi_struct *napi, struct sk_buff *skb)
+{
+	napi_gro_receive(napi, skb);
+}

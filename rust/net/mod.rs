@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Network devices.
+//!
+//! A driver's data lives in the `struct net_device`'s private area, as in C: [`Registration`]
+//! allocates an Ethernet device with room for a `T: `[`Operations`], initialises `T` there,
+//! and registers the device; the `net_device_ops` callbacks reach `T` through it. Dropping the
+//! registration unregisters the device, drops `T`, and frees the device.
+//!
+//! C headers: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h),
+//! [`include/linux/etherdevice.h`](srctree/include/linux/etherdevice.h).
+
+pub(crate) mod napi;
+pub(crate) mod skbuff;
+mod virtio_buf;
+
+use crate::bindings;
+use core::{marker::PhantomData, mem, ptr::NonNull};
+use kernel::{device, error::from_result, ffi::c_int, prelude::*, types::Opaque};
+pub(crate) use napi::Napi;
+pub(crate) use skbuff::SkBuff;
+pub(crate) use virtio_buf::{RxSkb, TxSkb};
+
+/// Length of an Ethernet address.
+pub(crate) const ETH_ALEN: usize = bindings::ETH_ALEN as usize;
+
+/// An Ethernet address.
+pub(crate) type MacAddr = [u8; ETH_ALEN];
+
+/// Whether `addr` can be a device's address: not multicast, not all zeroes.
+pub(crate) fn is_valid_ether_addr(addr: &MacAddr) -> bool {
+    addr[0] & 1 == 0 && addr.iter().any(|&b| b != 0)
+}
+
+/// A network device.
+///
+/// # Invariants
+///
+/// The wrapped `struct net_device` is allocated (and not yet freed) by a [`Registration`].
+#[repr(transparent)]
+pub(crate) struct Device(Opaque<bindings::net_device>);
+
+impl Device {
+    /// # Safety
+    ///
+    /// `ptr` must point to a `struct net_device` of a [`Registration`] that lives for `'a`.
+    unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
+        // SAFETY: `Device` is transparent over `struct net_device`; valid by the requirements.
+        unsafe { &*ptr.cast() }
+    }
+
+    pub(crate) fn as_raw(&self) -> *mut bindings::net_device {
+        self.0.get()
+    }
+
+    /// The interface name, e.g. `eth0`.
+    pub(crate) fn name(&self) -> &CStr {
+        // SAFETY: The device is valid; its name is a NUL-terminated string inside it.
+        unsafe { CStr::from_char_ptr(bindings::netdev_name(self.as_raw())) }
+    }
+
+    /// The maximum transmission unit.
+    pub(crate) fn mtu(&self) -> u32 {
+        // SAFETY: The device is valid by the type invariant.
+        unsafe { bindings::netdev_mtu(self.as_raw()) }
+    }
+
+    /// Sets the MTU (before registration, or from [`Operations::change_mtu`]).
+    pub(crate) fn set_mtu(&self, mtu: u32) {
+        // SAFETY: The device is valid by the type invariant.
+        unsafe { bindings::netdev_set_mtu(self.as_raw(), mtu) }
+    }
+
+    /// Sets the range [`Operations::change_mtu`] is called with.
+    pub(crate) fn set_mtu_range(&self, min: u32, max: u32) {
+        // SAFETY: The device is valid; called before registration.
+        unsafe { bindings::netdev_set_mtu_range(self.as_raw(), min, max) }
+    }
+
+    /// Sets the device's Ethernet address.
+    pub(crate) fn set_addr(&self, addr: &MacAddr) {
+        // SAFETY: The device is valid; `addr` is an address.
+        unsafe { bindings::eth_hw_addr_set(self.as_raw(), addr.as_ptr()) }
+    }
+
+    /// Gives the device a random locally administered address.
+    pub(crate) fn set_random_addr(&self) {
+        // SAFETY: The device is valid by the type invariant.
+        unsafe { bindings::eth_hw_addr_random(self.as_raw()) }
+    }
+
+    /// Reports the link up.
+    pub(crate) fn carrier_on(&self) {
+        // SAFETY: The device is valid by the type invariant.
+        unsafe { bindings::netif_carrier_on(self.as_raw()) }
+    }
+
+    /// Reports the link down.
+    pub(crate) fn carrier_off(&self) {
+        // SAFETY: The device is valid by the type invariant.
+        unsafe { bindings::netif_carrier_off(self.as_raw()) }
+    }
+
+    /// Stops the stack from transmitting on queue `index`.
+    pub(crate) fn stop_queue(&self, index: u16) {
+        // SAFETY: The device is valid; the helper is given an index the device has (the
+        // queue mapping of an skb it transmits, or a queue the driver set up).
+        unsafe { bindings::netif_tx_stop_queue(self.as_raw(), index.into()) }
+    }
+
+    /// Lets the stack transmit on queue `index` again.
+    pub(crate) fn wake_queue(&self, index: u16) {
+        // SAFETY: As in `stop_queue`.
+        unsafe { bindings::netif_tx_wake_queue(self.as_raw(), index.into()) }
+    }
+
+    /// Whether queue `index` is stopped.
+    pub(crate) fn queue_stopped(&self, index: u16) -> bool {
+        // SAFETY: As in `stop_queue`.
+        unsafe { bindings::netif_tx_queue_stopped(self.as_raw(), index.into()) }
+    }
+}
+
+impl AsRef<device::Device> for Device {
+    fn as_ref(&self) -> &device::Device {
+        // SAFETY: The device is valid; its `struct device` is initialised at allocation.
+        unsafe { device::Device::from_raw(bindings::netdev_to_dev(self.as_raw())) }
+    }
+}
+
+/// A network device whose private data is a `T`: handed to `T`'s initialiser, so that what
+/// `T` embeds (NAPI contexts) can be tied to the device.
+#[repr(transparent)]
+pub(crate) struct DeviceOf<T>(Device, PhantomData<T>);
+
+impl<T> core::ops::Deref for DeviceOf<T> {
+    type Target = Device;
+
+    fn deref(&self) -> &Device {
+        &self.0
+    }
+}
+
+/// Interface statistics, as `ndo_get_stats64` reports them.
+#[derive(Default)]
+pub(crate) struct Stats64 {
+    /// Packets received.
+    pub(crate) rx_packets: u64,
+    /// Bytes received.
+    pub(crate) rx_bytes: u64,
+    /// Packets transmitted.
+    pub(crate) tx_packets: u64,
+    /// Bytes transmitted.
+    pub(crate) tx_bytes: u64,
+    /// Received packets dropped (no memory, bad length).
+    pub(crate) rx_dropped: u64,
+    /// Packets dropped on transmit.
+    pub(crate) tx_dropped: u64,
+    /// Receive errors (malformed buffers from the device).
+    pub(crate) rx_length_errors: u64,
+}
+
+/// The operations of a network device: the safe counterpart of `struct net_device_ops`.
+/// They run under the rtnl lock, except [`Operations::start_xmit`] (softirq, queue lock held)
+/// and [`Operations::get_stats64`] (any context).
+pub(crate) trait Operations: Send + Sync + Sized {
+    /// The interface goes up.
+    fn open(&self, dev: &Device) -> Result;
+
+    /// The interface goes down.
+    fn stop(&self, dev: &Device) -> Result;
+
+    /// Transmits `skb` on queue `queue`; the skb is the driver's, sent or dropped.
+    fn start_xmit(&self, dev: &Device, skb: SkBuff, queue: u16);
+
+    /// Fills the interface statistics.
+    fn get_stats64(&self, dev: &Device, stats: &mut Stats64);
+
+    /// Changes the MTU, already checked against the device's range.
+    fn change_mtu(&self, dev: &Device, mtu: u32) -> Result {
+        dev.set_mtu(mtu);
+        Ok(())
+    }
+}
+
+/// Offsets into `struct rtnl_link_stats64` are those of the C structure; filled here.
+fn fill_stats(s: &Stats64, out: &mut bindings::rtnl_link_stats64) {
+    out.rx_packets = s.rx_packets;
+    out.rx_bytes = s.rx_bytes;
+    out.tx_packets = s.tx_packets;
+    out.tx_bytes = s.tx_bytes;
+    out.rx_dropped = s.rx_dropped;
+    out.tx_dropped = s.tx_dropped;
+    out.rx_length_errors = s.rx_length_errors;
+    out.rx_errors = s.rx_length_errors;
+}
+
+/// The `net_device_ops` trampolines of `T`.
+struct Adapter<T>(PhantomData<T>);
+
+impl<T: Operations> Adapter<T> {
+    /// # Safety
+    ///
+    /// `dev` must be a registered device of a `Registration<T>`.
+    unsafe fn get<'a>(dev: *mut bindings::net_device) -> (&'a Device, &'a T) {
+        // SAFETY: By the requirements the device is valid and its private area holds an
+        // initialised `T` (initialised before registration, dropped after unregistration).
+        unsafe {
+            (
+                Device::from_raw(dev),
+                &*bindings::netdev_priv(dev).cast::<T>(),
+            )
+        }
+    }
+
+    extern "C" fn open(dev: *mut bindings::net_device) -> c_int {
+        // SAFETY: The netdev core calls this for a registered device with our operations.
+        let (d, t) = unsafe { Self::get(dev) };
+        from_result(|| t.open(d).map(|()| 0))
+    }
+
+    extern "C" fn stop(dev: *mut bindings::net_device) -> c_int {
+        // SAFETY: As in `open`.
+        let (d, t) = unsafe { Self::get(dev) };
+        from_result(|| t.stop(d).map(|()| 0))
+    }
+
+    extern "C" fn start_xmit(
+        skb: *mut bindings::sk_buff,
+        dev: *mut bindings::net_device,
+    ) -> bindings::netdev_tx_t {
+        // SAFETY: As in `open`.
+        let (d, t) = unsafe { Self::get(dev) };
+        // SAFETY: The stack hands over a valid skb, which the driver now owns.
+        let skb = unsafe { SkBuff::from_raw(skb) };
+        let queue = skb.queue_mapping();
+        t.start_xmit(d, skb, queue);
+        bindings::netdev_tx_NETDEV_TX_OK
+    }
+
+    extern "C" fn get_stats64(
+        dev: *mut bindings::net_device,
+        stats: *mut bindings::rtnl_link_stats64,
+    ) {
+        // SAFETY: As in `open`.
+        let (d, t) = unsafe { Self::get(dev) };
+        let mut s = Stats64::default();
+        t.get_stats64(d, &mut s);
+        // SAFETY: The core passes a valid statistics structure to fill.
+        fill_stats(&s, unsafe { &mut *stats });
+    }
+
+    extern "C" fn change_mtu(dev: *mut bindings::net_device, mtu: c_int) -> c_int {
+        // SAFETY: As in `open`.
+        let (d, t) = unsafe { Self::get(dev) };
+        from_result(|| t.change_mtu(d, u32::try_from(mtu)?).map(|()| 0))
+    }
+}
+
+/// A network device of driver data `T`, registered or about to be.
+///
+/// # Invariants
+///
+/// `dev` was allocated by `alloc_etherdev_mqs` with a private area holding an initialised
+/// `T`, and uses `ops`; `registered` says whether it is registered.
+pub(crate) struct Registration<T: Operations> {
+    dev: NonNull<bindings::net_device>,
+    ops: KBox<Opaque<bindings::net_device_ops>>,
+    registered: bool,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: The device may be registered and unregistered from any thread; `T` is `Send`.
+unsafe impl<T: Operations> Send for Registration<T> {}
+// SAFETY: Shared references only reach `T` (which is `Sync`) and `Device` methods, which the
+// netdev core makes safe to call concurrently.
+unsafe impl<T: Operations> Sync for Registration<T> {}
+
+impl<T: Operations> Registration<T> {
+    /// Allocates an Ethernet device under `parent`, with `txqs` and `rxqs` queues, and its
+    /// private data `T` from `init`, which gets the device (for its NAPI contexts).
+    pub(crate) fn new<I, F>(parent: &device::Device, txqs: u32, rxqs: u32, init: F) -> Result<Self>
+    where
+        I: PinInit<T, Error>,
+        F: FnOnce(&DeviceOf<T>) -> I,
+    {
+        // `netdev_priv()` is aligned to `NETDEV_ALIGN` (32 bytes).
+        build_assert!(mem::align_of::<T>() <= 32);
+        let ops = KBox::new(Opaque::<bindings::net_device_ops>::zeroed(), GFP_KERNEL)?;
+        // SAFETY: `ops` is a zeroed `struct net_device_ops`, the helper fills it.
+        unsafe {
+            bindings::netdev_ops_init(
+                ops.get(),
+                Some(Adapter::<T>::open),
+                Some(Adapter::<T>::stop),
+                Some(Adapter::<T>::start_xmit),
+                Some(Adapter::<T>::get_stats64),
+                None,
+                Some(Adapter::<T>::change_mtu),
+                None,
+            )
+        };
+        // SAFETY: Plain allocation; the private area is zeroed.
+        let raw = unsafe { bindings::alloc_etherdev_mqs(mem::size_of::<T>() as c_int, txqs, rxqs) };
+        let dev = NonNull::new(raw).ok_or(ENOMEM)?;
+        // `device::Device` is a transparent wrapper of `struct device`.
+        let parent = core::ptr::from_ref(parent)
+            .cast_mut()
+            .cast::<bindings::device>();
+        // SAFETY: `dev` is a new device; `parent` outlives it (the driver unregisters and
+        // frees it before its parent goes away); `ops` lives as long as the registration.
+        unsafe { bindings::netdev_setup(raw, parent, ops.get(), core::ptr::null()) };
+        // SAFETY: `dev` is valid until `free_netdev` below or in `drop`.
+        let typed = unsafe { &*raw.cast::<DeviceOf<T>>() };
+        // SAFETY: The private area has room and alignment for a `T` (asserted above) and does
+        // not move: the device is heap allocated.
+        let priv_ = unsafe { bindings::netdev_priv(raw) }.cast::<T>();
+        // SAFETY: `priv_` is valid for writes and pinned; on error nothing was initialised.
+        if let Err(e) = unsafe { init(typed).__pinned_init(priv_) } {
+            // SAFETY: The device is unregistered and its private data uninitialised.
+            unsafe { bindings::free_netdev(raw) };
+            return Err(e);
+        }
+        // INVARIANT: The private area holds an initialised `T`.
+        Ok(Self {
+            dev,
+            ops,
+            registered: false,
+            _t: PhantomData,
+        })
+    }
+
+    /// The device.
+    pub(crate) fn device(&self) -> &Device {
+        // SAFETY: The device lives as long as `self`.
+        unsafe { Device::from_raw(self.dev.as_ptr()) }
+    }
+
+    /// The driver's data.
+    pub(crate) fn data(&self) -> &T {
+        // SAFETY: The private area holds an initialised `T` (type invariant), which is only
+        // dropped in `drop`.
+        unsafe { &*bindings::netdev_priv(self.dev.as_ptr()).cast::<T>() }
+    }
+
+    /// Registers the device: from now on its operations may be called.
+    pub(crate) fn register(&mut self) -> Result {
+        if self.registered {
+            return Err(EBUSY);
+        }
+        // SAFETY: The device is valid and not registered.
+        kernel::error::to_result(unsafe { bindings::register_netdev(self.dev.as_ptr()) })?;
+        self.registered = true;
+        Ok(())
+    }
+}
+
+impl<T: Operations> Drop for Registration<T> {
+    fn drop(&mut self) {
+        let raw = self.dev.as_ptr();
+        if self.registered {
+            // SAFETY: The device is registered; afterwards no operation runs any more.
+            unsafe { bindings::unregister_netdev(raw) };
+        }
+        // SAFETY: The private area holds an initialised `T` that nothing uses any more.
+        unsafe { core::ptr::drop_in_place(bindings::netdev_priv(raw).cast::<T>()) };
+        // SAFETY: The device is unregistered and its private data dropped; `ops` outlives it.
+        unsafe { bindings::free_netdev(raw) };
+        let _ = &self.ops;
+    }
+}

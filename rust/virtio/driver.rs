@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Virtio drivers.
+//!
+//! A driver implements [`Driver`] and owns a [`Registration`]; this module does the rest: the
+//! `struct virtio_driver` and its C callbacks, the driver's data on the device, and the
+//! virtqueues it asks for (see [`virtqueue`]).
+//!
+//! The driver's data is published to virtqueue and configuration callbacks only once its probe
+//! is complete, and withdrawn (with the callbacks synchronised) before it is dropped on remove.
+//!
+//! C headers: [`include/linux/virtio.h`](srctree/include/linux/virtio.h),
+//! [`include/linux/virtio_config.h`](srctree/include/linux/virtio_config.h).
+
+#[path = "virtqueue.rs"]
+pub(crate) mod virtqueue;
+
+use crate::bindings;
+use core::{marker::PhantomData, ptr};
+use kernel::{
+    device,
+    error::{from_result, to_result},
+    prelude::*,
+    types::{ForeignOwnable, Opaque},
+    ThisModule, //
+};
+pub(crate) use virtqueue::{Buffer, QueueSpec, SgList, Virtqueue, Virtqueues};
+
+/// A virtio device, as a driver sees it.
+///
+/// # Invariants
+///
+/// The wrapped `struct virtio_device` is registered on the virtio bus, and a driver of this
+/// module is bound to it (or probing it) for as long as the reference lives.
+#[repr(transparent)]
+pub(crate) struct Device(Opaque<bindings::virtio_device>);
+
+impl Device {
+    /// Creates a reference to a [`Device`] from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a registered `struct virtio_device` that the calling driver is bound
+    /// to (or probing) for the lifetime `'a`.
+    unsafe fn from_raw<'a>(ptr: *mut bindings::virtio_device) -> &'a Self {
+        // SAFETY: `Device` is a transparent wrapper of `struct virtio_device`, and by the
+        // safety requirements the pointer is valid for `'a`.
+        unsafe { &*ptr.cast() }
+    }
+
+    pub(super) fn as_raw(&self) -> *mut bindings::virtio_device {
+        self.0.get()
+    }
+
+    /// Whether the device and the driver agreed on feature `bit`.
+    pub(crate) fn has_feature(&self, bit: u32) -> bool {
+        // SAFETY: The device is valid by the type invariant.
+        unsafe { bindings::virtio_has_feature(self.as_raw(), bit) }
+    }
+
+    /// Reads `buf.len()` bytes of the device configuration at `offset`, consistently: the read
+    /// is repeated while the configuration generation changes under it.
+    pub(crate) fn read_config(&self, offset: u32, buf: &mut [u8]) {
+        // SAFETY: The device is valid by the type invariant; `buf` is writable for its length.
+        unsafe {
+            bindings::virtio_cread_bytes(self.as_raw(), offset, buf.as_mut_ptr().cast(), buf.len())
+        }
+    }
+
+    /// Reads a little-endian 16-bit field of the device configuration at `offset`.
+    pub(crate) fn read_config_u16(&self, offset: u32) -> u16 {
+        let mut b = [0u8; 2];
+        self.read_config(offset, &mut b);
+        u16::from_le_bytes(b)
+    }
+
+    /// Creates the virtqueues described by `specs`, in this order; the interrupts of those
+    /// with a callback go to [`Driver::vq_interrupt`] of `T`, the driver bound to the device.
+    pub(crate) fn find_vqs<T: Driver>(&self, specs: KVec<QueueSpec>) -> Result<Virtqueues> {
+        Virtqueues::create(self, specs, Adapter::<T>::vq_callback)
+    }
+}
+
+impl AsRef<device::Device> for Device {
+    fn as_ref(&self) -> &device::Device {
+        // SAFETY: The device is valid by the type invariant, and so is its `struct device`.
+        unsafe { device::Device::from_raw(&raw mut (*self.as_raw()).dev) }
+    }
+}
+
+/// A virtio driver.
+///
+/// Its data lives from a successful [`Driver::probe`] to the device's removal; callbacks only
+/// run in between.
+pub(crate) trait Driver: Send + Sync + Sized + 'static {
+    /// The virtio device type it drives (`VIRTIO_ID_*`).
+    const DEVICE_ID: u32;
+
+    /// The device feature bits it understands; the virtio core offers the device only these
+    /// (and the transport's).
+    const FEATURES: &'static [u32];
+
+    /// Probes `dev`, whose features are negotiated. The device is made ready (DRIVER_OK) once
+    /// this succeeds, unless the driver did it itself.
+    fn probe(dev: &Device) -> impl PinInit<Self, Error>;
+
+    /// The device goes away: called before the driver's data is dropped, while queue
+    /// callbacks are already withdrawn. Dropping the data must reset the device (dropping its
+    /// [`Virtqueue`]s does).
+    fn remove(&self, _dev: &Device) {}
+
+    /// Virtqueue `index` has used buffers (interrupt context).
+    fn vq_interrupt(&self, index: u32);
+
+    /// The device configuration changed (atomic context: the core holds a spinlock).
+    fn config_changed(&self, _dev: &Device) {}
+}
+
+/// The C callbacks of a [`Driver`].
+struct Adapter<T: Driver>(PhantomData<T>);
+
+impl<T: Driver> Adapter<T> {
+    const ID_TABLE: &'static [bindings::virtio_device_id; 2] = &[
+        bindings::virtio_device_id {
+            device: T::DEVICE_ID,
+            vendor: bindings::VIRTIO_DEV_ANY_ID,
+        },
+        bindings::virtio_device_id {
+            device: 0,
+            vendor: 0,
+        },
+    ];
+
+    /// The driver's data of `vdev`, if published.
+    ///
+    /// # Safety
+    ///
+    /// `vdev` must be valid and, if its private pointer is set, bound to this driver (it was
+    /// set by [`Adapter::probe_callback`]); the returned reference must not outlive the
+    /// callback that calls this (remove withdraws the data and synchronises callbacks first).
+    unsafe fn data<'a>(vdev: *mut bindings::virtio_device) -> Option<&'a T> {
+        // SAFETY: `vdev` is valid by the safety requirements.
+        let ptr = unsafe { bindings::vdev_priv(vdev) };
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: A non-null private pointer comes from `into_foreign` in `probe_callback`
+        // and stays valid until `remove_callback`, which clears it and synchronises callbacks
+        // before dropping the data.
+        Some(unsafe { <Pin<KBox<T>> as ForeignOwnable>::borrow(ptr) }.get_ref())
+    }
+
+    extern "C" fn probe_callback(vdev: *mut bindings::virtio_device) -> kernel::ffi::c_int {
+        // SAFETY: The virtio core calls probe with a registered device, bound to this driver
+        // until remove.
+        let dev = unsafe { Device::from_raw(vdev) };
+        // A previous driver may have left configuration callbacks disabled (upstream
+        // virtio_net disables them until its interface is opened, and does not undo that on
+        // remove): this driver hears every change once its data is published.
+        // SAFETY: `vdev` is valid.
+        unsafe { bindings::virtio_config_driver_enable(vdev) };
+        from_result(|| {
+            let data = KBox::pin_init(T::probe(dev), GFP_KERNEL)?;
+            // SAFETY: `vdev` is valid; the pointer is published once the data is complete.
+            unsafe { bindings::vdev_set_priv(vdev, data.into_foreign()) };
+            Ok(0)
+        })
+    }
+
+    extern "C" fn remove_callback(vdev: *mut bindings::virtio_device) {
+        // SAFETY: The virtio core calls remove with the device `probe_callback` succeeded on.
+        let dev = unsafe { Device::from_raw(vdev) };
+        // SAFETY: `vdev` is valid.
+        let ptr = unsafe { bindings::vdev_priv(vdev) };
+        // SAFETY: `vdev` is valid. Once callbacks are synchronised, none of them uses the
+        // data any more and new ones see no data.
+        unsafe {
+            bindings::vdev_set_priv(vdev, ptr::null_mut());
+            bindings::virtio_synchronize_cbs(vdev);
+        }
+        if !ptr.is_null() {
+            // SAFETY: The pointer comes from `into_foreign` in `probe_callback`, and nothing
+            // else uses it any more.
+            let data = unsafe { <Pin<KBox<T>> as ForeignOwnable>::from_foreign(ptr) };
+            data.remove(dev);
+            drop(data);
+        }
+        // The core insists on a reset device; a driver without queues may not have done it.
+        // SAFETY: `vdev` is valid.
+        if unsafe { bindings::virtio_get_status(vdev) } != 0 {
+            // SAFETY: `vdev` is valid.
+            unsafe { bindings::virtio_reset_device(vdev) };
+        }
+    }
+
+    extern "C" fn config_changed_callback(vdev: *mut bindings::virtio_device) {
+        // SAFETY: The core calls this for a bound device, with the driver's data published
+        // or not; it does not run concurrently with remove (the core disables it first).
+        if let Some(data) = unsafe { Self::data(vdev) } {
+            // SAFETY: As above.
+            data.config_changed(unsafe { Device::from_raw(vdev) });
+        }
+    }
+
+    /// The callback of every virtqueue of a `T` device that asked for one.
+    ///
+    /// # Safety
+    ///
+    /// Called by the vring, with a valid virtqueue of a device bound to `T`.
+    unsafe extern "C" fn vq_callback(vq: *mut bindings::virtqueue) {
+        // SAFETY: `vq` is valid, and so is its device.
+        let (vdev, index) = unsafe { ((*vq).vdev, (*vq).index) };
+        // SAFETY: The device is bound to `T`; queue callbacks are synchronised on remove.
+        if let Some(data) = unsafe { Self::data(vdev) } {
+            data.vq_interrupt(index);
+        }
+    }
+}
+
+/// The registration of a virtio driver.
+#[pin_data(PinnedDrop)]
+pub(crate) struct Registration<T: Driver> {
+    #[pin]
+    drv: Opaque<bindings::virtio_driver>,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: The registration only hands its `struct virtio_driver` to the virtio core, which
+// serialises its use.
+unsafe impl<T: Driver> Send for Registration<T> {}
+// SAFETY: No method gives access to the driver structure through a shared reference.
+unsafe impl<T: Driver> Sync for Registration<T> {}
+
+impl<T: Driver> Registration<T> {
+    /// Registers driver `T` under `name` on the virtio bus.
+    pub(crate) fn new(
+        name: &'static CStr,
+        module: &'static ThisModule,
+    ) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            drv <- Opaque::try_ffi_init(|drv: *mut bindings::virtio_driver| {
+                let features = T::FEATURES;
+                let driver = bindings::virtio_driver {
+                    driver: bindings::device_driver {
+                        name: name.as_char_ptr(),
+                        ..Default::default()
+                    },
+                    id_table: Adapter::<T>::ID_TABLE.as_ptr(),
+                    feature_table: features.as_ptr(),
+                    feature_table_size: u32::try_from(features.len())?,
+                    probe: Some(Adapter::<T>::probe_callback),
+                    remove: Some(Adapter::<T>::remove_callback),
+                    config_changed: Some(Adapter::<T>::config_changed_callback),
+                    ..Default::default()
+                };
+                // SAFETY: `drv` is valid for writes; the tables it points to are `'static`
+                // (promoted constants and the driver's constant slice).
+                unsafe { drv.write(driver) };
+                // SAFETY: `drv` is initialised and pinned: it stays where it is until
+                // `unregister_virtio_driver` in `drop`.
+                to_result(unsafe { bindings::register_virtio_driver(drv, module.as_ptr()) })
+            }),
+            _t: PhantomData,
+        })
+    }
+}
+
+#[pinned_drop]
+impl<T: Driver> PinnedDrop for Registration<T> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: The driver was registered in `new` (a failed registration never builds a
+        // `Registration`). Unregistering removes it from every device first.
+        unsafe { bindings::unregister_virtio_driver(self.drv.get()) };
+    }
+}

@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Virtqueues, as a driver uses them: buffers in, used buffers out, notifications.
+//!
+//! A driver creates all its queues at once with [`Device::find_vqs`](super::Device::find_vqs)
+//! and takes each out as a [`Virtqueue`] typed by what it puts in: a [`Buffer`], which owns the
+//! memory the device reads or writes until the device has used it. The queues are deleted
+//! together, once the last of them is dropped; dropping a queue first resets the device (once),
+//! so that the buffers still on it can be taken back and freed.
+//!
+//! C header: [`include/linux/virtio.h`](srctree/include/linux/virtio.h).
+
+use super::Device;
+use crate::bindings;
+use core::{marker::PhantomData, ptr::NonNull};
+use kernel::{
+    alloc::KVec,
+    ffi::c_void,
+    prelude::*,
+    str::CString,
+    sync::{
+        atomic::{Atomic, Relaxed},
+        Arc,
+    },
+};
+
+/// Scatter-gather entries a buffer may use: an skb's linear part and fragments, and a header.
+pub(crate) const MAX_SG: usize = bindings::MAX_SKB_FRAGS as usize + 2;
+
+/// The scatter-gather list a [`Buffer`] describes itself with.
+pub(crate) struct SgList<'a> {
+    sg: &'a mut [bindings::scatterlist; MAX_SG],
+    used: usize,
+}
+
+impl SgList<'_> {
+    /// The unused entries, for a C function that fills them.
+    pub(crate) fn remaining(&mut self) -> (*mut bindings::scatterlist, usize) {
+        // The index is at most `MAX_SG`, so the pointer stays in (or one past) the array.
+        (self.sg[self.used..].as_mut_ptr(), MAX_SG - self.used)
+    }
+
+    /// Accounts for `n` entries filled through [`SgList::remaining`].
+    pub(crate) fn advance(&mut self, n: usize) -> Result {
+        if n > MAX_SG - self.used {
+            return Err(EINVAL);
+        }
+        self.used += n;
+        Ok(())
+    }
+}
+
+/// What a driver puts on a virtqueue: something that owns device-accessible memory.
+///
+/// # Safety
+///
+/// - The entries [`Buffer::map`] adds describe memory owned by the value (virtually
+///   contiguous kernel memory, from the page allocator or slab), which stays valid, and which
+///   nothing else accesses, from [`Buffer::into_raw`] to [`Buffer::from_raw`].
+/// - [`Buffer::into_raw`] returns a non-null pointer that [`Buffer::from_raw`] turns back into
+///   the same value.
+pub(crate) unsafe trait Buffer: Sized {
+    /// Adds the buffer's memory to `sg`.
+    fn map(&self, sg: &mut SgList<'_>) -> Result;
+
+    /// Gives up ownership, for the time the device has the buffer.
+    fn into_raw(self) -> NonNull<c_void>;
+
+    /// Takes ownership back.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must come from [`Buffer::into_raw`] of the same type, and be used only once.
+    unsafe fn from_raw(ptr: NonNull<c_void>) -> Self;
+}
+
+/// A queue a driver asks for.
+pub(crate) struct QueueSpec {
+    /// The queue's name, e.g. `input.0`; it shows in `/proc/interrupts`.
+    pub(crate) name: CString,
+    /// Whether the driver wants to hear when the device used buffers.
+    pub(crate) callback: bool,
+}
+
+/// The queues of a device, deleted when the last [`Virtqueue`] and [`Virtqueues`] are gone.
+///
+/// # Invariants
+///
+/// `vdev` is a device whose queues were created and not deleted; the driver bound to it owns
+/// this (through its data), so the device stays bound while this lives.
+struct VqSet {
+    vdev: NonNull<bindings::virtio_device>,
+    /// Whether the device was reset (by the first queue dropped).
+    reset: Atomic<u32>,
+    /// The queue names: the vring points to them.
+    _names: KVec<CString>,
+}
+
+// SAFETY: The device pointer may be used from any thread: the virtio core serialises the
+// configuration operations used here (reset, del_vqs) with the driver's own callbacks.
+unsafe impl Send for VqSet {}
+// SAFETY: Only `reset_once` is reachable through a shared reference; it is atomic.
+unsafe impl Sync for VqSet {}
+
+impl VqSet {
+    /// Resets the device, the first time it is called: afterwards the device uses no buffer.
+    fn reset_once(&self) {
+        if self.reset.xchg(1, Relaxed) == 0 {
+            // SAFETY: The device is valid by the type invariant.
+            unsafe { bindings::virtio_reset_device(self.vdev.as_ptr()) };
+        }
+    }
+}
+
+impl Drop for VqSet {
+    fn drop(&mut self) {
+        self.reset_once();
+        // SAFETY: The device is valid and reset by the type invariant and `reset_once`; no
+        // `Virtqueue` is left to use its queues.
+        unsafe { bindings::virtio_del_vqs(self.vdev.as_ptr()) };
+    }
+}
+
+/// All queues of a device, as [`Device::find_vqs`](super::Device::find_vqs) created them.
+pub(crate) struct Virtqueues {
+    set: Arc<VqSet>,
+    vqs: KVec<Option<NonNull<bindings::virtqueue>>>,
+}
+
+impl Virtqueues {
+    pub(super) fn create(
+        dev: &Device,
+        specs: KVec<QueueSpec>,
+        callback: unsafe extern "C" fn(*mut bindings::virtqueue),
+    ) -> Result<Self> {
+        let n = specs.len();
+        let mut info = KVec::with_capacity(n, GFP_KERNEL)?;
+        let mut names = KVec::with_capacity(n, GFP_KERNEL)?;
+        for spec in specs {
+            info.push(
+                bindings::virtqueue_info {
+                    name: spec.name.as_char_ptr(),
+                    callback: spec.callback.then_some(callback),
+                    ctx: false,
+                },
+                GFP_KERNEL,
+            )?;
+            // Moving a `CString` does not move its characters.
+            names.push(spec.name, GFP_KERNEL)?;
+        }
+        let mut raw = KVec::from_elem(core::ptr::null_mut(), n, GFP_KERNEL)?;
+        // SAFETY: The device is valid; `raw` and `info` have `n` entries, and the names they
+        // point to live in `names`, which the queues do not outlive.
+        kernel::error::to_result(unsafe {
+            bindings::virtio_find_vqs(
+                dev.as_raw(),
+                u32::try_from(n)?,
+                raw.as_mut_ptr(),
+                info.as_mut_ptr(),
+            )
+        })?;
+        let mut vqs = KVec::with_capacity(n, GFP_KERNEL)?;
+        for &vq in raw.iter() {
+            vqs.push(NonNull::new(vq), GFP_KERNEL)?;
+        }
+        // INVARIANT: The queues were created; the caller, a driver probing `dev`, owns the
+        // result.
+        let set = Arc::new(
+            VqSet {
+                vdev: NonNull::new(dev.as_raw()).ok_or(EINVAL)?,
+                reset: Atomic::new(0),
+                _names: names,
+            },
+            GFP_KERNEL,
+        );
+        // If that allocation failed, the queues must go again.
+        let set = match set {
+            Ok(set) => set,
+            Err(e) => {
+                // SAFETY: The queues were just created and nothing uses them.
+                unsafe {
+                    bindings::virtio_reset_device(dev.as_raw());
+                    bindings::virtio_del_vqs(dev.as_raw());
+                }
+                return Err(e.into());
+            }
+        };
+        Ok(Self { set, vqs })
+    }
+
+    /// Takes queue `index` out, to put buffers of type `B` on it.
+    pub(crate) fn take<B: Buffer>(&mut self, index: usize) -> Result<Virtqueue<B>> {
+        let vq = self
+            .vqs
+            .get_mut(index)
+            .and_then(Option::take)
+            .ok_or(EINVAL)?;
+        Ok(Virtqueue {
+            vq,
+            set: self.set.clone(),
+            // SAFETY: All zeroes is a valid (empty) scatterlist entry.
+            sg: unsafe { core::mem::zeroed() },
+            _b: PhantomData,
+        })
+    }
+}
+
+/// A virtqueue holding buffers of type `B`.
+///
+/// Operations that change the ring take `&mut self`: the caller serialises them (the vring
+/// does not). Those the kernel allows concurrently take `&self`.
+///
+/// # Invariants
+///
+/// `vq` is a queue of `set`'s device, not deleted while `set` lives; the tokens on it are
+/// [`Buffer::into_raw`] pointers of `B`.
+pub(crate) struct Virtqueue<B: Buffer> {
+    vq: NonNull<bindings::virtqueue>,
+    set: Arc<VqSet>,
+    sg: [bindings::scatterlist; MAX_SG],
+    _b: PhantomData<B>,
+}
+
+// SAFETY: The queue may be used from any thread; its buffers move with it.
+unsafe impl<B: Buffer + Send> Send for Virtqueue<B> {}
+// SAFETY: Through a shared reference only the operations the vring allows concurrently are
+// reachable (`poll`).
+unsafe impl<B: Buffer + Send> Sync for Virtqueue<B> {}
+
+impl<B: Buffer> Virtqueue<B> {
+    fn as_raw(&self) -> *mut bindings::virtqueue {
+        self.vq.as_ptr()
+    }
+
+    fn add(&mut self, buf: B, out: bool) -> Result<(), (Error, B)> {
+        // SAFETY: `sg` has `MAX_SG` entries.
+        unsafe { bindings::sg_init_table(self.sg.as_mut_ptr(), MAX_SG as u32) };
+        let mut list = SgList {
+            sg: &mut self.sg,
+            used: 0,
+        };
+        if let Err(e) = buf.map(&mut list) {
+            return Err((e, buf));
+        }
+        let n = list.used;
+        if n == 0 {
+            return Err((EINVAL, buf));
+        }
+        // SAFETY: Entry `n - 1` was filled by `map`.
+        unsafe { bindings::sg_mark_end(&raw mut self.sg[n - 1]) };
+        let token = buf.into_raw();
+        // SAFETY: The queue is valid by the type invariant and the caller serialises ring
+        // operations (`&mut self`); the entries describe memory the token owns.
+        let ret = unsafe {
+            if out {
+                bindings::virtqueue_add_outbuf(
+                    self.as_raw(),
+                    self.sg.as_mut_ptr(),
+                    n as u32,
+                    token.as_ptr(),
+                    bindings::GFP_ATOMIC,
+                )
+            } else {
+                bindings::virtqueue_add_inbuf(
+                    self.as_raw(),
+                    self.sg.as_mut_ptr(),
+                    n as u32,
+                    token.as_ptr(),
+                    bindings::GFP_ATOMIC,
+                )
+            }
+        };
+        if ret < 0 {
+            // SAFETY: The vring refused the buffer, so the token is ours again.
+            return Err((Error::from_errno(ret), unsafe { B::from_raw(token) }));
+        }
+        Ok(())
+    }
+
+    /// Makes `buf` available for the device to read (without sleeping: the vring may allocate
+    /// an indirect descriptor table with `GFP_ATOMIC`). On failure (`ENOSPC`: the ring is full)
+    /// the buffer is handed back.
+    pub(crate) fn add_outbuf(&mut self, buf: B) -> Result<(), (Error, B)> {
+        self.add(buf, true)
+    }
+
+    /// Makes `buf` available for the device to write.
+    pub(crate) fn add_inbuf(&mut self, buf: B) -> Result<(), (Error, B)> {
+        self.add(buf, false)
+    }
+
+    /// Takes the next buffer the device used, with the number of bytes it wrote.
+    pub(crate) fn get_buf(&mut self) -> Option<(B, u32)> {
+        let mut len = 0u32;
+        // SAFETY: The queue is valid and ring operations are serialised (`&mut self`).
+        let token = unsafe { bindings::virtqueue_get_buf(self.as_raw(), &mut len) };
+        // SAFETY: Tokens on the queue are `B::into_raw` pointers (type invariant), returned
+        // once by the vring.
+        NonNull::new(token).map(|t| (unsafe { B::from_raw(t) }, len))
+    }
+
+    /// Publishes the buffers added since the last kick and notifies the device if it wants.
+    pub(crate) fn kick(&mut self) -> bool {
+        // SAFETY: The queue is valid and ring operations are serialised (`&mut self`).
+        unsafe { bindings::virtqueue_kick(self.as_raw()) }
+    }
+
+    /// Re-enables interrupts and returns an opaque position for [`Virtqueue::poll`].
+    pub(crate) fn enable_cb_prepare(&mut self) -> u32 {
+        // SAFETY: The queue is valid and ring operations are serialised (`&mut self`).
+        unsafe { bindings::virtqueue_enable_cb_prepare(self.as_raw()) }
+    }
+
+    /// Whether buffers were used after the position `last` from
+    /// [`Virtqueue::enable_cb_prepare`].
+    pub(crate) fn poll(&self, last: u32) -> bool {
+        // SAFETY: The queue is valid; polling needs no serialisation.
+        unsafe { bindings::virtqueue_poll(self.as_raw(), last) }
+    }
+
+    /// Free descriptors.
+    pub(crate) fn num_free(&self) -> u32 {
+        // SAFETY: The queue is valid; the field is only written by ring operations, which the
+        // caller serialises with this read.
+        unsafe { (*self.as_raw()).num_free }
+    }
+}
+
+impl<B: Buffer> Drop for Virtqueue<B> {
+    fn drop(&mut self) {
+        // Buffers can only be taken back from a device that no longer uses them.
+        self.set.reset_once();
+        loop {
+            // SAFETY: The queue is valid and its device reset; `&mut self` serialises.
+            let token = unsafe { bindings::virtqueue_detach_unused_buf(self.as_raw()) };
+            let Some(token) = NonNull::new(token) else {
+                break;
+            };
+            // SAFETY: Tokens on the queue are `B::into_raw` pointers, detached once.
+            drop(unsafe { B::from_raw(token) });
+        }
+    }
+}
