@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The driver: probe and device configuration. Receiving is in [`rx`], transmitting in [`tx`].
+
+mod rx;
+mod tx;
+
+use crate::{
+    net::{self, napi::Poll, DeviceOf, Napi, SkBuff, Stats64},
+    virtio::{self, QueueSpec},
+};
+use kernel::{
+    device,
+    prelude::*,
+    str::CString, //
+};
+use rx::RxQueue;
+use tx::TxQueue;
+
+/// The driver's name on the virtio bus.
+pub(crate) const DRIVER_NAME: &CStr = c"rvirtio_net";
+
+/// Virtio device id of network devices.
+const VIRTIO_ID_NET: u32 = 1;
+
+/// Feature bits (virtio 1.2, 5.1.3).
+mod feature {
+    /// The device reports its maximum MTU.
+    pub(super) const MTU: u32 = 3;
+    /// The device has a MAC address.
+    pub(super) const MAC: u32 = 5;
+    /// The configuration has a link status.
+    pub(super) const STATUS: u32 = 16;
+}
+
+/// Offsets in the device configuration (`struct virtio_net_config`).
+mod config {
+    pub(super) const MAC: u32 = 0;
+    pub(super) const STATUS: u32 = 6;
+    pub(super) const MTU: u32 = 10;
+    /// `status`: the link is up.
+    pub(super) const S_LINK_UP: u16 = 1;
+}
+
+/// Size of the header in front of every packet (`struct virtio_net_hdr_v1`, VERSION_1).
+pub(super) const HDR_LEN: u32 = 12;
+/// Ethernet header and one VLAN tag.
+const ETH_VLAN_HLEN: u32 = 14 + 4;
+/// The smallest MTU of IPv4; a device reporting less is ignored (as upstream).
+const MIN_MTU: u32 = 68;
+/// The MTU without `F_MTU`.
+const ETH_DATA_LEN: u32 = 1500;
+
+/// A virtio network device bound to the driver.
+pub(crate) struct VirtNet {
+    netdev: net::Registration<NetPriv>,
+}
+
+/// The network device's private data.
+pub(crate) struct NetPriv {
+    rx: KVec<Pin<KBox<RxQueue>>>,
+    tx: KVec<Pin<KBox<TxQueue>>>,
+}
+
+impl NetPriv {
+    fn new(
+        dev: &DeviceOf<NetPriv>,
+        mut vqs: virtio::Virtqueues,
+        pairs: u16,
+        buf_len: u32,
+    ) -> Result<Self> {
+        let mut rx = KVec::with_capacity(pairs.into(), GFP_KERNEL)?;
+        let mut tx = KVec::with_capacity(pairs.into(), GFP_KERNEL)?;
+        for i in 0..pairs {
+            let q = usize::from(i) * 2;
+            rx.push(
+                KBox::pin_init(RxQueue::new(dev, i, vqs.take(q)?, buf_len), GFP_KERNEL)?,
+                GFP_KERNEL,
+            )?;
+            tx.push(
+                KBox::pin_init(TxQueue::new(dev, i, vqs.take(q + 1)?), GFP_KERNEL)?,
+                GFP_KERNEL,
+            )?;
+        }
+        Ok(Self { rx, tx })
+    }
+
+    /// Queue `index` of the device had used buffers.
+    fn vq_interrupt(&self, index: u32) {
+        let q = (index / 2) as usize;
+        let napi = if index % 2 == 0 {
+            self.rx.get(q).map(|r| r.napi())
+        } else {
+            self.tx.get(q).map(|t| t.napi())
+        };
+        if let Some(napi) = napi {
+            napi.schedule();
+        }
+    }
+}
+
+impl net::Operations for NetPriv {
+    fn open(&self, dev: &net::Device) -> Result {
+        for rq in &self.rx {
+            rq.open(dev);
+        }
+        for tq in &self.tx {
+            tq.open();
+        }
+        Ok(())
+    }
+
+    fn stop(&self, _dev: &net::Device) -> Result {
+        for rq in &self.rx {
+            rq.close();
+        }
+        for tq in &self.tx {
+            tq.close();
+        }
+        Ok(())
+    }
+
+    fn start_xmit(&self, dev: &net::Device, skb: SkBuff, queue: u16) {
+        match self.tx.get(usize::from(queue)) {
+            Some(tq) => tq.xmit(dev, skb),
+            // The stack only uses the queues the device has.
+            None => drop(skb),
+        }
+    }
+
+    fn get_stats64(&self, _dev: &net::Device, stats: &mut Stats64) {
+        for rq in &self.rx {
+            rq.add_stats(stats);
+        }
+        for tq in &self.tx {
+            tq.add_stats(stats);
+        }
+    }
+}
+
+impl Poll for NetPriv {
+    fn poll(&self, napi: &Napi, budget: u32) -> u32 {
+        // NAPI ids are the ids of their virtqueues: even ones receive, odd ones transmit.
+        let q = (napi.id() / 2) as usize;
+        if napi.id() % 2 == 0 {
+            self.rx.get(q).map_or(0, |rq| rq.poll(napi, budget))
+        } else {
+            self.tx.get(q).map_or(0, |tq| tq.poll(napi, budget))
+        }
+    }
+}
+
+impl VirtNet {
+    fn new(vdev: &virtio::Device) -> Result<Self> {
+        let dev: &device::Device = vdev.as_ref();
+        let mtu = if vdev.has_feature(feature::MTU) {
+            let mtu = u32::from(vdev.read_config_u16(config::MTU));
+            if mtu < MIN_MTU {
+                dev_warn!(dev, "ignoring the device's MTU {mtu}, below {MIN_MTU}\n");
+                None
+            } else {
+                Some(mtu)
+            }
+        } else {
+            None
+        };
+        let max_mtu = mtu.unwrap_or(ETH_DATA_LEN);
+        let buf_len = HDR_LEN + ETH_VLAN_HLEN + max_mtu;
+
+        let pairs: u16 = 1;
+        let mut specs = KVec::with_capacity(usize::from(pairs) * 2, GFP_KERNEL)?;
+        for i in 0..pairs {
+            for dir in ["input", "output"] {
+                specs.push(
+                    QueueSpec {
+                        name: CString::try_from_fmt(fmt!("{dir}.{i}"))?,
+                        callback: true,
+                    },
+                    GFP_KERNEL,
+                )?;
+            }
+        }
+        let vqs = vdev.find_vqs::<Self>(specs)?;
+        let mut netdev = net::Registration::new(dev, pairs.into(), pairs.into(), |d| {
+            NetPriv::new(d, vqs, pairs, buf_len)
+        })?;
+
+        let nd = netdev.device();
+        let mut mac = [0u8; net::ETH_ALEN];
+        if vdev.has_feature(feature::MAC) {
+            vdev.read_config(config::MAC, &mut mac);
+        }
+        if net::is_valid_ether_addr(&mac) {
+            nd.set_addr(&mac);
+        } else {
+            nd.set_random_addr();
+        }
+        nd.set_mtu_range(MIN_MTU, max_mtu);
+        if let Some(mtu) = mtu {
+            nd.set_mtu(mtu);
+        }
+        nd.carrier_off();
+        netdev.register()?;
+
+        let this = Self { netdev };
+        this.update_link(vdev);
+        dev_info!(
+            dev,
+            "{}: {} queue pair(s), MTU {}\n",
+            this.netdev.device().name(),
+            pairs,
+            this.netdev.device().mtu()
+        );
+        Ok(this)
+    }
+
+    /// Sets the carrier from the device's link status (always up without `F_STATUS`).
+    fn update_link(&self, vdev: &virtio::Device) {
+        let up = !vdev.has_feature(feature::STATUS)
+            || vdev.read_config_u16(config::STATUS) & config::S_LINK_UP != 0;
+        let nd = self.netdev.device();
+        if up {
+            nd.carrier_on();
+        } else {
+            nd.carrier_off();
+        }
+    }
+}
+
+impl virtio::Driver for VirtNet {
+    const DEVICE_ID: u32 = VIRTIO_ID_NET;
+    const FEATURES: &'static [u32] = &[feature::MTU, feature::MAC, feature::STATUS];
+
+    fn probe(vdev: &virtio::Device) -> impl PinInit<Self, Error> {
+        Self::new(vdev)
+    }
+
+    fn vq_interrupt(&self, index: u32) {
+        self.netdev.data().vq_interrupt(index);
+    }
+
+    fn config_changed(&self, vdev: &virtio::Device) {
+        self.update_link(vdev);
+    }
+}
