@@ -30,6 +30,8 @@ shared_tests=(pci_c_virtio_net)
 # DEVICE_NEEDS_RESET recovery: a boot of its own (the storm test counts kernel messages).
 reset_tests=(reset_detect_only reset_net_freeze_restore reset_blk_prepare_done reset_reprobe
 	reset_storm reset_race)
+# rvirtio_net, on the C virtio-pci and on rvirtio-pci.
+net_tests=(net_basic net_link net_unbind_rmmod net_basic_rvirtio_pci net_link_rvirtio_pci)
 
 n=0 passed=0 failed=0
 result() { # result OK|FAIL NAME [DIRECTIVE]
@@ -98,7 +100,7 @@ if [ "$flavour" = debug ]; then
 	# kmemleak scan at the end of the boot (guest-init).
 	debug_tests=(skeleton_load_unload driver_override pci_c_virtio_net pci_c_virtio_blk
 		pci_bind_cycles pci_rmmod_under_traffic reset_net_freeze_restore reset_blk_prepare_done
-		reset_reprobe reset_storm reset_race)
+		reset_reprobe reset_storm reset_race net_basic net_unbind_rmmod)
 	bind_cycles=20
 	min_bytes=100000
 	recovery_rounds=5
@@ -111,7 +113,8 @@ if [ "$flavour" = debug ]; then
 	exit
 fi
 
-total=$((5 + ${#base_tests[@]} + 1 + ${#reset_tests[@]} + 1 + ${#intx_tests[@]} + 1 +
+total=$((5 + ${#base_tests[@]} + 1 + ${#reset_tests[@]} + 1 + ${#net_tests[@]} + 1 +
+	${#intx_tests[@]} + 1 +
 	${#shared_tests[@]} + 1 + 1))
 echo "KTAP version 1"
 echo "1..$total"
@@ -152,6 +155,7 @@ fi
 
 boot base "" per-queue "${base_tests[@]}"
 boot reset "" per-queue "${reset_tests[@]}"
+boot net "" per-queue "${net_tests[@]}"
 # Interrupt modes forced from QEMU: no MSI-X at all, and fewer vectors than queues + 1.
 boot intx "vectors=0" intx "${intx_tests[@]}"
 boot shared "vectors=2" shared "${shared_tests[@]}"

@@ -211,3 +211,72 @@ recovery_times() {
 	done
 	printf '%s\n' "${times[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)], v[1], v[NR] }'
 }
+
+# Moves the virtio device of PCI device $1 from the C virtio_net to rvirtio_net (loaded here
+# unless already), with the virtio bus's unbind and bind. The C virtio_net is loaded first so
+# that the other NICs stay on it. Prints the virtio device's name.
+rvirtio_net_take() {
+	local vdev drv
+	kmod_load virtio_net || fail "cannot load virtio_net"
+	[ -d /sys/module/rvirtio_net ] || must rvirtio_load rvirtio_net
+	wait_for 5 virtio_of "$1" || fail "no virtio device under $1"
+	vdev=$(virtio_of "$1")
+	drv=$(readlink "/sys/bus/virtio/devices/$vdev/driver" 2>/dev/null) &&
+		echo "$vdev" > "/sys/bus/virtio/devices/$vdev/driver/unbind"
+	echo "$vdev" > /sys/bus/virtio/drivers/rvirtio_net/bind ||
+		fail "$vdev could not be bound to rvirtio_net"
+	echo "$vdev"
+}
+
+# Gives the virtio device of PCI device $1 back to the C virtio_net and unloads rvirtio_net
+# (for cleanup traps).
+rvirtio_net_release() {
+	local vdev
+	if vdev=$(virtio_of "$1") && [ "$(basename "$(readlink "/sys/bus/virtio/devices/$vdev/driver" 2>/dev/null)")" = rvirtio_net ]; then
+		echo "$vdev" > /sys/bus/virtio/drivers/rvirtio_net/unbind
+	fi
+	rmmod rvirtio_net 2>/dev/null
+	[ -n "$vdev" ] && echo "$vdev" > /sys/bus/virtio/drivers/virtio_net/bind 2>/dev/null
+	return 0
+}
+
+# Puts NIC0 on rvirtio_net, over the transport $RVNET_TRANSPORT ("c": the upstream virtio-pci,
+# the default; "rust": rvirtio-pci), and sets up the peer namespace. Prints the interface.
+rvnet_setup() {
+	if [ "${RVNET_TRANSPORT:-c}" = rust ]; then
+		must kmod_load virtio_net
+		rvirtio_take "$NIC0"
+	fi
+	rvirtio_net_take "$NIC0" > /dev/null
+	wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface on rvirtio_net"
+	netns_setup
+}
+
+# Cleanup of rvnet_setup.
+rvnet_cleanup() {
+	pkill iperf3
+	netns_cleanup
+	rvirtio_net_release "$NIC0"
+	[ "${RVNET_TRANSPORT:-c}" = rust ] && rvirtio_release "$NIC0"
+	return 0
+}
+
+# Prints counter $2 (statistics/$2) of interface $1.
+netdev_stat() {
+	cat "/sys/class/net/$1/statistics/$2"
+}
+
+# Fails unless the interface of NIC0 is driven by rvirtio_net.
+assert_rvirtio_net() {
+	local drv
+	drv=$(basename "$(readlink "/sys/class/net/$1/device/driver")")
+	[ "$drv" = rvirtio_net ] || fail "$1 is driven by $drv, not rvirtio_net"
+}
+
+# Runs "ping" with arguments $@ and fails on any loss.
+ping_ok() {
+	local out
+	out=$("$@" 2>&1)
+	echo "$out" | tail -n 2
+	echo "$out" | grep -q ' 0% packet loss' || fail "'$*' lost packets"
+}

@@ -1,0 +1,41 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# rvirtio_net carries traffic: ping both ways over IPv4 and IPv6, and iperf3 TCP both ways
+# with the bytes the peer counted matching the interface counters within protocol overhead.
+# The transport is the C virtio-pci, or rvirtio-pci with RVNET_TRANSPORT=rust.
+. "$(dirname "$0")/../lib.sh"
+
+trap rvnet_cleanup EXIT
+dev=$(rvnet_setup) || fail "setup failed: $dev"
+assert_rvirtio_net "$dev"
+echo "NIC under test: $dev on rvirtio_net over $(pci_driver "$NIC0")"
+
+ping_ok ping -c 5 -i 0.2 -W 2 10.99.0.2
+ping_ok ip netns exec "$PEER_NS" ping -c 5 -i 0.2 -W 2 10.99.0.1
+ping_ok ping -6 -c 5 -i 0.2 -W 2 fd99::2
+ping_ok ip netns exec "$PEER_NS" ping -6 -c 5 -i 0.2 -W 2 fd99::1
+
+# Checks that the interface counter moved by $2 bytes for $3 payload bytes: at least the
+# payload, at most the payload plus 10 % (TCP/IP/Ethernet headers of 1448-byte segments are
+# under 5 %) plus 1 MB (ACKs of the other direction, the connection setup).
+check_bytes() {
+	local what=$1 counted=$2 payload=$3
+	echo "$what: $payload payload bytes, interface counted $counted"
+	[ "$payload" -gt 1000000 ] || fail "$what: too little traffic ($payload bytes)"
+	[ "$counted" -ge "$payload" ] || fail "$what: interface counted less than the payload"
+	[ "$counted" -le $((payload + payload / 10 + 1000000)) ] ||
+		fail "$what: interface counted far more than the payload"
+}
+
+tx0=$(netdev_stat "$dev" tx_bytes)
+sent=$(iperf_run 5) || fail "iperf3 failed: $sent"
+check_bytes "TX" $(($(netdev_stat "$dev" tx_bytes) - tx0)) "$sent"
+
+rx0=$(netdev_stat "$dev" rx_bytes)
+got=$(iperf_run 5 -R) || fail "iperf3 -R failed: $got"
+check_bytes "RX" $(($(netdev_stat "$dev" rx_bytes) - rx0)) "$got"
+
+for c in rx_errors tx_dropped rx_dropped; do
+	v=$(netdev_stat "$dev" $c)
+	[ "$v" -eq 0 ] || fail "$c is $v"
+done
