@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The main job, run inside the guest by `make run`: move the NIC under test from the C
-# virtio-pci to rvirtio-pci with driver_override, let upstream virtio_net drive it on our
-# transport, and show traffic to the peer NIC in a network namespace.
+# virtio-pci to rvirtio-pci with driver_override, then its virtio device from upstream
+# virtio_net to our rvirtio_net, and show traffic to the peer NIC in a network namespace.
 . "$RVIRTIO_TOP/selftests/guest/lib.sh"
 
 echo "== guest: $(uname -r), accel $RVIRTIO_ACCEL"
@@ -20,7 +20,10 @@ kmod_load virtio_net || exit 1
 
 echo "== driver_override: $NIC0 -> rvirtio-pci"
 pci_rebind "$NIC0" rvirtio-pci
+wait_for 5 virtio_of "$NIC0" || { echo "no virtio device"; exit 1; }
 vdev=$(virtio_of "$NIC0")
+echo "== insmod rvirtio_net.ko; $vdev: virtio_net -> rvirtio_net"
+rvirtio_net_take "$NIC0" > /dev/null || exit 1
 wait_for 5 netdev_by_mac "$NIC0_MAC" || { echo "no interface"; exit 1; }
 echo "  $NIC0: driver $(pci_driver "$NIC0"), $vdev: driver" \
 	"$(basename "$(readlink "/sys/bus/virtio/devices/$vdev/driver")")"
@@ -35,6 +38,7 @@ echo "== interrupts of $vdev"
 grep "$vdev" /proc/interrupts | sed 's/^ */  /'
 
 netns_cleanup
+rvirtio_net_release "$NIC0"
 pci_rebind "$NIC0" ""
 rmmod rvirtio_pci
 echo "== $NIC0 back on $(pci_driver "$NIC0"); done"
