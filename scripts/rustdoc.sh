@@ -15,7 +15,7 @@ build=${1:-$top/out/build}
 out=${2:-$top/out/doc}
 mkdir -p "$out"
 cd "$build"
-for cmd in rust/.rvirtio_pci.o.cmd; do
+for cmd in rust/.rvirtio_pci.o.cmd rust/.rvirtio_net.o.cmd; do
 	[ -f "$cmd" ] || { echo "rustdoc.sh: $cmd missing: run make first" >&2; exit 1; }
 	line=$(sed -n 's/^savedcmd_[^ ]* := //p' "$cmd")
 	# Drop what only rustc understands (outputs) and swap the tool.
