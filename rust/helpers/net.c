@@ -11,6 +11,7 @@
 #include <linux/skbuff.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
 
 /* The virtio bus, as a driver uses it. */
 
@@ -318,4 +319,100 @@ struct device *rvirtio_helper_netdev_to_dev(struct net_device *dev)
 void rvirtio_helper_napi_gro_receive(struct napi_struct *napi, struct sk_buff *skb)
 {
 	napi_gro_receive(napi, skb);
+}
+
+/* Transmit offloads: what the stack asks of an skb, for the virtio-net header. */
+
+bool rvirtio_helper_skb_csum_partial(const struct sk_buff *skb)
+{
+	return skb->ip_summed == CHECKSUM_PARTIAL;
+}
+
+unsigned int rvirtio_helper_skb_csum_start(const struct sk_buff *skb)
+{
+	return skb_checksum_start_offset(skb);
+}
+
+unsigned int rvirtio_helper_skb_csum_offset(const struct sk_buff *skb)
+{
+	return skb->csum_offset;
+}
+
+/* The GSO segment size of @skb, 0 if it is not a GSO skb. */
+unsigned int rvirtio_helper_skb_gso_size(const struct sk_buff *skb)
+{
+	return skb_is_gso(skb) ? skb_shinfo(skb)->gso_size : 0;
+}
+
+/* The GSO type of @skb as the virtio-net header's bits: 1 TCPv4, 4 TCPv6, 5 UDP L4 (| 0x80
+ * for ECN), 0xff for a type virtio-net cannot express. */
+u8 rvirtio_helper_skb_gso_type(const struct sk_buff *skb)
+{
+	unsigned int t = skb_shinfo(skb)->gso_type;
+	u8 v;
+
+	if (t & SKB_GSO_TCPV4)
+		v = VIRTIO_NET_HDR_GSO_TCPV4;
+	else if (t & SKB_GSO_TCPV6)
+		v = VIRTIO_NET_HDR_GSO_TCPV6;
+	else if (t & SKB_GSO_UDP_L4)
+		v = VIRTIO_NET_HDR_GSO_UDP_L4;
+	else
+		return 0xff;
+	if (t & SKB_GSO_TCP_ECN)
+		v |= VIRTIO_NET_HDR_GSO_ECN;
+	return v;
+}
+
+/* The control buffer of @skb: the driver's while it transmits it. */
+u8 *rvirtio_helper_skb_cb(struct sk_buff *skb)
+{
+	return (u8 *)skb->cb;
+}
+
+/* Receive. */
+
+/*
+ * Applies the virtio-net header @hdr (as the device wrote it, little endian) to @skb: checksum
+ * state and GSO, with the validation of the kernel's own virtio_net_hdr_to_skb().
+ */
+int rvirtio_helper_virtio_net_hdr_to_skb(struct sk_buff *skb, const void *hdr)
+{
+	const struct virtio_net_hdr *h = hdr;
+
+	if (h->flags & VIRTIO_NET_HDR_F_DATA_VALID)
+		skb->ip_summed = CHECKSUM_UNNECESSARY;
+	return virtio_net_hdr_to_skb(skb, h, true);
+}
+
+void *rvirtio_helper_netdev_alloc_frag(unsigned int size)
+{
+	return netdev_alloc_frag(size);
+}
+
+void rvirtio_helper_skb_free_frag(void *addr)
+{
+	skb_free_frag(addr);
+}
+
+void rvirtio_helper_skb_put_data(struct sk_buff *skb, const void *data, unsigned int len)
+{
+	skb_put_data(skb, data, len);
+}
+
+/*
+ * Attaches @len bytes at @va, inside a page fragment from netdev_alloc_frag(), to @skb as its
+ * next fragment; the skb takes over the fragment's page reference. -EMSGSIZE when the skb has
+ * no fragment slot left (the fragment is then still the caller's).
+ */
+int rvirtio_helper_skb_add_rx_frag_va(struct sk_buff *skb, void *va, unsigned int len,
+				      unsigned int truesize)
+{
+	struct page *page = virt_to_head_page(va);
+	int nr = skb_shinfo(skb)->nr_frags;
+
+	if (nr >= MAX_SKB_FRAGS)
+		return -EMSGSIZE;
+	skb_add_rx_frag(skb, nr, page, (u8 *)va - (u8 *)page_address(page), len, truesize);
+	return 0;
 }

@@ -19,7 +19,27 @@ use core::{marker::PhantomData, mem, ptr::NonNull};
 use kernel::{device, error::from_result, ffi::c_int, prelude::*, types::Opaque};
 pub(crate) use napi::Napi;
 pub(crate) use skbuff::SkBuff;
-pub(crate) use virtio_buf::{RxSkb, TxSkb};
+pub(crate) use virtio_buf::{apply_rx_hdr, RxFrag, RxSkb, TxSkb};
+
+/// Offload features of a device (`NETIF_F_*`), as [`Device::set_features`] takes them.
+pub(crate) mod features {
+    use crate::bindings;
+
+    /// Scatter-gather transmit.
+    pub(crate) const SG: u64 = 1 << bindings::NETIF_F_SG_BIT;
+    /// Transmit checksums of any protocol.
+    pub(crate) const HW_CSUM: u64 = 1 << bindings::NETIF_F_HW_CSUM_BIT;
+    /// TCPv4 segmentation.
+    pub(crate) const TSO: u64 = 1 << bindings::NETIF_F_TSO_BIT;
+    /// TCPv6 segmentation.
+    pub(crate) const TSO6: u64 = 1 << bindings::NETIF_F_TSO6_BIT;
+    /// Segmentation with ECN.
+    pub(crate) const TSO_ECN: u64 = 1 << bindings::NETIF_F_TSO_ECN_BIT;
+    /// Receive checksums checked by the device.
+    pub(crate) const RXCSUM: u64 = 1 << bindings::NETIF_F_RXCSUM_BIT;
+    /// Any memory can be transmitted from.
+    pub(crate) const HIGHDMA: u64 = 1 << bindings::NETIF_F_HIGHDMA_BIT;
+}
 
 /// Length of an Ethernet address.
 pub(crate) const ETH_ALEN: usize = bindings::ETH_ALEN as usize;
@@ -87,6 +107,13 @@ impl Device {
     pub(crate) fn set_random_addr(&self) {
         // SAFETY: The device is valid by the type invariant.
         unsafe { bindings::eth_hw_addr_random(self.as_raw()) }
+    }
+
+    /// Sets the offloads the device can do (`hw`, toggled with `ethtool -K`) and those enabled
+    /// now (`active`), as [`features`] bits; before registration.
+    pub(crate) fn set_features(&self, hw: u64, active: u64) {
+        // SAFETY: The device is valid; called before registration.
+        unsafe { bindings::netdev_set_features(self.as_raw(), hw, active) }
     }
 
     /// Reports the link up.

@@ -101,6 +101,15 @@ impl Napi {
         unsafe { bindings::napi_complete_done(self.as_raw(), work as c_int) }
     }
 
+    /// Allocates an skb with `len` bytes of linear room, from the per-CPU NAPI cache (called
+    /// from the poll).
+    pub(crate) fn alloc_skb(&self, len: u32) -> Option<SkBuff> {
+        // SAFETY: The context is valid and being polled (softirq).
+        let skb = unsafe { bindings::napi_alloc_skb(self.as_raw(), len) };
+        // SAFETY: A new skb, owned by the caller.
+        (!skb.is_null()).then(|| unsafe { SkBuff::from_raw(skb) })
+    }
+
     /// Hands a received packet to the stack (GRO).
     pub(crate) fn gro_receive(&self, skb: SkBuff) {
         // SAFETY: The context is valid and being polled; the stack takes the skb.

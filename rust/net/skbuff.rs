@@ -9,6 +9,23 @@ use crate::bindings;
 use core::ptr::NonNull;
 use kernel::prelude::*;
 
+/// The offloads the stack asks for a packet to transmit.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TxOffload {
+    /// The device must compute the checksum (`CHECKSUM_PARTIAL`).
+    pub(crate) csum_partial: bool,
+    /// Where checksumming starts, from the start of the data.
+    pub(crate) csum_start: u32,
+    /// Where the checksum goes, from `csum_start`.
+    pub(crate) csum_offset: u32,
+    /// GSO segment size; 0 if the packet is not to be segmented.
+    pub(crate) gso_size: u32,
+    /// GSO type in virtio-net terms (1 TCPv4, 4 TCPv6, 5 UDP, `| 0x80` ECN; 0xff unknown).
+    pub(crate) gso_type: u8,
+    /// Bytes in the linear part.
+    pub(crate) headlen: u32,
+}
+
 /// An owned socket buffer: freed on drop, unless handed on.
 ///
 /// # Invariants
@@ -65,6 +82,20 @@ impl SkBuff {
         unsafe { bindings::skb_tailroom(self.as_raw()) }
     }
 
+    /// The linear part of the data.
+    pub(crate) fn head_data(&self) -> &[u8] {
+        // SAFETY: The skb is valid; its linear data is `skb_headlen()` bytes at `data`, owned
+        // by this skb while it is borrowed.
+        unsafe {
+            let len = bindings::skb_headlen(self.as_raw()) as usize;
+            let data = bindings::skb_data(self.as_raw());
+            if len == 0 || data.is_null() {
+                return &[];
+            }
+            core::slice::from_raw_parts(data, len)
+        }
+    }
+
     /// Extends the data by `len` bytes of the tailroom (written by a device).
     pub(crate) fn put(&mut self, len: u32) -> Result {
         if len > self.tailroom() {
@@ -75,6 +106,33 @@ impl SkBuff {
         Ok(())
     }
 
+    /// Appends `data` to the linear part, which must have room for it.
+    pub(crate) fn put_data(&mut self, data: &[u8]) -> Result {
+        let len = u32::try_from(data.len())?;
+        if len > self.tailroom() {
+            return Err(EINVAL);
+        }
+        // SAFETY: The skb is valid and has `len` bytes of tailroom; `data` is readable.
+        unsafe { bindings::skb_put_data(self.as_raw(), data.as_ptr().cast(), len) };
+        Ok(())
+    }
+
+    /// What the stack asks the device to do for this packet.
+    pub(crate) fn tx_offload(&self) -> TxOffload {
+        let skb = self.as_raw();
+        // SAFETY: The skb is valid (type invariant); the helpers only read it.
+        unsafe {
+            TxOffload {
+                csum_partial: bindings::skb_csum_partial(skb),
+                csum_start: bindings::skb_csum_start(skb),
+                csum_offset: bindings::skb_csum_offset(skb),
+                gso_size: bindings::skb_gso_size(skb),
+                gso_type: bindings::skb_gso_type(skb),
+                headlen: bindings::skb_headlen(skb),
+            }
+        }
+    }
+
     /// Removes `len` bytes from the start of the data.
     pub(crate) fn pull(&mut self, len: u32) -> Result {
         // SAFETY: The skb is valid; `skb_pull` refuses more than the linear data.
@@ -82,18 +140,6 @@ impl SkBuff {
         if p.is_null() {
             return Err(EINVAL);
         }
-        Ok(())
-    }
-
-    /// Prepends `hdr`, making the head private and room for it first if needed.
-    pub(crate) fn push(&mut self, hdr: &[u8]) -> Result {
-        let len = u32::try_from(hdr.len())?;
-        // SAFETY: The skb is valid.
-        kernel::error::to_result(unsafe { bindings::skb_cow_head(self.as_raw(), len) })?;
-        // SAFETY: The skb is valid, with `len` bytes of private headroom after `skb_cow_head`.
-        let p = unsafe { bindings::skb_push(self.as_raw(), len) };
-        // SAFETY: `p` points to the `len` bytes just pushed, owned by this skb.
-        unsafe { core::ptr::copy_nonoverlapping(hdr.as_ptr(), p.cast::<u8>(), hdr.len()) };
         Ok(())
     }
 

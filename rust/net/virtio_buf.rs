@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Socket buffers as virtqueue buffers.
+//! Socket buffers and page fragments as virtqueue buffers, and the virtio-net header.
 
 use super::SkBuff;
 use crate::{
@@ -9,6 +9,21 @@ use crate::{
 };
 use core::ptr::NonNull;
 use kernel::{ffi::c_void, prelude::*};
+
+/// Fills one scatterlist entry with `len` bytes at `va`.
+///
+/// # Safety
+///
+/// `va` must be valid for `len` bytes of kernel memory from the page allocator or slab.
+unsafe fn map_one(sg: &mut SgList<'_>, va: *const c_void, len: u32) -> Result {
+    let (entries, n) = sg.remaining();
+    if n == 0 {
+        return Err(ENOSPC);
+    }
+    // SAFETY: `entries` has room for one entry; `va` is valid by the requirements.
+    unsafe { bindings::sg_set_buf(entries, va, len) };
+    sg.advance(1)
+}
 
 /// An empty skb on a receive queue: the device writes up to `cap` bytes at its data.
 pub(crate) struct RxSkb {
@@ -37,19 +52,8 @@ impl RxSkb {
 // skb, which the raw pointer keeps alive and nobody touches until `from_raw`.
 unsafe impl Buffer for RxSkb {
     fn map(&self, sg: &mut SgList<'_>) -> Result {
-        let (entries, n) = sg.remaining();
-        if n == 0 {
-            return Err(ENOSPC);
-        }
-        // SAFETY: `entries` has room for one entry; the skb's data has `cap` bytes of room.
-        unsafe {
-            bindings::sg_set_buf(
-                entries,
-                bindings::skb_data(self.skb.as_raw()).cast(),
-                self.cap,
-            )
-        };
-        sg.advance(1)
+        // SAFETY: The skb's data has `cap` bytes of room, in its slab or page-fragment head.
+        unsafe { map_one(sg, bindings::skb_data(self.skb.as_raw()).cast(), self.cap) }
     }
 
     fn into_raw(self) -> NonNull<c_void> {
@@ -66,34 +70,197 @@ unsafe impl Buffer for RxSkb {
     }
 }
 
-/// An skb on a transmit queue, its data (with the virtio-net header pushed) read by the
-/// device.
-pub(crate) struct TxSkb(pub(crate) SkBuff);
+/// A page fragment of `LEN` bytes on a receive queue (mergeable receive buffers).
+///
+/// # Invariants
+///
+/// `va` is a fragment of `LEN` bytes from `netdev_alloc_frag()`, owned by this value.
+pub(crate) struct RxFrag<const LEN: u32> {
+    va: NonNull<u8>,
+}
 
-// SAFETY: The entries cover the skb's data (linear part and fragments), owned by the skb,
-// which the raw pointer keeps alive until `from_raw`; the device only reads it.
+// SAFETY: A page fragment may be freed from any context and CPU.
+unsafe impl<const LEN: u32> Send for RxFrag<LEN> {}
+
+impl<const LEN: u32> RxFrag<LEN> {
+    /// Allocates a fragment (atomic).
+    pub(crate) fn alloc() -> Option<Self> {
+        // SAFETY: Plain allocation, fine in any context.
+        let va = NonNull::new(unsafe { bindings::netdev_alloc_frag(LEN) }.cast::<u8>())?;
+        // INVARIANT: A new fragment of `LEN` bytes.
+        Some(Self { va })
+    }
+
+    /// The device wrote `len` bytes of the fragment; `None` (the fragment is freed) if that
+    /// is more than it has.
+    pub(crate) fn complete(self, len: u32) -> Option<RxData> {
+        if len > LEN {
+            return None;
+        }
+        let va = self.va;
+        core::mem::forget(self);
+        // INVARIANT: `len` bytes of the fragment were written by the device.
+        Some(RxData { va, len })
+    }
+}
+
+impl<const LEN: u32> Drop for RxFrag<LEN> {
+    fn drop(&mut self) {
+        // SAFETY: The fragment is ours (type invariant).
+        unsafe { bindings::skb_free_frag(self.va.as_ptr().cast()) }
+    }
+}
+
+// SAFETY: The entry covers the `LEN` bytes of the fragment, which the raw pointer (the
+// fragment's address) keeps until `from_raw`.
+unsafe impl<const LEN: u32> Buffer for RxFrag<LEN> {
+    fn map(&self, sg: &mut SgList<'_>) -> Result {
+        // SAFETY: The fragment has `LEN` bytes of page memory (type invariant).
+        unsafe { map_one(sg, self.va.as_ptr().cast(), LEN) }
+    }
+
+    fn into_raw(self) -> NonNull<c_void> {
+        let va = self.va.cast();
+        core::mem::forget(self);
+        va
+    }
+
+    unsafe fn from_raw(ptr: NonNull<c_void>) -> Self {
+        // INVARIANT: `ptr` comes from `into_raw` of an `RxFrag<LEN>`.
+        Self { va: ptr.cast() }
+    }
+}
+
+/// Received bytes in a page fragment.
+///
+/// # Invariants
+///
+/// `va` is a fragment from `netdev_alloc_frag()`, owned by this value, whose first `len` bytes
+/// the device wrote.
+pub(crate) struct RxData {
+    va: NonNull<u8>,
+    len: u32,
+}
+
+// SAFETY: As for `RxFrag`.
+unsafe impl Send for RxData {}
+
+impl RxData {
+    /// The bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        // SAFETY: The first `len` bytes are initialised and owned (type invariant).
+        unsafe { core::slice::from_raw_parts(self.va.as_ptr(), self.len as usize) }
+    }
+
+    /// Attaches the bytes from `offset` on to `skb` as a page fragment accounted as
+    /// `truesize` bytes; hands them back if the skb has no fragment slot left.
+    pub(crate) fn attach(self, skb: &mut SkBuff, offset: u32, truesize: u32) -> Result<(), Self> {
+        if offset >= self.len {
+            // Nothing left to attach: the fragment is freed.
+            return Ok(());
+        }
+        // SAFETY: `offset < len`, so the pointer stays in the fragment.
+        let va = unsafe { self.va.as_ptr().add(offset as usize) };
+        // SAFETY: The skb is valid; `va` and the `len - offset` bytes after it are in a
+        // fragment we own, whose page reference the skb takes on success.
+        let ret = unsafe {
+            bindings::skb_add_rx_frag_va(skb.as_raw(), va.cast(), self.len - offset, truesize)
+        };
+        if ret < 0 {
+            return Err(self);
+        }
+        core::mem::forget(self);
+        Ok(())
+    }
+}
+
+impl Drop for RxData {
+    fn drop(&mut self) {
+        // SAFETY: The fragment is ours (type invariant).
+        unsafe { bindings::skb_free_frag(self.va.as_ptr().cast()) }
+    }
+}
+
+/// Applies a received virtio-net header (little endian; its first 10 bytes are the
+/// `struct virtio_net_hdr`) to `skb`, whose data starts at the Ethernet header: checksum state
+/// and GSO, validated by the kernel's `virtio_net_hdr_to_skb()`.
+pub(crate) fn apply_rx_hdr(skb: &mut SkBuff, hdr: &[u8; 12]) -> Result {
+    // SAFETY: The skb is valid; `hdr` holds a whole `struct virtio_net_hdr`, read unaligned by
+    // the helper's byte accesses on x86 and through `__virtio16` loads elsewhere.
+    kernel::error::to_result(unsafe {
+        bindings::virtio_net_hdr_to_skb(skb.as_raw(), hdr.as_ptr().cast())
+    })
+}
+
+/// An skb on a transmit queue with its virtio-net header (kept in the skb's control buffer,
+/// which is the driver's while it transmits), both read by the device.
+///
+/// # Invariants
+///
+/// The first `hdr_len` bytes of the skb's control buffer hold the header.
+pub(crate) struct TxSkb {
+    skb: SkBuff,
+    hdr_len: u32,
+}
+
+/// Room for a header in the control buffer (`sizeof(skb->cb)`).
+const CB_LEN: usize = 48;
+
+impl TxSkb {
+    /// Puts `hdr` in front of `skb`'s data.
+    pub(crate) fn new(skb: SkBuff, hdr: &[u8]) -> Result<Self, SkBuff> {
+        if hdr.len() > CB_LEN {
+            return Err(skb);
+        }
+        // SAFETY: The skb is valid; its control buffer has `CB_LEN` bytes, which the driver
+        // may use while it transmits the skb.
+        unsafe {
+            let cb = bindings::skb_cb(skb.as_raw());
+            core::ptr::copy_nonoverlapping(hdr.as_ptr(), cb, hdr.len());
+        }
+        // INVARIANT: The header was just written.
+        Ok(Self {
+            skb,
+            hdr_len: hdr.len() as u32,
+        })
+    }
+
+    /// The packet, after the device sent it.
+    pub(crate) fn into_skb(self) -> SkBuff {
+        self.skb
+    }
+}
+
+// SAFETY: The entries cover the header (in the skb's control buffer, inside the slab-allocated
+// `struct sk_buff`) and the skb's data (linear part and fragments), owned by the skb, which the
+// raw pointer keeps alive until `from_raw`; the device only reads them.
 unsafe impl Buffer for TxSkb {
     fn map(&self, sg: &mut SgList<'_>) -> Result {
+        let skb = self.skb.as_raw();
+        // SAFETY: The control buffer lives in the skb (type invariant) with the header.
+        unsafe { map_one(sg, bindings::skb_cb(skb).cast(), self.hdr_len)? };
         let (entries, n) = sg.remaining();
-        let len = i32::try_from(self.0.len())?;
+        let len = i32::try_from(self.skb.len())?;
         // SAFETY: The skb is valid.
-        let needed = unsafe { bindings::skb_sg_entries(self.0.as_raw()) };
+        let needed = unsafe { bindings::skb_sg_entries(skb) };
         if usize::try_from(needed).map_or(true, |needed| needed > n) {
             return Err(EMSGSIZE);
         }
         // SAFETY: `entries` has `n` free entries, as many as the skb's data needs at most.
-        let used = unsafe { bindings::skb_to_sgvec(self.0.as_raw(), entries, 0, len) };
+        let used = unsafe { bindings::skb_to_sgvec(skb, entries, 0, len) };
         let used = usize::try_from(used).map_err(|_| EMSGSIZE)?;
         sg.advance(used)
     }
 
     fn into_raw(self) -> NonNull<c_void> {
         // SAFETY: An owned skb pointer is never null.
-        unsafe { NonNull::new_unchecked(self.0.into_raw().cast()) }
+        unsafe { NonNull::new_unchecked(self.skb.into_raw().cast()) }
     }
 
     unsafe fn from_raw(ptr: NonNull<c_void>) -> Self {
         // SAFETY: `ptr` comes from `into_raw`: an skb we own again.
-        Self(unsafe { SkBuff::from_raw(ptr.as_ptr().cast()) })
+        let skb = unsafe { SkBuff::from_raw(ptr.as_ptr().cast()) };
+        // The header is no longer needed once the device is done.
+        Self { skb, hdr_len: 0 }
     }
 }

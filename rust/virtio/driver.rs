@@ -88,6 +88,23 @@ impl AsRef<device::Device> for Device {
     }
 }
 
+/// The features of a device being probed, before they are final.
+pub(crate) struct Features<'a>(&'a Device);
+
+impl Features<'_> {
+    /// Whether feature `bit` is offered by the device and listed by the driver.
+    pub(crate) fn has(&self, bit: u32) -> bool {
+        self.0.has_feature(bit)
+    }
+
+    /// Withdraws feature `bit`.
+    pub(crate) fn clear(&mut self, bit: u32) {
+        // SAFETY: The device is valid; features may change until the core finalises them
+        // after `validate`.
+        unsafe { bindings::virtio_clear_bit(self.0.as_raw(), bit) }
+    }
+}
+
 /// A virtio driver.
 ///
 /// Its data lives from a successful [`Driver::probe`] to the device's removal; callbacks only
@@ -99,6 +116,11 @@ pub(crate) trait Driver: Send + Sync + Sized + 'static {
     /// The device feature bits it understands; the virtio core offers the device only these
     /// (and the transport's).
     const FEATURES: &'static [u32];
+
+    /// Withdraws features the driver cannot use with this device, before they are final.
+    fn validate(_dev: &Device, _features: &mut Features<'_>) -> Result {
+        Ok(())
+    }
 
     /// Probes `dev`, whose features are negotiated. The device is made ready (DRIVER_OK) once
     /// this succeeds, unless the driver did it itself.
@@ -148,6 +170,12 @@ impl<T: Driver> Adapter<T> {
         // and stays valid until `remove_callback`, which clears it and synchronises callbacks
         // before dropping the data.
         Some(unsafe { <Pin<KBox<T>> as ForeignOwnable>::borrow(ptr) }.get_ref())
+    }
+
+    extern "C" fn validate_callback(vdev: *mut bindings::virtio_device) -> kernel::ffi::c_int {
+        // SAFETY: The virtio core calls validate with a registered device it is probing.
+        let dev = unsafe { Device::from_raw(vdev) };
+        from_result(|| T::validate(dev, &mut Features(dev)).map(|()| 0))
     }
 
     extern "C" fn probe_callback(vdev: *mut bindings::virtio_device) -> kernel::ffi::c_int {
@@ -248,6 +276,7 @@ impl<T: Driver> Registration<T> {
                     id_table: Adapter::<T>::ID_TABLE.as_ptr(),
                     feature_table: features.as_ptr(),
                     feature_table_size: u32::try_from(features.len())?,
+                    validate: Some(Adapter::<T>::validate_callback),
                     probe: Some(Adapter::<T>::probe_callback),
                     remove: Some(Adapter::<T>::remove_callback),
                     config_changed: Some(Adapter::<T>::config_changed_callback),
