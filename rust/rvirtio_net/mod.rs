@@ -2,19 +2,21 @@
 
 //! The driver: probe and device configuration. Receiving is in [`rx`], transmitting in [`tx`].
 
+pub(crate) mod hdr;
 mod rx;
 mod tx;
 
 use crate::{
-    net::{self, napi::Poll, DeviceOf, Napi, SkBuff, Stats64},
+    net::{self, features as nf, napi::Poll, DeviceOf, Napi, SkBuff, Stats64},
     virtio::{self, QueueSpec},
 };
+use hdr::{feature, RxCaps, TxCaps, HDR_LEN};
 use kernel::{
     device,
     prelude::*,
     str::CString, //
 };
-use rx::RxQueue;
+use rx::{RxQueue, RxRing};
 use tx::TxQueue;
 
 /// The driver's name on the virtio bus.
@@ -22,16 +24,6 @@ pub(crate) const DRIVER_NAME: &CStr = c"rvirtio_net";
 
 /// Virtio device id of network devices.
 const VIRTIO_ID_NET: u32 = 1;
-
-/// Feature bits (virtio 1.2, 5.1.3).
-mod feature {
-    /// The device reports its maximum MTU.
-    pub(super) const MTU: u32 = 3;
-    /// The device has a MAC address.
-    pub(super) const MAC: u32 = 5;
-    /// The configuration has a link status.
-    pub(super) const STATUS: u32 = 16;
-}
 
 /// Offsets in the device configuration (`struct virtio_net_config`).
 mod config {
@@ -42,8 +34,6 @@ mod config {
     pub(super) const S_LINK_UP: u16 = 1;
 }
 
-/// Size of the header in front of every packet (`struct virtio_net_hdr_v1`, VERSION_1).
-pub(super) const HDR_LEN: u32 = 12;
 /// Ethernet header and one VLAN tag.
 const ETH_VLAN_HLEN: u32 = 14 + 4;
 /// The smallest MTU of IPv4; a device reporting less is ignored (as upstream).
@@ -68,17 +58,24 @@ impl NetPriv {
         mut vqs: virtio::Virtqueues,
         pairs: u16,
         buf_len: u32,
+        rx_caps: RxCaps,
+        tx_caps: TxCaps,
     ) -> Result<Self> {
         let mut rx = KVec::with_capacity(pairs.into(), GFP_KERNEL)?;
         let mut tx = KVec::with_capacity(pairs.into(), GFP_KERNEL)?;
         for i in 0..pairs {
             let q = usize::from(i) * 2;
+            let ring = if rx_caps.mergeable {
+                RxRing::Mergeable(vqs.take(q)?)
+            } else {
+                RxRing::Small(vqs.take(q)?)
+            };
             rx.push(
-                KBox::pin_init(RxQueue::new(dev, i, vqs.take(q)?, buf_len), GFP_KERNEL)?,
+                KBox::pin_init(RxQueue::new(dev, i, ring, buf_len), GFP_KERNEL)?,
                 GFP_KERNEL,
             )?;
             tx.push(
-                KBox::pin_init(TxQueue::new(dev, i, vqs.take(q + 1)?), GFP_KERNEL)?,
+                KBox::pin_init(TxQueue::new(dev, i, vqs.take(q + 1)?, tx_caps), GFP_KERNEL)?,
                 GFP_KERNEL,
             )?;
         }
@@ -165,7 +162,9 @@ impl VirtNet {
             None
         };
         let max_mtu = mtu.unwrap_or(ETH_DATA_LEN);
-        let buf_len = HDR_LEN + ETH_VLAN_HLEN + max_mtu;
+        let buf_len = HDR_LEN as u32 + ETH_VLAN_HLEN + max_mtu;
+        let rx_caps = RxCaps::from_features(|b| vdev.has_feature(b));
+        let tx_caps = TxCaps::from_features(|b| vdev.has_feature(b));
 
         let pairs: u16 = 1;
         let mut specs = KVec::with_capacity(usize::from(pairs) * 2, GFP_KERNEL)?;
@@ -182,7 +181,7 @@ impl VirtNet {
         }
         let vqs = vdev.find_vqs::<Self>(specs)?;
         let mut netdev = net::Registration::new(dev, pairs.into(), pairs.into(), |d| {
-            NetPriv::new(d, vqs, pairs, buf_len)
+            NetPriv::new(d, vqs, pairs, buf_len, rx_caps, tx_caps)
         })?;
 
         let nd = netdev.device();
@@ -199,6 +198,7 @@ impl VirtNet {
         if let Some(mtu) = mtu {
             nd.set_mtu(mtu);
         }
+        nd.set_features(hw_features(&tx_caps), active_features(&tx_caps, &rx_caps));
         nd.carrier_off();
         netdev.register()?;
 
@@ -227,9 +227,57 @@ impl VirtNet {
     }
 }
 
+/// The offloads `ethtool -K` can toggle: those of transmit, which only the stack uses.
+fn hw_features(tx: &TxCaps) -> u64 {
+    let mut f = 0;
+    if tx.csum {
+        f |= nf::SG | nf::HW_CSUM;
+    }
+    if tx.tso4 {
+        f |= nf::TSO;
+    }
+    if tx.tso6 {
+        f |= nf::TSO6;
+    }
+    if tx.ecn {
+        f |= nf::TSO_ECN;
+    }
+    f
+}
+
+/// The offloads on at probe: all of transmit, and receive checksums when the device checks
+/// them (without the control queue they cannot be turned off on the device).
+fn active_features(tx: &TxCaps, rx: &RxCaps) -> u64 {
+    let mut f = hw_features(tx) | nf::HIGHDMA;
+    if rx.csum {
+        f |= nf::RXCSUM;
+    }
+    f
+}
+
 impl virtio::Driver for VirtNet {
     const DEVICE_ID: u32 = VIRTIO_ID_NET;
-    const FEATURES: &'static [u32] = &[feature::MTU, feature::MAC, feature::STATUS];
+    const FEATURES: &'static [u32] = &[
+        feature::CSUM,
+        feature::GUEST_CSUM,
+        feature::MTU,
+        feature::MAC,
+        feature::GUEST_TSO4,
+        feature::GUEST_TSO6,
+        feature::GUEST_ECN,
+        feature::HOST_TSO4,
+        feature::HOST_TSO6,
+        feature::HOST_ECN,
+        feature::MRG_RXBUF,
+        feature::STATUS,
+    ];
+
+    fn validate(_vdev: &virtio::Device, features: &mut virtio::Features<'_>) -> Result {
+        for &bit in RxCaps::unsupported(|b| features.has(b)) {
+            features.clear(bit);
+        }
+        Ok(())
+    }
 
     fn probe(vdev: &virtio::Device) -> impl PinInit<Self, Error> {
         Self::new(vdev)

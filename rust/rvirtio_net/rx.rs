@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Receive queues: buffers posted to the device, packets handed to the stack from NAPI.
+//!
+//! With mergeable buffers (`MRG_RXBUF`) the ring holds page fragments of [`MRG_BUF_LEN`] bytes
+//! and a packet spans `num_buffers` of them: the headers are copied into a small skb, the rest
+//! is attached as page fragments. Without, each buffer is an skb sized for the MTU.
 
-use super::{NetPriv, HDR_LEN};
+use super::{
+    hdr::{self, HDR_LEN},
+    NetPriv,
+};
 use crate::{
-    net::{self, DeviceOf, Napi, RxSkb, Stats64},
+    net::{self, apply_rx_hdr, DeviceOf, Napi, RxFrag, RxSkb, SkBuff, Stats64},
     virtio::Virtqueue,
 };
 use kernel::{
@@ -16,30 +23,38 @@ use kernel::{
     },
 };
 
+/// Bytes of a mergeable buffer: a whole 64 KiB GSO packet fits in the 17 fragments an skb has.
+pub(super) const MRG_BUF_LEN: u32 = 4096;
+/// Bytes copied into the skb's linear part: the headers of most packets, all of small ones.
+const GOOD_COPY_LEN: u32 = 128;
+/// Ethernet header.
+const ETH_HLEN: u32 = 14;
+
+type MrgFrag = RxFrag<MRG_BUF_LEN>;
+
 /// Counters of a receive queue, added to once per poll.
 struct RxStats {
     packets: Atomic<u64>,
     bytes: Atomic<u64>,
     /// Packets dropped for want of memory.
     drops: Atomic<u64>,
-    /// Buffers the device returned with an impossible length.
+    /// Buffers the device returned with an impossible length or header.
     length_errors: Atomic<u64>,
 }
 
-impl RxStats {
-    fn new() -> Self {
-        Self {
-            packets: Atomic::new(0),
-            bytes: Atomic::new(0),
-            drops: Atomic::new(0),
-            length_errors: Atomic::new(0),
-        }
-    }
+/// Counters of one poll.
+#[derive(Default)]
+struct PollStats {
+    packets: u64,
+    bytes: u64,
+    drops: u64,
+    errors: u64,
 }
 
-/// The ring of a receive queue.
-struct RxRing {
-    vq: Virtqueue<RxSkb>,
+/// The ring of a receive queue, by the kind of buffers on it.
+pub(super) enum RxRing {
+    Small(Virtqueue<RxSkb>),
+    Mergeable(Virtqueue<MrgFrag>),
 }
 
 /// A receive queue and its NAPI context.
@@ -51,7 +66,7 @@ pub(super) struct RxQueue {
     #[pin]
     ring: SpinLock<RxRing>,
     index: u16,
-    /// Bytes of each buffer: header, Ethernet header and VLAN tag, MTU.
+    /// Bytes of each small buffer: header, Ethernet header and VLAN tag, MTU.
     buf_len: u32,
     stats: RxStats,
 }
@@ -60,15 +75,20 @@ impl RxQueue {
     pub(super) fn new(
         dev: &DeviceOf<NetPriv>,
         index: u16,
-        vq: Virtqueue<RxSkb>,
+        ring: RxRing,
         buf_len: u32,
     ) -> impl PinInit<Self> + '_ {
         pin_init!(Self {
             napi <- Napi::new(dev, u32::from(index) * 2, false),
-            ring <- new_spinlock!(RxRing { vq }),
+            ring <- new_spinlock!(ring),
             index,
             buf_len,
-            stats: RxStats::new(),
+            stats: RxStats {
+                packets: Atomic::new(0),
+                bytes: Atomic::new(0),
+                drops: Atomic::new(0),
+                length_errors: Atomic::new(0),
+            },
         })
     }
 
@@ -76,31 +96,55 @@ impl RxQueue {
         &self.napi
     }
 
-    /// Posts buffers until the ring is full or memory runs out; true if any was posted.
+    /// Posts buffers until the ring is full or memory runs out; kicks the device if any was
+    /// posted. Returns false if memory ran out.
     fn refill(&self, ring: &mut RxRing, dev: &net::Device) -> bool {
         let mut posted = false;
-        while ring.vq.num_free() > 0 {
-            let Some(skb) = net::SkBuff::alloc_rx(dev, self.buf_len) else {
-                self.stats.drops.add(1, Relaxed);
-                break;
-            };
-            let Ok(buf) = RxSkb::new(skb, self.buf_len) else {
-                break;
-            };
-            if ring.vq.add_inbuf(buf).is_err() {
-                break;
+        let mut oom = false;
+        match ring {
+            RxRing::Small(vq) => {
+                while vq.num_free() > 0 {
+                    let Some(skb) = SkBuff::alloc_rx(dev, self.buf_len) else {
+                        oom = true;
+                        break;
+                    };
+                    let Ok(buf) = RxSkb::new(skb, self.buf_len) else {
+                        break;
+                    };
+                    if vq.add_inbuf(buf).is_err() {
+                        break;
+                    }
+                    posted = true;
+                }
+                if posted {
+                    vq.kick();
+                }
             }
-            posted = true;
+            RxRing::Mergeable(vq) => {
+                while vq.num_free() > 0 {
+                    let Some(frag) = MrgFrag::alloc() else {
+                        oom = true;
+                        break;
+                    };
+                    if vq.add_inbuf(frag).is_err() {
+                        break;
+                    }
+                    posted = true;
+                }
+                if posted {
+                    vq.kick();
+                }
+            }
         }
-        posted
+        !oom
     }
 
     /// The interface goes up: fill the ring and start polling.
     pub(super) fn open(&self, dev: &net::Device) {
         {
             let mut ring = self.ring.lock();
-            if self.refill(&mut ring, dev) {
-                ring.vq.kick();
+            if !self.refill(&mut ring, dev) {
+                self.stats.drops.add(1, Relaxed);
             }
         }
         self.napi.enable();
@@ -113,47 +157,141 @@ impl RxQueue {
         self.napi.disable();
     }
 
+    /// A small buffer of `len` bytes: header and packet in one skb.
+    fn receive_small(buf: RxSkb, len: u32, st: &mut PollStats) -> Option<SkBuff> {
+        if len < HDR_LEN as u32 + ETH_HLEN {
+            st.errors += 1;
+            return None;
+        }
+        let Ok(mut skb) = buf.complete(len) else {
+            st.errors += 1;
+            return None;
+        };
+        let mut h = [0u8; HDR_LEN];
+        h.copy_from_slice(skb.head_data().get(..HDR_LEN)?);
+        if skb.pull(HDR_LEN as u32).is_err() || apply_rx_hdr(&mut skb, &h).is_err() {
+            st.errors += 1;
+            return None;
+        }
+        st.bytes += u64::from(len) - HDR_LEN as u64;
+        Some(skb)
+    }
+
+    /// The first buffer of a packet in mergeable buffers, and the rest from `vq`.
+    fn receive_mergeable(
+        napi: &Napi,
+        vq: &mut Virtqueue<MrgFrag>,
+        first: MrgFrag,
+        len: u32,
+        st: &mut PollStats,
+    ) -> Option<SkBuff> {
+        let data = first.complete(len);
+        let Some(data) = data.filter(|_| len >= HDR_LEN as u32 + ETH_HLEN) else {
+            // Without a header the packet's other buffers cannot be found: the next ones are
+            // taken as packets of their own, and fail the same checks if they are not.
+            st.errors += 1;
+            return None;
+        };
+        let mut h = [0u8; HDR_LEN];
+        h.copy_from_slice(&data.bytes()[..HDR_LEN]);
+        let nbufs = hdr::num_buffers(&h).max(1);
+        let copy = (len - HDR_LEN as u32).min(GOOD_COPY_LEN);
+        let mut ok = true;
+        let mut skb = napi.alloc_skb(copy);
+        match skb.as_mut() {
+            Some(s) => {
+                let start = HDR_LEN + copy as usize;
+                ok = s.put_data(&data.bytes()[HDR_LEN..start]).is_ok()
+                    && data.attach(s, start as u32, MRG_BUF_LEN).is_ok();
+            }
+            None => st.drops += 1,
+        }
+        let mut bytes = u64::from(len) - HDR_LEN as u64;
+        // The other buffers of the packet are taken off the ring whatever happens to it.
+        for _ in 1..nbufs {
+            let Some((frag, flen)) = vq.get_buf() else {
+                st.errors += 1;
+                ok = false;
+                break;
+            };
+            let Some(data) = frag.complete(flen) else {
+                st.errors += 1;
+                ok = false;
+                continue;
+            };
+            bytes += u64::from(flen);
+            if let (Some(s), true) = (skb.as_mut(), ok) {
+                ok = data.attach(s, 0, MRG_BUF_LEN).is_ok();
+            }
+        }
+        let mut skb = skb?;
+        if !ok || apply_rx_hdr(&mut skb, &h).is_err() {
+            st.errors += 1;
+            return None;
+        }
+        st.bytes += bytes;
+        Some(skb)
+    }
+
     pub(super) fn poll(&self, napi: &Napi, budget: u32) -> u32 {
         let dev = napi.device();
         let mut done = 0;
-        let (mut bytes, mut errors) = (0u64, 0u64);
+        let mut st = PollStats::default();
         let mut ring = self.ring.lock();
         while done < budget {
-            let Some((buf, len)) = ring.vq.get_buf() else {
-                break;
+            let skb = match &mut *ring {
+                RxRing::Small(vq) => {
+                    let Some((buf, len)) = vq.get_buf() else {
+                        break;
+                    };
+                    Self::receive_small(buf, len, &mut st)
+                }
+                RxRing::Mergeable(vq) => {
+                    let Some((frag, len)) = vq.get_buf() else {
+                        break;
+                    };
+                    Self::receive_mergeable(napi, vq, frag, len, &mut st)
+                }
             };
             done += 1;
-            if len < HDR_LEN + 14 {
-                errors += 1;
-                continue;
-            }
-            let Ok(mut skb) = buf.complete(len) else {
-                errors += 1;
+            let Some(mut skb) = skb else {
                 continue;
             };
-            if skb.pull(HDR_LEN).is_err() || skb.eth_type_trans(dev).is_err() {
-                errors += 1;
+            if skb.eth_type_trans(dev).is_err() {
+                st.errors += 1;
                 continue;
             }
-            bytes += u64::from(len - HDR_LEN);
             skb.record_rx_queue(self.index);
+            st.packets += 1;
             napi.gro_receive(skb);
         }
-        if self.refill(&mut ring, dev) {
-            ring.vq.kick();
+        if !self.refill(&mut ring, dev) {
+            st.drops += 1;
         }
-        let last = (done < budget).then(|| ring.vq.enable_cb_prepare());
+        let last = (done < budget).then(|| match &mut *ring {
+            RxRing::Small(vq) => vq.enable_cb_prepare(),
+            RxRing::Mergeable(vq) => vq.enable_cb_prepare(),
+        });
         drop(ring);
 
-        self.stats.packets.add(u64::from(done) - errors, Relaxed);
-        self.stats.bytes.add(bytes, Relaxed);
-        if errors != 0 {
-            self.stats.length_errors.add(errors, Relaxed);
+        self.stats.packets.add(st.packets, Relaxed);
+        self.stats.bytes.add(st.bytes, Relaxed);
+        if st.drops != 0 {
+            self.stats.drops.add(st.drops, Relaxed);
+        }
+        if st.errors != 0 {
+            self.stats.length_errors.add(st.errors, Relaxed);
         }
         if let Some(last) = last {
-            if napi.complete_done(done) && self.ring.lock().vq.poll(last) {
-                // Buffers were used between the last look and re-enabling interrupts.
-                napi.schedule();
+            if napi.complete_done(done) {
+                let more = match &*self.ring.lock() {
+                    RxRing::Small(vq) => vq.poll(last),
+                    RxRing::Mergeable(vq) => vq.poll(last),
+                };
+                if more {
+                    // Buffers were used between the last look and re-enabling interrupts.
+                    napi.schedule();
+                }
             }
         }
         done

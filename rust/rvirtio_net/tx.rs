@@ -2,7 +2,10 @@
 
 //! Transmit queues: packets to the device, completions reclaimed by NAPI and on transmit.
 
-use super::{NetPriv, HDR_LEN};
+use super::{
+    hdr::{self, TxCaps, TxRequest},
+    NetPriv,
+};
 use crate::{
     net::{self, skbuff::xmit_more, DeviceOf, Napi, SkBuff, Stats64, TxSkb},
     virtio::{virtqueue::MAX_SG, Virtqueue},
@@ -15,9 +18,6 @@ use kernel::{
         SpinLock,
     },
 };
-
-/// The header in front of a packet without offloads: all zeroes.
-const PLAIN_HDR: [u8; HDR_LEN as usize] = [0; HDR_LEN as usize];
 
 /// Counters of a transmit queue.
 struct TxStats {
@@ -35,9 +35,10 @@ impl TxRing {
     /// Frees the packets the device sent; returns their number and bytes.
     fn reclaim(&mut self, budget: u32) -> (u64, u64) {
         let (mut packets, mut bytes) = (0u64, 0u64);
-        while let Some((TxSkb(skb), _)) = self.vq.get_buf() {
+        while let Some((buf, _)) = self.vq.get_buf() {
+            let skb = buf.into_skb();
             packets += 1;
-            bytes += u64::from(skb.len().saturating_sub(HDR_LEN));
+            bytes += u64::from(skb.len());
             skb.napi_consume(budget);
         }
         (packets, bytes)
@@ -53,6 +54,8 @@ pub(super) struct TxQueue {
     #[pin]
     ring: SpinLock<TxRing>,
     index: u16,
+    /// What the device does for us.
+    caps: TxCaps,
     stats: TxStats,
 }
 
@@ -61,11 +64,13 @@ impl TxQueue {
         dev: &DeviceOf<NetPriv>,
         index: u16,
         vq: Virtqueue<TxSkb>,
+        caps: TxCaps,
     ) -> impl PinInit<Self> + '_ {
         pin_init!(Self {
             napi <- Napi::new(dev, u32::from(index) * 2 + 1, true),
             ring <- new_spinlock!(TxRing { vq }),
             index,
+            caps,
             stats: TxStats {
                 packets: Atomic::new(0),
                 bytes: Atomic::new(0),
@@ -98,18 +103,31 @@ impl TxQueue {
         ring.vq.num_free() as usize >= MAX_SG
     }
 
+    /// The header for `skb`; `None` if the device cannot do what the stack asks (the
+    /// features we advertise keep the stack from asking).
+    fn header(&self, skb: &SkBuff) -> Option<[u8; hdr::HDR_LEN]> {
+        let o = skb.tx_offload();
+        let req = TxRequest {
+            csum_partial: o.csum_partial,
+            csum_start: o.csum_start,
+            csum_offset: o.csum_offset,
+            gso_size: o.gso_size,
+            gso_type: o.gso_type,
+            headlen: o.headlen,
+        };
+        hdr::encode_tx(&req, &self.caps).ok()
+    }
+
     pub(super) fn xmit(&self, dev: &net::Device, mut skb: SkBuff) {
+        let hdr = self.header(&skb);
         let mut ring = self.ring.lock();
         let done = ring.reclaim(0);
         self.account(done);
 
         skb.tx_timestamp();
-        let queued = match skb.push(&PLAIN_HDR) {
-            Ok(()) => ring.vq.add_outbuf(TxSkb(skb)).map_err(|(_, b)| drop(b)),
-            Err(_) => {
-                drop(skb);
-                Err(())
-            }
+        let queued = match hdr.map(|h| TxSkb::new(skb, &h)) {
+            Some(Ok(buf)) => ring.vq.add_outbuf(buf).map_err(|(_, b)| drop(b)),
+            _ => Err(()),
         };
         if queued.is_err() {
             self.stats.dropped.add(1, Relaxed);

@@ -10,6 +10,8 @@ extern crate std;
 
 #[path = "../../../../rust/rvirtio_pci/caps.rs"]
 pub(crate) mod caps;
+#[path = "../../../../rust/rvirtio_net/hdr.rs"]
+pub(crate) mod net_hdr;
 #[path = "../../../../rust/rvirtio_pci/recovery.rs"]
 pub(crate) mod recovery;
 
@@ -17,5 +19,7 @@ pub(crate) mod recovery;
 mod caps_fuzz;
 #[cfg(test)]
 mod caps_tests;
+#[cfg(test)]
+mod net_hdr_tests;
 #[cfg(test)]
 mod recovery_tests;

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The virtio-net header (virtio 1.2, 5.1.6) and the offload rules of the negotiated
+//! features: plain Rust without FFI, also built and tested on the host.
+
+/// Size of the header with VERSION_1 (`struct virtio_net_hdr_v1`): every buffer starts with
+/// it, transmit and receive, mergeable or not.
+pub(crate) const HDR_LEN: usize = 12;
+
+/// `flags`: the device must compute the checksum from `csum_start`, at `csum_offset`.
+pub(crate) const F_NEEDS_CSUM: u8 = 1;
+
+/// `gso_type` values.
+pub(crate) mod gso {
+    /// TCP over IPv4.
+    pub(crate) const TCPV4: u8 = 1;
+    /// TCP over IPv6.
+    pub(crate) const TCPV6: u8 = 4;
+    /// Flag: the packet has ECN's CWR set.
+    pub(crate) const ECN: u8 = 0x80;
+}
+
+/// Feature bits of network devices (virtio 1.2, 5.1.3).
+pub(crate) mod feature {
+    /// The device computes transmit checksums.
+    pub(crate) const CSUM: u32 = 0;
+    /// The driver accepts packets with unchecked (partial) checksums.
+    pub(crate) const GUEST_CSUM: u32 = 1;
+    /// The device reports its maximum MTU.
+    pub(crate) const MTU: u32 = 3;
+    /// The device has a MAC address.
+    pub(crate) const MAC: u32 = 5;
+    /// The driver accepts TCPv4 GSO packets.
+    pub(crate) const GUEST_TSO4: u32 = 7;
+    /// The driver accepts TCPv6 GSO packets.
+    pub(crate) const GUEST_TSO6: u32 = 8;
+    /// The driver accepts GSO packets with ECN.
+    pub(crate) const GUEST_ECN: u32 = 9;
+    /// The device segments TCPv4.
+    pub(crate) const HOST_TSO4: u32 = 11;
+    /// The device segments TCPv6.
+    pub(crate) const HOST_TSO6: u32 = 12;
+    /// The device segments with ECN.
+    pub(crate) const HOST_ECN: u32 = 13;
+    /// Receive packets may span several buffers (`num_buffers`).
+    pub(crate) const MRG_RXBUF: u32 = 15;
+    /// The configuration has a link status.
+    pub(crate) const STATUS: u32 = 16;
+}
+
+/// What the device does for transmitted packets, from the negotiated features.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TxCaps {
+    /// Checksums (`CSUM`).
+    pub(crate) csum: bool,
+    /// TCPv4 segmentation (`HOST_TSO4`, with `CSUM`).
+    pub(crate) tso4: bool,
+    /// TCPv6 segmentation (`HOST_TSO6`, with `CSUM`).
+    pub(crate) tso6: bool,
+    /// Segmentation with ECN (`HOST_ECN`, with a TSO).
+    pub(crate) ecn: bool,
+}
+
+impl TxCaps {
+    /// The capabilities `has` (feature bit -> negotiated) gives. Segmentation needs checksums,
+    /// as upstream virtio_net requires.
+    pub(crate) fn from_features(has: impl Fn(u32) -> bool) -> Self {
+        let csum = has(feature::CSUM);
+        let tso4 = csum && has(feature::HOST_TSO4);
+        let tso6 = csum && has(feature::HOST_TSO6);
+        Self {
+            csum,
+            tso4,
+            tso6,
+            ecn: (tso4 || tso6) && has(feature::HOST_ECN),
+        }
+    }
+}
+
+/// What the driver accepts from the device, from the negotiated features.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RxCaps {
+    /// Partial checksums (`GUEST_CSUM`).
+    pub(crate) csum: bool,
+    /// GSO packets (`GUEST_TSO4`/`GUEST_TSO6`, with `GUEST_CSUM` and `MRG_RXBUF`).
+    pub(crate) gso: bool,
+    /// Packets spanning several buffers (`MRG_RXBUF`).
+    pub(crate) mergeable: bool,
+}
+
+impl RxCaps {
+    /// The capabilities `has` gives.
+    pub(crate) fn from_features(has: impl Fn(u32) -> bool) -> Self {
+        let csum = has(feature::GUEST_CSUM);
+        let mergeable = has(feature::MRG_RXBUF);
+        Self {
+            csum,
+            gso: csum && mergeable && (has(feature::GUEST_TSO4) || has(feature::GUEST_TSO6)),
+            mergeable,
+        }
+    }
+
+    /// Receive features to withdraw before negotiation completes: GSO without mergeable
+    /// buffers would need 64 KiB receive buffers, which this driver does not post.
+    pub(crate) fn unsupported(has: impl Fn(u32) -> bool) -> &'static [u32] {
+        if has(feature::MRG_RXBUF) {
+            &[]
+        } else {
+            &[feature::GUEST_TSO4, feature::GUEST_TSO6, feature::GUEST_ECN]
+        }
+    }
+}
+
+/// What the stack asks for a packet to transmit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TxRequest {
+    /// The checksum is to be computed by the device (`CHECKSUM_PARTIAL`).
+    pub(crate) csum_partial: bool,
+    /// Start of the checksummed data, from the start of the packet.
+    pub(crate) csum_start: u32,
+    /// Position of the checksum, from `csum_start`.
+    pub(crate) csum_offset: u32,
+    /// Segment size; 0 for a packet that is not to be segmented.
+    pub(crate) gso_size: u32,
+    /// Segmentation type, as `gso_type` values (`0xff`: none virtio-net can express).
+    pub(crate) gso_type: u8,
+    /// Bytes of the packet's linear part (a hint for the device).
+    pub(crate) headlen: u32,
+}
+
+/// Why a packet cannot be described to the device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TxHdrError {
+    /// The device was not asked to compute checksums.
+    CsumNotNegotiated,
+    /// The segmentation type is unknown or not negotiated.
+    GsoNotNegotiated(u8),
+    /// A segmented packet without a partial checksum.
+    GsoWithoutCsum,
+    /// A field does not fit its 16 bits.
+    FieldTooLarge,
+}
+
+fn le16(v: u32) -> Result<[u8; 2], TxHdrError> {
+    u16::try_from(v)
+        .map(u16::to_le_bytes)
+        .map_err(|_| TxHdrError::FieldTooLarge)
+}
+
+/// The header for a packet the stack asks `req` for, on a device that does `caps`.
+pub(crate) fn encode_tx(req: &TxRequest, caps: &TxCaps) -> Result<[u8; HDR_LEN], TxHdrError> {
+    let mut h = [0u8; HDR_LEN];
+    if req.gso_size != 0 {
+        let base = req.gso_type & !gso::ECN;
+        let ok = match base {
+            gso::TCPV4 => caps.tso4,
+            gso::TCPV6 => caps.tso6,
+            _ => false,
+        } && (req.gso_type & gso::ECN == 0 || caps.ecn);
+        if !ok || req.gso_type == 0xff {
+            return Err(TxHdrError::GsoNotNegotiated(req.gso_type));
+        }
+        if !req.csum_partial {
+            return Err(TxHdrError::GsoWithoutCsum);
+        }
+        h[1] = req.gso_type;
+        h[2..4].copy_from_slice(&le16(req.headlen.min(u32::from(u16::MAX)))?);
+        h[4..6].copy_from_slice(&le16(req.gso_size)?);
+    }
+    if req.csum_partial {
+        if !caps.csum {
+            return Err(TxHdrError::CsumNotNegotiated);
+        }
+        h[0] = F_NEEDS_CSUM;
+        h[6..8].copy_from_slice(&le16(req.csum_start)?);
+        h[8..10].copy_from_slice(&le16(req.csum_offset)?);
+    }
+    Ok(h)
+}
+
+/// The number of buffers a received packet spans (`num_buffers`, mergeable buffers only).
+pub(crate) fn num_buffers(hdr: &[u8; HDR_LEN]) -> u16 {
+    u16::from_le_bytes([hdr[10], hdr[11]])
+}
