@@ -15,3 +15,4 @@
 #include <linux/netdevice.h>
 #include <linux/scatterlist.h>
 #include <linux/skbuff.h>
+#include <linux/rtnetlink.h>

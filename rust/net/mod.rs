@@ -116,6 +116,12 @@ impl Device {
         unsafe { bindings::netdev_set_features(self.as_raw(), hw, active) }
     }
 
+    /// Whether the interface is up.
+    pub(crate) fn is_running(&self) -> bool {
+        // SAFETY: The device is valid by the type invariant.
+        unsafe { bindings::netif_running(self.as_raw()) }
+    }
+
     /// Reports the link up.
     pub(crate) fn carrier_on(&self) {
         // SAFETY: The device is valid by the type invariant.
@@ -145,6 +151,39 @@ impl Device {
     pub(crate) fn queue_stopped(&self, index: u16) -> bool {
         // SAFETY: As in `stop_queue`.
         unsafe { bindings::netif_tx_queue_stopped(self.as_raw(), index.into()) }
+    }
+}
+
+impl Device {
+    /// Marks the device absent (it is being reset) and stops its transmit queues.
+    pub(crate) fn detach(&self) {
+        // SAFETY: The device is valid by the type invariant.
+        unsafe { bindings::netif_device_detach(self.as_raw()) }
+    }
+
+    /// Marks the device present again and wakes its transmit queues if it is up.
+    pub(crate) fn attach(&self) {
+        // SAFETY: The device is valid by the type invariant.
+        unsafe { bindings::netif_device_attach(self.as_raw()) }
+    }
+}
+
+/// The rtnl lock, held: network device operations other than transmit do not run meanwhile.
+pub(crate) struct Rtnl(());
+
+impl Rtnl {
+    /// Takes the lock (process context, may sleep).
+    pub(crate) fn lock() -> Self {
+        // SAFETY: Process context; released on drop.
+        unsafe { bindings::rtnl_lock() };
+        Self(())
+    }
+}
+
+impl Drop for Rtnl {
+    fn drop(&mut self) {
+        // SAFETY: Taken in `lock`.
+        unsafe { bindings::rtnl_unlock() };
     }
 }
 

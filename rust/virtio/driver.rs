@@ -19,7 +19,7 @@ use crate::bindings;
 use core::{marker::PhantomData, ptr};
 use kernel::{
     device,
-    error::{from_result, to_result},
+    error::{from_result, to_result, VTABLE_DEFAULT_ERROR},
     prelude::*,
     types::{ForeignOwnable, Opaque},
     ThisModule, //
@@ -50,6 +50,12 @@ impl Device {
 
     pub(super) fn as_raw(&self) -> *mut bindings::virtio_device {
         self.0.get()
+    }
+
+    /// The index of the device on the virtio bus: it is `virtio<index>`.
+    pub(crate) fn index(&self) -> i32 {
+        // SAFETY: The device is registered (type invariant), so `index` no longer changes.
+        unsafe { (*self.as_raw()).index }
     }
 
     /// Whether the device and the driver agreed on feature `bit`.
@@ -108,7 +114,9 @@ impl Features<'_> {
 /// A virtio driver.
 ///
 /// Its data lives from a successful [`Driver::probe`] to the device's removal; callbacks only
-/// run in between.
+/// run in between. The optional callbacks it does not implement stay `NULL` in the C driver
+/// structure, so that the virtio core and transports see what the driver supports.
+#[vtable]
 pub(crate) trait Driver: Send + Sync + Sized + 'static {
     /// The virtio device type it drives (`VIRTIO_ID_*`).
     const DEVICE_ID: u32;
@@ -136,6 +144,27 @@ pub(crate) trait Driver: Send + Sync + Sized + 'static {
 
     /// The device configuration changed (atomic context: the core holds a spinlock).
     fn config_changed(&self, _dev: &Device) {}
+
+    /// The system suspends: stop using the device and drop its queues (which resets it).
+    fn freeze(&self, _dev: &Device) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The system resumed: the device is reset and its features negotiated again; create
+    /// the queues and use the device again.
+    fn restore(&self, _dev: &Device) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The transport is about to reset the device (recovery, FLR): as [`Driver::freeze`].
+    fn reset_prepare(&self, _dev: &Device) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The transport reset the device: as [`Driver::restore`].
+    fn reset_done(&self, _dev: &Device) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
 }
 
 /// The C callbacks of a [`Driver`].
@@ -230,6 +259,36 @@ impl<T: Driver> Adapter<T> {
         }
     }
 
+    /// Runs `f` on the driver's data of `vdev`, for the callbacks the core calls on a bound
+    /// device between probe and remove (PM and reset); `ENODEV` without data.
+    fn with_data(
+        vdev: *mut bindings::virtio_device,
+        f: impl FnOnce(&T, &Device) -> Result,
+    ) -> kernel::ffi::c_int {
+        // SAFETY: The core calls these callbacks with the device lock held, on a device bound
+        // to `T`, so remove does not run meanwhile.
+        let data = unsafe { Self::data(vdev) };
+        // SAFETY: As above.
+        let dev = unsafe { Device::from_raw(vdev) };
+        from_result(|| f(data.ok_or(ENODEV)?, dev).map(|()| 0))
+    }
+
+    extern "C" fn freeze_callback(vdev: *mut bindings::virtio_device) -> kernel::ffi::c_int {
+        Self::with_data(vdev, T::freeze)
+    }
+
+    extern "C" fn restore_callback(vdev: *mut bindings::virtio_device) -> kernel::ffi::c_int {
+        Self::with_data(vdev, T::restore)
+    }
+
+    extern "C" fn reset_prepare_callback(vdev: *mut bindings::virtio_device) -> kernel::ffi::c_int {
+        Self::with_data(vdev, T::reset_prepare)
+    }
+
+    extern "C" fn reset_done_callback(vdev: *mut bindings::virtio_device) -> kernel::ffi::c_int {
+        Self::with_data(vdev, T::reset_done)
+    }
+
     /// The callback of every virtqueue of a `T` device that asked for one.
     ///
     /// # Safety
@@ -280,6 +339,11 @@ impl<T: Driver> Registration<T> {
                     probe: Some(Adapter::<T>::probe_callback),
                     remove: Some(Adapter::<T>::remove_callback),
                     config_changed: Some(Adapter::<T>::config_changed_callback),
+                    freeze: T::HAS_FREEZE.then_some(Adapter::<T>::freeze_callback),
+                    restore: T::HAS_RESTORE.then_some(Adapter::<T>::restore_callback),
+                    reset_prepare: T::HAS_RESET_PREPARE
+                        .then_some(Adapter::<T>::reset_prepare_callback),
+                    reset_done: T::HAS_RESET_DONE.then_some(Adapter::<T>::reset_done_callback),
                     ..Default::default()
                 };
                 // SAFETY: `drv` is valid for writes; the tables it points to are `'static`

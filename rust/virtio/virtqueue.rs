@@ -326,6 +326,18 @@ impl<B: Buffer> Virtqueue<B> {
     }
 }
 
+impl<B: Buffer> Virtqueue<B> {
+    /// Resets the device (once for all its queues) and takes back a buffer it had not used;
+    /// `None` when none is left. The queue is of no further use.
+    pub(crate) fn take_unused(&mut self) -> Option<B> {
+        self.set.reset_once();
+        // SAFETY: The queue is valid and its device reset; `&mut self` serialises.
+        let token = unsafe { bindings::virtqueue_detach_unused_buf(self.as_raw()) };
+        // SAFETY: Tokens on the queue are `B::into_raw` pointers, detached once.
+        NonNull::new(token).map(|t| unsafe { B::from_raw(t) })
+    }
+}
+
 impl<B: Buffer> Drop for Virtqueue<B> {
     fn drop(&mut self) {
         // Buffers can only be taken back from a device that no longer uses them.
