@@ -2,19 +2,21 @@
 
 //! The driver: probe and device configuration. Receiving is in [`rx`], transmitting in [`tx`].
 
+mod fault;
 pub(crate) mod hdr;
 mod rx;
 mod tx;
 
 use crate::{
-    net::{self, features as nf, napi::Poll, DeviceOf, Napi, SkBuff, Stats64},
+    net::{self, features as nf, napi::Poll, DeviceOf, Napi, Rtnl, SkBuff, Stats64},
     virtio::{self, QueueSpec},
 };
 use hdr::{feature, RxCaps, TxCaps, HDR_LEN};
 use kernel::{
     device,
     prelude::*,
-    str::CString, //
+    str::CString,
+    sync::Arc, //
 };
 use rx::{RxQueue, RxRing};
 use tx::TxQueue;
@@ -43,6 +45,8 @@ const ETH_DATA_LEN: u32 = 1500;
 
 /// A virtio network device bound to the driver.
 pub(crate) struct VirtNet {
+    // Dropped first: the knob goes before the device it reaches.
+    _knob: Option<fault::Knob>,
     netdev: net::Registration<NetPriv>,
 }
 
@@ -50,6 +54,34 @@ pub(crate) struct VirtNet {
 pub(crate) struct NetPriv {
     rx: KVec<Pin<KBox<RxQueue>>>,
     tx: KVec<Pin<KBox<TxQueue>>>,
+    rx_caps: RxCaps,
+}
+
+/// The names and callbacks of the queues of `pairs` queue pairs.
+fn queue_specs(pairs: u16) -> Result<KVec<QueueSpec>> {
+    let mut specs = KVec::with_capacity(usize::from(pairs) * 2, GFP_KERNEL)?;
+    for i in 0..pairs {
+        for dir in ["input", "output"] {
+            specs.push(
+                QueueSpec {
+                    name: CString::try_from_fmt(fmt!("{dir}.{i}"))?,
+                    callback: true,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+    }
+    Ok(specs)
+}
+
+/// The receive ring of queue pair `i` from `vqs`, with the buffers `caps` asks for.
+fn take_rx_ring(vqs: &mut virtio::Virtqueues, i: u16, caps: &RxCaps) -> Result<RxRing> {
+    let q = usize::from(i) * 2;
+    Ok(if caps.mergeable {
+        RxRing::Mergeable(vqs.take(q)?)
+    } else {
+        RxRing::Small(vqs.take(q)?)
+    })
 }
 
 impl NetPriv {
@@ -60,26 +92,77 @@ impl NetPriv {
         buf_len: u32,
         rx_caps: RxCaps,
         tx_caps: TxCaps,
+        inject: &Arc<fault::TxInject>,
     ) -> Result<Self> {
         let mut rx = KVec::with_capacity(pairs.into(), GFP_KERNEL)?;
         let mut tx = KVec::with_capacity(pairs.into(), GFP_KERNEL)?;
         for i in 0..pairs {
             let q = usize::from(i) * 2;
-            let ring = if rx_caps.mergeable {
-                RxRing::Mergeable(vqs.take(q)?)
-            } else {
-                RxRing::Small(vqs.take(q)?)
-            };
+            let ring = take_rx_ring(&mut vqs, i, &rx_caps)?;
             rx.push(
                 KBox::pin_init(RxQueue::new(dev, i, ring, buf_len), GFP_KERNEL)?,
                 GFP_KERNEL,
             )?;
             tx.push(
-                KBox::pin_init(TxQueue::new(dev, i, vqs.take(q + 1)?, tx_caps), GFP_KERNEL)?,
+                KBox::pin_init(
+                    TxQueue::new(
+                        dev,
+                        i,
+                        vqs.take(q + 1)?,
+                        tx_caps,
+                        (i == 0).then(|| inject.clone()),
+                    ),
+                    GFP_KERNEL,
+                )?,
                 GFP_KERNEL,
             )?;
         }
-        Ok(Self { rx, tx })
+        Ok(Self { rx, tx, rx_caps })
+    }
+
+    /// Stops using the queues and drops them, which resets the device. The caller holds the
+    /// rtnl lock and has detached the device.
+    fn quiesce(&self, dev: &net::Device) {
+        if dev.is_running() {
+            self.napi_disable_all();
+        }
+        for rq in &self.rx {
+            drop(rq.take_ring());
+        }
+        for tq in &self.tx {
+            tq.drop_ring();
+        }
+    }
+
+    /// Uses the new queues `vqs` after a reset. The caller holds the rtnl lock.
+    fn resume(&self, dev: &net::Device, mut vqs: virtio::Virtqueues) -> Result {
+        for (i, (rq, tq)) in self.rx.iter().zip(self.tx.iter()).enumerate() {
+            let i = u16::try_from(i)?;
+            rq.set_ring(take_rx_ring(&mut vqs, i, &self.rx_caps)?);
+            tq.set_ring(vqs.take(usize::from(i) * 2 + 1)?);
+        }
+        if dev.is_running() {
+            self.open_all(dev);
+        }
+        Ok(())
+    }
+
+    fn open_all(&self, dev: &net::Device) {
+        for rq in &self.rx {
+            rq.open(dev);
+        }
+        for tq in &self.tx {
+            tq.open();
+        }
+    }
+
+    fn napi_disable_all(&self) {
+        for rq in &self.rx {
+            rq.close();
+        }
+        for tq in &self.tx {
+            tq.close();
+        }
     }
 
     /// Queue `index` of the device had used buffers.
@@ -98,22 +181,12 @@ impl NetPriv {
 
 impl net::Operations for NetPriv {
     fn open(&self, dev: &net::Device) -> Result {
-        for rq in &self.rx {
-            rq.open(dev);
-        }
-        for tq in &self.tx {
-            tq.open();
-        }
+        self.open_all(dev);
         Ok(())
     }
 
     fn stop(&self, _dev: &net::Device) -> Result {
-        for rq in &self.rx {
-            rq.close();
-        }
-        for tq in &self.tx {
-            tq.close();
-        }
+        self.napi_disable_all();
         Ok(())
     }
 
@@ -167,21 +240,10 @@ impl VirtNet {
         let tx_caps = TxCaps::from_features(|b| vdev.has_feature(b));
 
         let pairs: u16 = 1;
-        let mut specs = KVec::with_capacity(usize::from(pairs) * 2, GFP_KERNEL)?;
-        for i in 0..pairs {
-            for dir in ["input", "output"] {
-                specs.push(
-                    QueueSpec {
-                        name: CString::try_from_fmt(fmt!("{dir}.{i}"))?,
-                        callback: true,
-                    },
-                    GFP_KERNEL,
-                )?;
-            }
-        }
-        let vqs = vdev.find_vqs::<Self>(specs)?;
+        let vqs = vdev.find_vqs::<Self>(queue_specs(pairs)?)?;
+        let inject = fault::TxInject::new()?;
         let mut netdev = net::Registration::new(dev, pairs.into(), pairs.into(), |d| {
-            NetPriv::new(d, vqs, pairs, buf_len, rx_caps, tx_caps)
+            NetPriv::new(d, vqs, pairs, buf_len, rx_caps, tx_caps, &inject)
         })?;
 
         let nd = netdev.device();
@@ -202,7 +264,10 @@ impl VirtNet {
         nd.carrier_off();
         netdev.register()?;
 
-        let this = Self { netdev };
+        let this = Self {
+            _knob: fault::Knob::new(vdev.index(), &inject)?,
+            netdev,
+        };
         this.update_link(vdev);
         dev_info!(
             dev,
@@ -212,6 +277,30 @@ impl VirtNet {
             this.netdev.device().mtu()
         );
         Ok(this)
+    }
+
+    /// Before a reset: carrier off, device detached, queues dropped (resetting the device).
+    fn freeze_down(&self) {
+        let nd = self.netdev.device();
+        let _rtnl = Rtnl::lock();
+        nd.carrier_off();
+        nd.detach();
+        self.netdev.data().quiesce(nd);
+    }
+
+    /// After a reset: new queues, refilled and polled if the interface is up, device attached,
+    /// carrier from the link status. The interface keeps its name, addresses and settings.
+    fn restore_up(&self, vdev: &virtio::Device) -> Result {
+        let nd = self.netdev.device();
+        let pairs = u16::try_from(self.netdev.data().rx.len())?;
+        let vqs = vdev.find_vqs::<Self>(queue_specs(pairs)?)?;
+        {
+            let _rtnl = Rtnl::lock();
+            self.netdev.data().resume(nd, vqs)?;
+            nd.attach();
+        }
+        self.update_link(vdev);
+        Ok(())
     }
 
     /// Sets the carrier from the device's link status (always up without `F_STATUS`).
@@ -255,6 +344,7 @@ fn active_features(tx: &TxCaps, rx: &RxCaps) -> u64 {
     f
 }
 
+#[vtable]
 impl virtio::Driver for VirtNet {
     const DEVICE_ID: u32 = VIRTIO_ID_NET;
     const FEATURES: &'static [u32] = &[
@@ -289,5 +379,23 @@ impl virtio::Driver for VirtNet {
 
     fn config_changed(&self, vdev: &virtio::Device) {
         self.update_link(vdev);
+    }
+
+    fn freeze(&self, _vdev: &virtio::Device) -> Result {
+        self.freeze_down();
+        Ok(())
+    }
+
+    fn restore(&self, vdev: &virtio::Device) -> Result {
+        self.restore_up(vdev)
+    }
+
+    fn reset_prepare(&self, _vdev: &virtio::Device) -> Result {
+        self.freeze_down();
+        Ok(())
+    }
+
+    fn reset_done(&self, vdev: &virtio::Device) -> Result {
+        self.restore_up(vdev)
     }
 }

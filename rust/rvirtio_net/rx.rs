@@ -62,9 +62,10 @@ pub(super) enum RxRing {
 pub(super) struct RxQueue {
     #[pin]
     napi: Napi,
-    /// Taken by NAPI polls, and by open with NAPI disabled.
+    /// Taken by NAPI polls, and by open, reset and PM with NAPI disabled. Empty while the
+    /// device is being reset.
     #[pin]
-    ring: SpinLock<RxRing>,
+    ring: SpinLock<Option<RxRing>>,
     index: u16,
     /// Bytes of each small buffer: header, Ethernet header and VLAN tag, MTU.
     buf_len: u32,
@@ -80,7 +81,7 @@ impl RxQueue {
     ) -> impl PinInit<Self> + '_ {
         pin_init!(Self {
             napi <- Napi::new(dev, u32::from(index) * 2, false),
-            ring <- new_spinlock!(ring),
+            ring <- new_spinlock!(Some(ring)),
             index,
             buf_len,
             stats: RxStats {
@@ -139,12 +140,25 @@ impl RxQueue {
         !oom
     }
 
+    /// Takes the ring out, to drop it (which resets the device) before a reset. NAPI is
+    /// disabled.
+    pub(super) fn take_ring(&self) -> Option<RxRing> {
+        self.ring.lock().take()
+    }
+
+    /// Puts a new ring in, after a reset; [`RxQueue::open`] fills it if the interface is up.
+    pub(super) fn set_ring(&self, ring: RxRing) {
+        *self.ring.lock() = Some(ring);
+    }
+
     /// The interface goes up: fill the ring and start polling.
     pub(super) fn open(&self, dev: &net::Device) {
         {
             let mut ring = self.ring.lock();
-            if !self.refill(&mut ring, dev) {
-                self.stats.drops.add(1, Relaxed);
+            if let Some(ring) = Option::as_mut(&mut *ring) {
+                if !self.refill(ring, dev) {
+                    self.stats.drops.add(1, Relaxed);
+                }
             }
         }
         self.napi.enable();
@@ -237,7 +251,12 @@ impl RxQueue {
         let dev = napi.device();
         let mut done = 0;
         let mut st = PollStats::default();
-        let mut ring = self.ring.lock();
+        let mut guard = self.ring.lock();
+        let Some(ring) = Option::as_mut(&mut *guard) else {
+            drop(guard);
+            napi.complete_done(0);
+            return 0;
+        };
         while done < budget {
             let skb = match &mut *ring {
                 RxRing::Small(vq) => {
@@ -265,14 +284,14 @@ impl RxQueue {
             st.packets += 1;
             napi.gro_receive(skb);
         }
-        if !self.refill(&mut ring, dev) {
+        if !self.refill(ring, dev) {
             st.drops += 1;
         }
         let last = (done < budget).then(|| match &mut *ring {
             RxRing::Small(vq) => vq.enable_cb_prepare(),
             RxRing::Mergeable(vq) => vq.enable_cb_prepare(),
         });
-        drop(ring);
+        drop(guard);
 
         self.stats.packets.add(st.packets, Relaxed);
         self.stats.bytes.add(st.bytes, Relaxed);
@@ -285,8 +304,9 @@ impl RxQueue {
         if let Some(last) = last {
             if napi.complete_done(done) {
                 let more = match &*self.ring.lock() {
-                    RxRing::Small(vq) => vq.poll(last),
-                    RxRing::Mergeable(vq) => vq.poll(last),
+                    Some(RxRing::Small(vq)) => vq.poll(last),
+                    Some(RxRing::Mergeable(vq)) => vq.poll(last),
+                    None => false,
                 };
                 if more {
                     // Buffers were used between the last look and re-enabling interrupts.

@@ -3,6 +3,7 @@
 //! Transmit queues: packets to the device, completions reclaimed by NAPI and on transmit.
 
 use super::{
+    fault::{TxInject, BAD_LEN},
     hdr::{self, TxCaps, TxRequest},
     NetPriv,
 };
@@ -15,7 +16,7 @@ use kernel::{
     prelude::*,
     sync::{
         atomic::{Atomic, Relaxed},
-        SpinLock,
+        Arc, SpinLock,
     },
 };
 
@@ -50,12 +51,15 @@ impl TxRing {
 pub(super) struct TxQueue {
     #[pin]
     napi: Napi,
-    /// Taken by transmit (bottom halves off) and by NAPI polls.
+    /// Taken by transmit (bottom halves off) and by NAPI polls. Empty while the device is
+    /// being reset.
     #[pin]
-    ring: SpinLock<TxRing>,
+    ring: SpinLock<Option<TxRing>>,
     index: u16,
     /// What the device does for us.
     caps: TxCaps,
+    /// A fault to inject before the next packet (queue 0).
+    inject: Option<Arc<TxInject>>,
     stats: TxStats,
 }
 
@@ -65,12 +69,14 @@ impl TxQueue {
         index: u16,
         vq: Virtqueue<TxSkb>,
         caps: TxCaps,
+        inject: Option<Arc<TxInject>>,
     ) -> impl PinInit<Self> + '_ {
         pin_init!(Self {
             napi <- Napi::new(dev, u32::from(index) * 2 + 1, true),
-            ring <- new_spinlock!(TxRing { vq }),
+            ring <- new_spinlock!(Some(TxRing { vq })),
             index,
             caps,
+            inject,
             stats: TxStats {
                 packets: Atomic::new(0),
                 bytes: Atomic::new(0),
@@ -81,6 +87,29 @@ impl TxQueue {
 
     pub(super) fn napi(&self) -> &Napi {
         &self.napi
+    }
+
+    /// Drops the ring before a reset (which the drop does): the packets still on it are
+    /// freed and counted as dropped. NAPI is disabled and the device detached.
+    pub(super) fn drop_ring(&self) {
+        let Some(mut ring) = self.ring.lock().take() else {
+            return;
+        };
+        let done = ring.reclaim(0);
+        self.account(done);
+        let mut lost = 0;
+        while let Some(buf) = ring.vq.take_unused() {
+            drop(buf);
+            lost += 1;
+        }
+        if lost != 0 {
+            self.stats.dropped.add(lost, Relaxed);
+        }
+    }
+
+    /// Puts a new ring in, after a reset.
+    pub(super) fn set_ring(&self, vq: Virtqueue<TxSkb>) {
+        *self.ring.lock() = Some(TxRing { vq });
     }
 
     pub(super) fn open(&self) {
@@ -120,9 +149,17 @@ impl TxQueue {
 
     pub(super) fn xmit(&self, dev: &net::Device, mut skb: SkBuff) {
         let hdr = self.header(&skb);
-        let mut ring = self.ring.lock();
+        let mut guard = self.ring.lock();
+        let Some(ring) = Option::as_mut(&mut *guard) else {
+            // The device is being reset; its queue is stopped, this one raced with that.
+            self.stats.dropped.add(1, Relaxed);
+            return;
+        };
         let done = ring.reclaim(0);
         self.account(done);
+        if self.inject.as_ref().is_some_and(|i| i.take()) {
+            Self::post_malformed(ring, dev);
+        }
 
         skb.tx_timestamp();
         let queued = match hdr.map(|h| TxSkb::new(skb, &h)) {
@@ -132,7 +169,7 @@ impl TxQueue {
         if queued.is_err() {
             self.stats.dropped.add(1, Relaxed);
         }
-        if !Self::has_room(&ring) {
+        if !Self::has_room(ring) {
             dev.stop_queue(self.index);
         }
         if !xmit_more() || dev.queue_stopped(self.index) {
@@ -140,17 +177,35 @@ impl TxQueue {
         }
     }
 
+    /// Posts a transmit request without a readable descriptor (fault injection): the
+    /// device finds no header in it.
+    fn post_malformed(ring: &mut TxRing, dev: &net::Device) {
+        let Some(skb) = SkBuff::alloc_rx(dev, 0) else {
+            return;
+        };
+        if let Ok(buf) = TxSkb::new(skb, &[0u8; BAD_LEN]) {
+            if ring.vq.add_inbuf(buf).is_ok() {
+                ring.vq.kick();
+            }
+        }
+    }
+
     pub(super) fn poll(&self, napi: &Napi, budget: u32) -> u32 {
         let dev = napi.device();
-        let mut ring = self.ring.lock();
+        let mut guard = self.ring.lock();
+        let Some(ring) = Option::as_mut(&mut *guard) else {
+            drop(guard);
+            napi.complete_done(0);
+            return 0;
+        };
         let done = ring.reclaim(budget);
-        if dev.queue_stopped(self.index) && Self::has_room(&ring) {
+        if dev.queue_stopped(self.index) && Self::has_room(ring) {
             dev.wake_queue(self.index);
         }
         let last = ring.vq.enable_cb_prepare();
-        drop(ring);
+        drop(guard);
         self.account(done);
-        if napi.complete_done(0) && self.ring.lock().vq.poll(last) {
+        if napi.complete_done(0) && self.ring.lock().as_ref().is_some_and(|r| r.vq.poll(last)) {
             napi.schedule();
         }
         0
