@@ -31,7 +31,8 @@ shared_tests=(pci_c_virtio_net)
 reset_tests=(reset_detect_only reset_net_freeze_restore reset_blk_prepare_done reset_reprobe
 	reset_storm reset_race)
 # rvirtio_net, on the C virtio-pci and on rvirtio-pci.
-net_tests=(net_basic net_link net_unbind_rmmod net_basic_rvirtio_pci net_link_rvirtio_pci)
+net_tests=(net_basic net_link net_unbind_rmmod net_basic_rvirtio_pci net_link_rvirtio_pci net_reset
+	net_reset_c_transport)
 
 n=0 passed=0 failed=0
 result() { # result OK|FAIL NAME [DIRECTIVE]
@@ -100,7 +101,7 @@ if [ "$flavour" = debug ]; then
 	# kmemleak scan at the end of the boot (guest-init).
 	debug_tests=(skeleton_load_unload driver_override pci_c_virtio_net pci_c_virtio_blk
 		pci_bind_cycles pci_rmmod_under_traffic reset_net_freeze_restore reset_blk_prepare_done
-		reset_reprobe reset_storm reset_race net_basic net_unbind_rmmod)
+		reset_reprobe reset_storm reset_race net_basic net_unbind_rmmod net_reset)
 	bind_cycles=20
 	min_bytes=100000
 	recovery_rounds=5

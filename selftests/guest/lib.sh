@@ -200,12 +200,13 @@ recovery_above() {
 
 # Injects a NEEDS_RESET into queue $5 of PCI device $1 $2 times, $6 seconds apart, and times
 # each recovery with recovery_wait.py ($3 $4: "ping TARGET" or "read DEVICE"); prints
-# "median min max" in milliseconds.
+# "median min max" in milliseconds. With $7, injects by writing to that file instead (the net
+# driver's own knob).
 recovery_times() {
-	local bdf=$1 n=$2 mode=$3 target=$4 queue=$5 gap=$6 i t times=()
+	local bdf=$1 n=$2 mode=$3 target=$4 queue=$5 gap=$6 knob=${7:-} i t times=()
 	for ((i = 0; i < n; i++)); do
 		t=$(python3 "$RVIRTIO_TOP/selftests/guest/recovery_wait.py" \
-			"$(rvirtio_debugfs "$bdf")" "$queue" "$mode" "$target") || return 1
+			"$(rvirtio_debugfs "$bdf")" "$queue" "$mode" "$target" $knob) || return 1
 		times+=("$t")
 		sleep "$gap"
 	done
@@ -279,4 +280,9 @@ ping_ok() {
 	out=$("$@" 2>&1)
 	echo "$out" | tail -n 2
 	echo "$out" | grep -q ' 0% packet loss' || fail "'$*' lost packets"
+}
+
+# rvirtio_net's fault-injection file for the virtio device of PCI device $1.
+rvnet_knob() {
+	echo "/sys/kernel/debug/rvirtio_net-$(virtio_of "$1")/inject_tx"
 }

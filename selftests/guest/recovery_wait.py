@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 """Inject a DEVICE_NEEDS_RESET and time how long the device takes to work again.
 
-    recovery_wait.py DEBUGFS_DIR QUEUE ping TARGET
+    recovery_wait.py DEBUGFS_DIR QUEUE ping TARGET [KNOB]
     recovery_wait.py DEBUGFS_DIR QUEUE read BLOCK_DEVICE
 
-Writes QUEUE to DEBUGFS_DIR/inject (rvirtio-pci's fault injection), waits until the transport
-has seen the device's NEEDS_RESET (DEBUGFS_DIR/recovery, needs_reset_events), then:
+Writes QUEUE to DEBUGFS_DIR/inject (rvirtio-pci's fault injection), or with KNOB writes 1 to
+that file instead (rvirtio_net's inject_tx: it acts on the next packet sent, so one UDP packet
+to TARGET follows), waits until the transport has seen the device's NEEDS_RESET
+(DEBUGFS_DIR/recovery, needs_reset_events), then:
 
 - ping: sends an ICMP echo to TARGET every 2 ms until one is answered;
 - read: waits for the recovery to complete (recoveries), then reads 4 KiB with O_DIRECT.
@@ -91,15 +93,22 @@ def read_direct(dev):
 
 
 def main(argv):
-    if len(argv) != 5 or argv[3] not in ("ping", "read"):
+    if len(argv) not in (5, 6) or argv[3] not in ("ping", "read"):
         print(__doc__, file=sys.stderr)
         return 2
-    d, queue, mode, target = argv[1:]
+    d, queue, mode, target = argv[1:5]
+    knob = argv[5] if len(argv) == 6 else None
     events = counter(d, "needs_reset_events")
     recoveries = counter(d, "recoveries")
     t0 = time.monotonic()
-    with open(os.path.join(d, "inject"), "w") as f:
-        f.write(queue)
+    if knob:
+        with open(knob, "w") as f:
+            f.write("1")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.sendto(b"rvirtio-inject", (target, 9))
+    else:
+        with open(os.path.join(d, "inject"), "w") as f:
+            f.write(queue)
     if not wait_counter(d, "needs_reset_events", events, t0):
         print("the device never reported NEEDS_RESET", file=sys.stderr)
         return 1
