@@ -416,3 +416,8 @@ int rvirtio_helper_skb_add_rx_frag_va(struct sk_buff *skb, void *va, unsigned in
 	skb_add_rx_frag(skb, nr, page, (u8 *)va - (u8 *)page_address(page), len, truesize);
 	return 0;
 }
+
+unsigned int rvirtio_helper_num_online_cpus(void)
+{
+	return num_online_cpus();
+}

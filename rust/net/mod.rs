@@ -10,6 +10,7 @@
 //! C headers: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h),
 //! [`include/linux/etherdevice.h`](srctree/include/linux/etherdevice.h).
 
+pub(crate) mod ethtool;
 pub(crate) mod napi;
 pub(crate) mod skbuff;
 mod virtio_buf;
@@ -46,6 +47,12 @@ pub(crate) const ETH_ALEN: usize = bindings::ETH_ALEN as usize;
 
 /// An Ethernet address.
 pub(crate) type MacAddr = [u8; ETH_ALEN];
+
+/// The number of CPUs online.
+pub(crate) fn num_online_cpus() -> u32 {
+    // SAFETY: Reads a global count.
+    unsafe { bindings::num_online_cpus() }
+}
 
 /// Whether `addr` can be a device's address: not multicast, not all zeroes.
 pub(crate) fn is_valid_ether_addr(addr: &MacAddr) -> bool {
@@ -132,6 +139,19 @@ impl Device {
     pub(crate) fn carrier_off(&self) {
         // SAFETY: The device is valid by the type invariant.
         unsafe { bindings::netif_carrier_off(self.as_raw()) }
+    }
+
+    /// Uses `n` transmit and receive queues (of those allocated); under the rtnl lock once
+    /// registered.
+    pub(crate) fn set_real_num_queues(&self, n: u32) -> Result {
+        // SAFETY: The device is valid; the core checks `n` against the allocated queues.
+        kernel::error::to_result(unsafe {
+            bindings::netif_set_real_num_tx_queues(self.as_raw(), n)
+        })?;
+        // SAFETY: As above.
+        kernel::error::to_result(unsafe {
+            bindings::netif_set_real_num_rx_queues(self.as_raw(), n)
+        })
     }
 
     /// Stops the stack from transmitting on queue `index`.
@@ -329,20 +349,21 @@ impl<T: Operations> Adapter<T> {
 ///
 /// `dev` was allocated by `alloc_etherdev_mqs` with a private area holding an initialised
 /// `T`, and uses `ops`; `registered` says whether it is registered.
-pub(crate) struct Registration<T: Operations> {
+pub(crate) struct Registration<T: Operations + ethtool::Ethtool> {
     dev: NonNull<bindings::net_device>,
     ops: KBox<Opaque<bindings::net_device_ops>>,
+    ethtool_ops: KBox<bindings::ethtool_ops>,
     registered: bool,
     _t: PhantomData<T>,
 }
 
 // SAFETY: The device may be registered and unregistered from any thread; `T` is `Send`.
-unsafe impl<T: Operations> Send for Registration<T> {}
+unsafe impl<T: Operations + ethtool::Ethtool> Send for Registration<T> {}
 // SAFETY: Shared references only reach `T` (which is `Sync`) and `Device` methods, which the
 // netdev core makes safe to call concurrently.
-unsafe impl<T: Operations> Sync for Registration<T> {}
+unsafe impl<T: Operations + ethtool::Ethtool> Sync for Registration<T> {}
 
-impl<T: Operations> Registration<T> {
+impl<T: Operations + ethtool::Ethtool> Registration<T> {
     /// Allocates an Ethernet device under `parent`, with `txqs` and `rxqs` queues, and its
     /// private data `T` from `init`, which gets the device (for its NAPI contexts).
     pub(crate) fn new<I, F>(parent: &device::Device, txqs: u32, rxqs: u32, init: F) -> Result<Self>
@@ -366,6 +387,7 @@ impl<T: Operations> Registration<T> {
                 None,
             )
         };
+        let ethtool_ops = KBox::new(ethtool::Adapter::<T>::ops(), GFP_KERNEL)?;
         // SAFETY: Plain allocation; the private area is zeroed.
         let raw = unsafe { bindings::alloc_etherdev_mqs(mem::size_of::<T>() as c_int, txqs, rxqs) };
         let dev = NonNull::new(raw).ok_or(ENOMEM)?;
@@ -375,7 +397,7 @@ impl<T: Operations> Registration<T> {
             .cast::<bindings::device>();
         // SAFETY: `dev` is a new device; `parent` outlives it (the driver unregisters and
         // frees it before its parent goes away); `ops` lives as long as the registration.
-        unsafe { bindings::netdev_setup(raw, parent, ops.get(), core::ptr::null()) };
+        unsafe { bindings::netdev_setup(raw, parent, ops.get(), &*ethtool_ops) };
         // SAFETY: `dev` is valid until `free_netdev` below or in `drop`.
         let typed = unsafe { &*raw.cast::<DeviceOf<T>>() };
         // SAFETY: The private area has room and alignment for a `T` (asserted above) and does
@@ -391,6 +413,7 @@ impl<T: Operations> Registration<T> {
         Ok(Self {
             dev,
             ops,
+            ethtool_ops,
             registered: false,
             _t: PhantomData,
         })
@@ -421,7 +444,7 @@ impl<T: Operations> Registration<T> {
     }
 }
 
-impl<T: Operations> Drop for Registration<T> {
+impl<T: Operations + ethtool::Ethtool> Drop for Registration<T> {
     fn drop(&mut self) {
         let raw = self.dev.as_ptr();
         if self.registered {
@@ -432,6 +455,6 @@ impl<T: Operations> Drop for Registration<T> {
         unsafe { core::ptr::drop_in_place(bindings::netdev_priv(raw).cast::<T>()) };
         // SAFETY: The device is unregistered and its private data dropped; `ops` outlives it.
         unsafe { bindings::free_netdev(raw) };
-        let _ = &self.ops;
+        let _ = (&self.ops, &self.ethtool_ops);
     }
 }

@@ -24,7 +24,7 @@ use kernel::{
     types::{ForeignOwnable, Opaque},
     ThisModule, //
 };
-pub(crate) use virtqueue::{Buffer, QueueSpec, SgList, Virtqueue, Virtqueues};
+pub(crate) use virtqueue::{Buffer, QueueSpec, Request, SgList, Virtqueue, Virtqueues};
 
 /// A virtio device, as a driver sees it.
 ///
@@ -80,6 +80,13 @@ impl Device {
         u16::from_le_bytes(b)
     }
 
+    /// Reads a little-endian 32-bit field of the device configuration at `offset`.
+    pub(crate) fn read_config_u32(&self, offset: u32) -> u32 {
+        let mut b = [0u8; 4];
+        self.read_config(offset, &mut b);
+        u32::from_le_bytes(b)
+    }
+
     /// Creates the virtqueues described by `specs`, in this order; the interrupts of those
     /// with a callback go to [`Driver::vq_interrupt`] of `T`, the driver bound to the device.
     pub(crate) fn find_vqs<T: Driver>(&self, specs: KVec<QueueSpec>) -> Result<Virtqueues> {
@@ -133,6 +140,13 @@ pub(crate) trait Driver: Send + Sync + Sized + 'static {
     /// Probes `dev`, whose features are negotiated. The device is made ready (DRIVER_OK) once
     /// this succeeds, unless the driver did it itself.
     fn probe(dev: &Device) -> impl PinInit<Self, Error>;
+
+    /// The device is live: probe succeeded, the driver's data is published to callbacks, and
+    /// the device is ready (DRIVER_OK). For what needs the device running, such as commands
+    /// on a control queue. A failure here does not fail the probe.
+    fn ready(&self, _dev: &Device) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
 
     /// The device goes away: called before the driver's data is dropped, while queue
     /// callbacks are already withdrawn. Dropping the data must reset the device (dropping its
@@ -218,8 +232,25 @@ impl<T: Driver> Adapter<T> {
         unsafe { bindings::virtio_config_driver_enable(vdev) };
         from_result(|| {
             let data = KBox::pin_init(T::probe(dev), GFP_KERNEL)?;
+            let ptr = data.into_foreign();
             // SAFETY: `vdev` is valid; the pointer is published once the data is complete.
-            unsafe { bindings::vdev_set_priv(vdev, data.into_foreign()) };
+            unsafe { bindings::vdev_set_priv(vdev, ptr) };
+            if T::HAS_READY {
+                // SAFETY: `vdev` is valid; the core would set DRIVER_OK after probe anyway,
+                // and skips it now.
+                unsafe {
+                    if bindings::virtio_get_status(vdev) & bindings::VIRTIO_CONFIG_S_DRIVER_OK as u8
+                        == 0
+                    {
+                        bindings::virtio_device_ready(vdev);
+                    }
+                }
+                // SAFETY: The data was just published and lives until remove.
+                let data = unsafe { <Pin<KBox<T>> as ForeignOwnable>::borrow(ptr) };
+                if let Err(e) = data.ready(dev) {
+                    dev_warn!(dev.as_ref(), "setup after probe failed: {:?}\n", e);
+                }
+            }
             Ok(0)
         })
     }

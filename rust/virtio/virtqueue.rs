@@ -14,7 +14,7 @@ use super::Device;
 use crate::bindings;
 use core::{marker::PhantomData, ptr::NonNull};
 use kernel::{
-    alloc::KVec,
+    alloc::{KBox, KVec},
     ffi::c_void,
     prelude::*,
     str::CString,
@@ -305,6 +305,12 @@ impl<B: Buffer> Virtqueue<B> {
         unsafe { bindings::virtqueue_kick(self.as_raw()) }
     }
 
+    /// The number of descriptors of the ring.
+    pub(crate) fn size(&self) -> u32 {
+        // SAFETY: The queue is valid.
+        unsafe { bindings::virtqueue_get_vring_size(self.as_raw()) }
+    }
+
     /// Re-enables interrupts and returns an opaque position for [`Virtqueue::poll`].
     pub(crate) fn enable_cb_prepare(&mut self) -> u32 {
         // SAFETY: The queue is valid and ring operations are serialised (`&mut self`).
@@ -326,7 +332,98 @@ impl<B: Buffer> Virtqueue<B> {
     }
 }
 
+/// A request on a control queue: bytes the device reads, followed by room for bytes it
+/// writes (its answer).
+///
+/// # Invariants
+///
+/// `buf` has `out_len` bytes for the device to read, then the bytes it writes; it is
+/// slab memory that moves with the value (a `KVec`'s storage does not move).
+pub(crate) struct Request {
+    buf: KVec<u8>,
+    out_len: usize,
+}
+
+impl Request {
+    /// A request of the concatenation of `out`, with `in_len` bytes for the answer.
+    pub(crate) fn new(out: &[&[u8]], in_len: usize) -> Result<Self> {
+        let out_len = out.iter().map(|p| p.len()).sum::<usize>();
+        if out_len == 0 || in_len == 0 {
+            return Err(EINVAL);
+        }
+        let mut buf = KVec::with_capacity(out_len + in_len, GFP_KERNEL)?;
+        for part in out {
+            buf.extend_from_slice(part, GFP_KERNEL)?;
+        }
+        buf.extend_from_slice(&KVec::from_elem(0u8, in_len, GFP_KERNEL)?, GFP_KERNEL)?;
+        Ok(Self { buf, out_len })
+    }
+
+    /// The device's answer (once it used the request).
+    pub(crate) fn answer(&self) -> &[u8] {
+        &self.buf[self.out_len..]
+    }
+}
+
+impl Virtqueue<KBox<Request>> {
+    /// Makes `req` available to the device: its first part to read, its answer to write.
+    pub(crate) fn add_request(&mut self, req: KBox<Request>) -> Result<(), (Error, KBox<Request>)> {
+        let out_len = req.out_len;
+        let in_len = req.buf.len() - out_len;
+        let base = req.buf.as_ptr();
+        // SAFETY: `sg` has `MAX_SG` (at least 2) entries; each is a list of one entry over
+        // part of `buf` (slab memory), which the token keeps until the device used it.
+        unsafe {
+            bindings::sg_init_one(&raw mut self.sg[0], base.cast(), out_len as u32);
+            bindings::sg_init_one(&raw mut self.sg[1], base.add(out_len).cast(), in_len as u32);
+        }
+        let mut lists = [&raw mut self.sg[0], &raw mut self.sg[1]];
+        let token = KBox::into_raw(req);
+        // SAFETY: The queue is valid and ring operations are serialised (`&mut self`); the
+        // lists describe memory the token owns.
+        let ret = unsafe {
+            bindings::virtqueue_add_sgs(
+                self.as_raw(),
+                lists.as_mut_ptr(),
+                1,
+                1,
+                token.cast(),
+                bindings::GFP_ATOMIC,
+            )
+        };
+        if ret < 0 {
+            // SAFETY: The vring refused it: the token is ours again.
+            return Err((Error::from_errno(ret), unsafe { KBox::from_raw(token) }));
+        }
+        Ok(())
+    }
+}
+
+// SAFETY: `add_request` is the only way a request gets on a queue: it maps the request's own
+// buffer. `map` is never used for it.
+unsafe impl Buffer for KBox<Request> {
+    fn map(&self, _sg: &mut SgList<'_>) -> Result {
+        Err(EINVAL)
+    }
+
+    fn into_raw(self) -> NonNull<c_void> {
+        // SAFETY: A box pointer is never null.
+        unsafe { NonNull::new_unchecked(KBox::into_raw(self).cast()) }
+    }
+
+    unsafe fn from_raw(ptr: NonNull<c_void>) -> Self {
+        // SAFETY: `ptr` comes from `KBox::into_raw` in `add_request` or `into_raw`.
+        unsafe { KBox::from_raw(ptr.as_ptr().cast()) }
+    }
+}
+
 impl<B: Buffer> Virtqueue<B> {
+    /// Whether the device or the driver declared the queue unusable.
+    pub(crate) fn is_broken(&self) -> bool {
+        // SAFETY: The queue is valid.
+        unsafe { bindings::virtqueue_is_broken(self.as_raw()) }
+    }
+
     /// Resets the device (once for all its queues) and takes back a buffer it had not used;
     /// `None` when none is left. The queue is of no further use.
     pub(crate) fn take_unused(&mut self) -> Option<B> {
