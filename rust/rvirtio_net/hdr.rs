@@ -46,6 +46,55 @@ pub(crate) mod feature {
     pub(crate) const MRG_RXBUF: u32 = 15;
     /// The configuration has a link status.
     pub(crate) const STATUS: u32 = 16;
+    /// The device has a control queue.
+    pub(crate) const CTRL_VQ: u32 = 17;
+    /// Receive filtering by the control queue.
+    pub(crate) const CTRL_RX: u32 = 18;
+    /// VLAN filtering by the control queue.
+    pub(crate) const CTRL_VLAN: u32 = 19;
+    /// The driver can announce itself (gratuitous ARP) on request.
+    pub(crate) const GUEST_ANNOUNCE: u32 = 21;
+    /// Several queue pairs, steered automatically.
+    pub(crate) const MQ: u32 = 22;
+    /// The MAC address can be set by the control queue.
+    pub(crate) const CTRL_MAC_ADDR: u32 = 23;
+    /// The configuration has the link speed and duplex.
+    pub(crate) const SPEED_DUPLEX: u32 = 63;
+}
+
+/// Features that only work through the control queue (virtio 1.2, 5.1.3.1).
+const NEED_CTRL_VQ: [u32; 5] = [
+    feature::CTRL_RX,
+    feature::CTRL_VLAN,
+    feature::GUEST_ANNOUNCE,
+    feature::MQ,
+    feature::CTRL_MAC_ADDR,
+];
+
+/// A feature the device offers without the control queue it needs, if any: such a device is
+/// refused, as upstream does.
+pub(crate) fn missing_ctrl_vq(has: impl Fn(u32) -> bool) -> Option<u32> {
+    if has(feature::CTRL_VQ) {
+        return None;
+    }
+    NEED_CTRL_VQ.iter().copied().find(|&f| has(f))
+}
+
+/// The fewest and most queue pairs a device may report (`max_virtqueue_pairs`).
+pub(crate) const MQ_PAIRS_MIN: u16 = 1;
+/// See [`MQ_PAIRS_MIN`].
+pub(crate) const MQ_PAIRS_MAX: u16 = 0x8000;
+/// The most queue pairs this driver sets up, whatever the device has.
+pub(crate) const DRIVER_PAIRS_MAX: u16 = 16;
+
+/// The queue pairs to set up for a device reporting `reported` (`None` without `MQ`):
+/// one if the value is out of the spec's range, as upstream does, and at most
+/// [`DRIVER_PAIRS_MAX`].
+pub(crate) fn max_pairs(reported: Option<u16>) -> u16 {
+    match reported {
+        Some(n) if (MQ_PAIRS_MIN..=MQ_PAIRS_MAX).contains(&n) => n.min(DRIVER_PAIRS_MAX),
+        _ => 1,
+    }
 }
 
 /// What the device does for transmitted packets, from the negotiated features.

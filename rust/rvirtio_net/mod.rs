@@ -2,6 +2,8 @@
 
 //! The driver: probe and device configuration. Receiving is in [`rx`], transmitting in [`tx`].
 
+mod ctrl;
+mod ethtool;
 mod fault;
 pub(crate) mod hdr;
 mod rx;
@@ -16,7 +18,10 @@ use kernel::{
     device,
     prelude::*,
     str::CString,
-    sync::Arc, //
+    sync::{
+        atomic::{Atomic, Relaxed},
+        Arc,
+    },
 };
 use rx::{RxQueue, RxRing};
 use tx::TxQueue;
@@ -31,7 +36,10 @@ const VIRTIO_ID_NET: u32 = 1;
 mod config {
     pub(super) const MAC: u32 = 0;
     pub(super) const STATUS: u32 = 6;
+    pub(super) const MAX_VIRTQUEUE_PAIRS: u32 = 8;
     pub(super) const MTU: u32 = 10;
+    pub(super) const SPEED: u32 = 12;
+    pub(super) const DUPLEX: u32 = 16;
     /// `status`: the link is up.
     pub(super) const S_LINK_UP: u16 = 1;
 }
@@ -40,8 +48,10 @@ mod config {
 const ETH_VLAN_HLEN: u32 = 14 + 4;
 /// The smallest MTU of IPv4; a device reporting less is ignored (as upstream).
 const MIN_MTU: u32 = 68;
-/// The MTU without `F_MTU`.
+/// The MTU without `F_MTU` and mergeable buffers.
 const ETH_DATA_LEN: u32 = 1500;
+/// The largest MTU with mergeable buffers, as upstream.
+const MAX_MTU: u32 = 65535;
 
 /// A virtio network device bound to the driver.
 pub(crate) struct VirtNet {
@@ -55,11 +65,22 @@ pub(crate) struct NetPriv {
     rx: KVec<Pin<KBox<RxQueue>>>,
     tx: KVec<Pin<KBox<TxQueue>>>,
     rx_caps: RxCaps,
+    ctrl: Pin<KBox<ctrl::Ctrl>>,
+    /// Multiqueue (`MQ`) was negotiated.
+    mq: bool,
+    /// Queue pairs in use (changed under rtnl).
+    curr_pairs: Atomic<u32>,
+    /// `virtio<index>`: the device on its bus.
+    vdev_index: i32,
+    /// Link speed in Mb/s and duplex from the configuration (`SPEED_DUPLEX`), `u32::MAX`
+    /// when unknown.
+    speed: Atomic<u32>,
+    duplex: Atomic<u32>,
 }
 
-/// The names and callbacks of the queues of `pairs` queue pairs.
-fn queue_specs(pairs: u16) -> Result<KVec<QueueSpec>> {
-    let mut specs = KVec::with_capacity(usize::from(pairs) * 2, GFP_KERNEL)?;
+/// The names and callbacks of the queues of `pairs` queue pairs, and the control queue.
+fn queue_specs(pairs: u16, ctrl: bool) -> Result<KVec<QueueSpec>> {
+    let mut specs = KVec::with_capacity(usize::from(pairs) * 2 + 1, GFP_KERNEL)?;
     for i in 0..pairs {
         for dir in ["input", "output"] {
             specs.push(
@@ -71,7 +92,27 @@ fn queue_specs(pairs: u16) -> Result<KVec<QueueSpec>> {
             )?;
         }
     }
+    if ctrl {
+        specs.push(
+            QueueSpec {
+                name: CString::try_from_fmt(fmt!("control"))?,
+                callback: false,
+            },
+            GFP_KERNEL,
+        )?;
+    }
     Ok(specs)
+}
+
+/// Settings of a new device's private data.
+struct Setup {
+    pairs: u16,
+    buf_len: u32,
+    rx_caps: RxCaps,
+    tx_caps: TxCaps,
+    ctrl: bool,
+    mq: bool,
+    vdev_index: i32,
 }
 
 /// The receive ring of queue pair `i` from `vqs`, with the buffers `caps` asks for.
@@ -88,12 +129,10 @@ impl NetPriv {
     fn new(
         dev: &DeviceOf<NetPriv>,
         mut vqs: virtio::Virtqueues,
-        pairs: u16,
-        buf_len: u32,
-        rx_caps: RxCaps,
-        tx_caps: TxCaps,
+        s: &Setup,
         inject: &Arc<fault::TxInject>,
     ) -> Result<Self> {
+        let (pairs, buf_len, rx_caps, tx_caps) = (s.pairs, s.buf_len, s.rx_caps, s.tx_caps);
         let mut rx = KVec::with_capacity(pairs.into(), GFP_KERNEL)?;
         let mut tx = KVec::with_capacity(pairs.into(), GFP_KERNEL)?;
         for i in 0..pairs {
@@ -117,7 +156,38 @@ impl NetPriv {
                 GFP_KERNEL,
             )?;
         }
-        Ok(Self { rx, tx, rx_caps })
+        let ctrl_vq = if s.ctrl {
+            Some(vqs.take(usize::from(pairs) * 2)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            rx,
+            tx,
+            rx_caps,
+            ctrl: KBox::pin_init(ctrl::Ctrl::new(ctrl_vq), GFP_KERNEL)?,
+            mq: s.mq,
+            curr_pairs: Atomic::new(1),
+            vdev_index: s.vdev_index,
+            speed: Atomic::new(u32::MAX),
+            duplex: Atomic::new(u32::MAX),
+        })
+    }
+
+    /// Uses `n` queue pairs: tells the device (with `MQ`) and the stack. Under rtnl, or before
+    /// registration.
+    fn set_pairs(&self, dev: &net::Device, n: u32) -> Result {
+        if self.mq {
+            let pairs = u16::try_from(n)?;
+            self.ctrl.send(
+                ctrl::cmd::CLASS_MQ,
+                ctrl::cmd::MQ_VQ_PAIRS_SET,
+                &pairs.to_le_bytes(),
+            )?;
+        }
+        dev.set_real_num_queues(n)?;
+        self.curr_pairs.store(n, Relaxed);
+        Ok(())
     }
 
     /// Stops using the queues and drops them, which resets the device. The caller holds the
@@ -132,6 +202,7 @@ impl NetPriv {
         for tq in &self.tx {
             tq.drop_ring();
         }
+        self.ctrl.replace_queue(None);
     }
 
     /// Uses the new queues `vqs` after a reset. The caller holds the rtnl lock.
@@ -141,8 +212,17 @@ impl NetPriv {
             rq.set_ring(take_rx_ring(&mut vqs, i, &self.rx_caps)?);
             tq.set_ring(vqs.take(usize::from(i) * 2 + 1)?);
         }
+        let pairs = self.rx.len();
+        if let Ok(cvq) = vqs.take(pairs * 2) {
+            self.ctrl.replace_queue(Some(cvq));
+        }
         if dev.is_running() {
             self.open_all(dev);
+        }
+        // The reset set the device back to one queue pair.
+        let curr = self.curr_pairs.load(Relaxed);
+        if self.mq && curr > 1 {
+            self.set_pairs(dev, curr)?;
         }
         Ok(())
     }
@@ -234,16 +314,32 @@ impl VirtNet {
         } else {
             None
         };
-        let max_mtu = mtu.unwrap_or(ETH_DATA_LEN);
-        let buf_len = HDR_LEN as u32 + ETH_VLAN_HLEN + max_mtu;
         let rx_caps = RxCaps::from_features(|b| vdev.has_feature(b));
+        // Mergeable buffers take packets of any size; small buffers are sized for the MTU.
+        let max_mtu = match mtu {
+            Some(mtu) => mtu,
+            None if rx_caps.mergeable => MAX_MTU,
+            None => ETH_DATA_LEN,
+        };
+        let buf_len = HDR_LEN as u32 + ETH_VLAN_HLEN + max_mtu;
         let tx_caps = TxCaps::from_features(|b| vdev.has_feature(b));
 
-        let pairs: u16 = 1;
-        let vqs = vdev.find_vqs::<Self>(queue_specs(pairs)?)?;
+        let ctrl = vdev.has_feature(feature::CTRL_VQ);
+        let mq = vdev.has_feature(feature::MQ);
+        let pairs = hdr::max_pairs(mq.then(|| vdev.read_config_u16(config::MAX_VIRTQUEUE_PAIRS)));
+        let vqs = vdev.find_vqs::<Self>(queue_specs(pairs, ctrl)?)?;
         let inject = fault::TxInject::new()?;
+        let setup = Setup {
+            pairs,
+            buf_len,
+            rx_caps,
+            tx_caps,
+            ctrl,
+            mq,
+            vdev_index: vdev.index(),
+        };
         let mut netdev = net::Registration::new(dev, pairs.into(), pairs.into(), |d| {
-            NetPriv::new(d, vqs, pairs, buf_len, rx_caps, tx_caps, &inject)
+            NetPriv::new(d, vqs, &setup, &inject)
         })?;
 
         let nd = netdev.device();
@@ -261,6 +357,8 @@ impl VirtNet {
             nd.set_mtu(mtu);
         }
         nd.set_features(hw_features(&tx_caps), active_features(&tx_caps, &rx_caps));
+        // One pair until the device is ready for commands (see `ready`).
+        nd.set_real_num_queues(1)?;
         nd.carrier_off();
         netdev.register()?;
 
@@ -293,7 +391,7 @@ impl VirtNet {
     fn restore_up(&self, vdev: &virtio::Device) -> Result {
         let nd = self.netdev.device();
         let pairs = u16::try_from(self.netdev.data().rx.len())?;
-        let vqs = vdev.find_vqs::<Self>(queue_specs(pairs)?)?;
+        let vqs = vdev.find_vqs::<Self>(queue_specs(pairs, vdev.has_feature(feature::CTRL_VQ))?)?;
         {
             let _rtnl = Rtnl::lock();
             self.netdev.data().resume(nd, vqs)?;
@@ -303,10 +401,18 @@ impl VirtNet {
         Ok(())
     }
 
-    /// Sets the carrier from the device's link status (always up without `F_STATUS`).
+    /// Sets the carrier from the device's link status (always up without `F_STATUS`), and
+    /// reads the speed and duplex (`SPEED_DUPLEX`).
     fn update_link(&self, vdev: &virtio::Device) {
         let up = !vdev.has_feature(feature::STATUS)
             || vdev.read_config_u16(config::STATUS) & config::S_LINK_UP != 0;
+        if vdev.has_feature(feature::SPEED_DUPLEX) {
+            let mut duplex = [0u8; 1];
+            vdev.read_config(config::DUPLEX, &mut duplex);
+            let p = self.netdev.data();
+            p.speed.store(vdev.read_config_u32(config::SPEED), Relaxed);
+            p.duplex.store(u32::from(duplex[0]), Relaxed);
+        }
         let nd = self.netdev.device();
         if up {
             nd.carrier_on();
@@ -360,9 +466,19 @@ impl virtio::Driver for VirtNet {
         feature::HOST_ECN,
         feature::MRG_RXBUF,
         feature::STATUS,
+        feature::CTRL_VQ,
+        feature::MQ,
+        feature::SPEED_DUPLEX,
     ];
 
-    fn validate(_vdev: &virtio::Device, features: &mut virtio::Features<'_>) -> Result {
+    fn validate(vdev: &virtio::Device, features: &mut virtio::Features<'_>) -> Result {
+        if let Some(bit) = hdr::missing_ctrl_vq(|b| features.has(b)) {
+            dev_err!(
+                vdev.as_ref(),
+                "device offers feature {bit} without the control queue it needs\n"
+            );
+            return Err(EINVAL);
+        }
         for &bit in RxCaps::unsupported(|b| features.has(b)) {
             features.clear(bit);
         }
@@ -371,6 +487,16 @@ impl virtio::Driver for VirtNet {
 
     fn probe(vdev: &virtio::Device) -> impl PinInit<Self, Error> {
         Self::new(vdev)
+    }
+
+    fn ready(&self, _vdev: &virtio::Device) -> Result {
+        let p = self.netdev.data();
+        let want = (p.rx.len() as u32).min(net::num_online_cpus()).max(1);
+        if want > 1 {
+            let _rtnl = Rtnl::lock();
+            p.set_pairs(self.netdev.device(), want)?;
+        }
+        Ok(())
     }
 
     fn vq_interrupt(&self, index: u32) {

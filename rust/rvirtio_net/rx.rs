@@ -317,6 +317,25 @@ impl RxQueue {
         done
     }
 
+    /// The ring's size (0 while the device is reset).
+    pub(super) fn ring_size(&self) -> u32 {
+        match &*self.ring.lock() {
+            Some(RxRing::Small(vq)) => vq.size(),
+            Some(RxRing::Mergeable(vq)) => vq.size(),
+            None => 0,
+        }
+    }
+
+    /// Packets, bytes, drops, errors (as ethtool names them).
+    pub(super) fn stat_values(&self) -> [u64; 4] {
+        [
+            self.stats.packets.load(Relaxed),
+            self.stats.bytes.load(Relaxed),
+            self.stats.drops.load(Relaxed),
+            self.stats.length_errors.load(Relaxed),
+        ]
+    }
+
     pub(super) fn add_stats(&self, s: &mut Stats64) {
         s.rx_packets += self.stats.packets.load(Relaxed);
         s.rx_bytes += self.stats.bytes.load(Relaxed);

@@ -211,6 +211,20 @@ impl TxQueue {
         0
     }
 
+    /// The ring's size (0 while the device is reset).
+    pub(super) fn ring_size(&self) -> u32 {
+        self.ring.lock().as_ref().map_or(0, |r| r.vq.size())
+    }
+
+    /// Packets, bytes, dropped (as ethtool names them).
+    pub(super) fn stat_values(&self) -> [u64; 3] {
+        [
+            self.stats.packets.load(Relaxed),
+            self.stats.bytes.load(Relaxed),
+            self.stats.dropped.load(Relaxed),
+        ]
+    }
+
     pub(super) fn add_stats(&self, s: &mut Stats64) {
         s.tx_packets += self.stats.packets.load(Relaxed);
         s.tx_bytes += self.stats.bytes.load(Relaxed);

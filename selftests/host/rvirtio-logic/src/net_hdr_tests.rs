@@ -213,3 +213,25 @@ fn sweep_never_panics_and_round_trips() {
     }
     assert_eq!(n, 2 * 6 * 6 * 8 * 3);
 }
+
+#[test]
+fn control_features_need_the_control_queue() {
+    use feature::*;
+    assert_eq!(missing_ctrl_vq(features(&[MQ])), Some(MQ));
+    assert_eq!(missing_ctrl_vq(features(&[CSUM, CTRL_RX])), Some(CTRL_RX));
+    assert_eq!(missing_ctrl_vq(features(&[MQ, CTRL_VQ])), None);
+    assert_eq!(missing_ctrl_vq(features(&[CSUM, MRG_RXBUF])), None);
+    for f in [CTRL_RX, CTRL_VLAN, GUEST_ANNOUNCE, MQ, CTRL_MAC_ADDR] {
+        assert_eq!(missing_ctrl_vq(features(&[f])), Some(f));
+    }
+}
+
+#[test]
+fn queue_pairs_are_bounded() {
+    assert_eq!(max_pairs(None), 1);
+    assert_eq!(max_pairs(Some(0)), 1);
+    assert_eq!(max_pairs(Some(2)), 2);
+    assert_eq!(max_pairs(Some(MQ_PAIRS_MAX)), DRIVER_PAIRS_MAX);
+    assert_eq!(max_pairs(Some(MQ_PAIRS_MAX + 1)), 1);
+    assert_eq!(max_pairs(Some(u16::MAX)), 1);
+}

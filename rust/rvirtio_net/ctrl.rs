@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The control queue: commands to the device, one at a time, answered synchronously.
+
+use crate::virtio::{Request, Virtqueue};
+use kernel::{
+    new_mutex,
+    prelude::*,
+    sync::Mutex,
+    time::{delay::fsleep, Delta},
+};
+
+/// Command classes and commands (virtio 1.2, 5.1.6.5).
+pub(super) mod cmd {
+    /// Multiqueue.
+    pub(crate) const CLASS_MQ: u8 = 4;
+    /// Set the number of queue pairs in use (`le16`).
+    pub(crate) const MQ_VQ_PAIRS_SET: u8 = 0;
+}
+
+/// The device's answer: success.
+const ACK_OK: u8 = 0;
+/// How long to wait for an answer: the device answers as it sees the request (QEMU at once).
+const TIMEOUT_US: u64 = 1_000_000;
+/// How often to look.
+const POLL_US: u64 = 10;
+
+/// A control queue, if the device has one.
+#[pin_data]
+pub(super) struct Ctrl {
+    /// Serialises commands; empty without a control queue or while the device is reset.
+    #[pin]
+    vq: Mutex<Option<Virtqueue<KBox<Request>>>>,
+}
+
+impl Ctrl {
+    pub(super) fn new(vq: Option<Virtqueue<KBox<Request>>>) -> impl PinInit<Self> {
+        pin_init!(Self {
+            vq <- new_mutex!(vq),
+        })
+    }
+
+    /// Replaces the queue (after a reset), or drops it (before one) with `None`.
+    pub(super) fn replace_queue(&self, vq: Option<Virtqueue<KBox<Request>>>) {
+        *self.vq.lock() = vq;
+    }
+
+    /// Sends command `cmd` of `class` with `data` and waits for the answer (process context).
+    pub(super) fn send(&self, class: u8, cmd: u8, data: &[u8]) -> Result {
+        let mut guard = self.vq.lock();
+        let vq = Option::as_mut(&mut *guard).ok_or(ENODEV)?;
+        let req = KBox::new(Request::new(&[&[class, cmd], data], 1)?, GFP_KERNEL)?;
+        vq.add_request(req).map_err(|(e, _)| e)?;
+        vq.kick();
+        let mut waited = 0;
+        loop {
+            if let Some((req, _)) = vq.get_buf() {
+                return match req.answer().first() {
+                    Some(&ACK_OK) => Ok(()),
+                    _ => Err(EIO),
+                };
+            }
+            if vq.is_broken() {
+                return Err(EIO);
+            }
+            if waited >= TIMEOUT_US {
+                // The request stays on the ring; the device is likely to need a reset.
+                return Err(ETIMEDOUT);
+            }
+            fsleep(Delta::from_micros(POLL_US as i64));
+            waited += POLL_US;
+        }
+    }
+}
