@@ -96,7 +96,9 @@ void rvirtio_helper_netdev_ops_init(struct net_device_ops *ops,
 							struct rtnl_link_stats64 *),
 				    int (*set_mac_address)(struct net_device *, void *),
 				    int (*change_mtu)(struct net_device *, int),
-				    void (*set_rx_mode)(struct net_device *))
+				    void (*set_rx_mode)(struct net_device *),
+				    int (*vlan_rx_add_vid)(struct net_device *, __be16, u16),
+				    int (*vlan_rx_kill_vid)(struct net_device *, __be16, u16))
 {
 	ops->ndo_open = open;
 	ops->ndo_stop = stop;
@@ -105,6 +107,8 @@ void rvirtio_helper_netdev_ops_init(struct net_device_ops *ops,
 	ops->ndo_set_mac_address = set_mac_address;
 	ops->ndo_change_mtu = change_mtu;
 	ops->ndo_set_rx_mode = set_rx_mode;
+	ops->ndo_vlan_rx_add_vid = vlan_rx_add_vid;
+	ops->ndo_vlan_rx_kill_vid = vlan_rx_kill_vid;
 	ops->ndo_validate_addr = eth_validate_addr;
 	ops->ndo_features_check = passthru_features_check;
 }
@@ -420,4 +424,63 @@ int rvirtio_helper_skb_add_rx_frag_va(struct sk_buff *skb, void *va, unsigned in
 unsigned int rvirtio_helper_num_online_cpus(void)
 {
 	return num_online_cpus();
+}
+
+#include <linux/workqueue.h>
+
+void rvirtio_helper_init_work(struct work_struct *work, work_func_t func)
+{
+	INIT_WORK(work, func);
+}
+
+bool rvirtio_helper_schedule_work(struct work_struct *work)
+{
+	return schedule_work(work);
+}
+
+/*
+ * Copies up to @max unicast and @max multicast addresses of @dev (ETH_ALEN bytes each) into
+ * @uc and @mc, with their full counts in @uc_n and @mc_n (more than @max: the lists
+ * overflowed), under the address lock; returns the device's flags (IFF_PROMISC, ...).
+ */
+unsigned int rvirtio_helper_netdev_addr_lists(struct net_device *dev, u8 *uc, u8 *mc,
+					      unsigned int max, unsigned int *uc_n,
+					      unsigned int *mc_n)
+{
+	struct netdev_hw_addr *ha;
+	unsigned int i, flags;
+
+	netif_addr_lock_bh(dev);
+	flags = dev->flags;
+	*uc_n = netdev_uc_count(dev);
+	*mc_n = netdev_mc_count(dev);
+	i = 0;
+	netdev_for_each_uc_addr(ha, dev) {
+		if (i == max)
+			break;
+		ether_addr_copy(uc + ETH_ALEN * i++, ha->addr);
+	}
+	i = 0;
+	netdev_for_each_mc_addr(ha, dev) {
+		if (i == max)
+			break;
+		ether_addr_copy(mc + ETH_ALEN * i++, ha->addr);
+	}
+	netif_addr_unlock_bh(dev);
+	return flags;
+}
+
+/* Accepts @addr as @dev's new address once the device took it (ndo_set_mac_address). */
+void rvirtio_helper_eth_commit_mac_addr_change(struct net_device *dev, const u8 *addr)
+{
+	struct sockaddr sa;
+
+	memcpy(sa.sa_data, addr, ETH_ALEN);
+	eth_commit_mac_addr_change(dev, &sa);
+}
+
+/* The device filters unicast addresses itself and can change its address while up. */
+void rvirtio_helper_netdev_set_unicast_filter(struct net_device *dev)
+{
+	dev->priv_flags |= IFF_UNICAST_FLT | IFF_LIVE_ADDR_CHANGE;
 }

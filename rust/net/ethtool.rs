@@ -172,12 +172,7 @@ impl<T: Ethtool> Adapter<T> {
     /// `dev` must be a registered device whose private data is an initialised `T`.
     unsafe fn get<'a>(dev: *mut bindings::net_device) -> (&'a Device, &'a T) {
         // SAFETY: By the requirements.
-        unsafe {
-            (
-                Device::from_raw(dev),
-                &*bindings::netdev_priv(dev).cast::<T>(),
-            )
-        }
+        unsafe { (Device::from_raw(dev), &*super::priv_data::<T>(dev)) }
     }
 
     extern "C" fn get_drvinfo(

@@ -38,6 +38,8 @@ pub(crate) mod features {
     pub(crate) const TSO_ECN: u64 = 1 << bindings::NETIF_F_TSO_ECN_BIT;
     /// Receive checksums checked by the device.
     pub(crate) const RXCSUM: u64 = 1 << bindings::NETIF_F_RXCSUM_BIT;
+    /// VLAN filtering by the device.
+    pub(crate) const HW_VLAN_CTAG_FILTER: u64 = 1 << bindings::NETIF_F_HW_VLAN_CTAG_FILTER_BIT;
     /// Any memory can be transmitted from.
     pub(crate) const HIGHDMA: u64 = 1 << bindings::NETIF_F_HIGHDMA_BIT;
 }
@@ -102,6 +104,14 @@ impl Device {
     pub(crate) fn set_mtu_range(&self, min: u32, max: u32) {
         // SAFETY: The device is valid; called before registration.
         unsafe { bindings::netdev_set_mtu_range(self.as_raw(), min, max) }
+    }
+
+    /// The device's Ethernet address.
+    pub(crate) fn addr(&self) -> MacAddr {
+        let mut a = [0u8; ETH_ALEN];
+        // SAFETY: The device is valid; `a` has room for an address.
+        unsafe { bindings::netdev_addr(self.as_raw(), a.as_mut_ptr()) };
+        a
     }
 
     /// Sets the device's Ethernet address.
@@ -246,9 +256,67 @@ pub(crate) struct Stats64 {
     pub(crate) rx_length_errors: u64,
 }
 
+/// The receive filter the stack wants: flags and address lists (`ndo_set_rx_mode`).
+pub(crate) struct RxMode {
+    /// Receive everything.
+    pub(crate) promisc: bool,
+    /// Receive every multicast frame.
+    pub(crate) allmulti: bool,
+    /// Unicast addresses besides the device's own (at most [`RxMode::MAX_ADDRS`]).
+    pub(crate) uc: KVec<MacAddr>,
+    /// Multicast addresses (at most [`RxMode::MAX_ADDRS`]).
+    pub(crate) mc: KVec<MacAddr>,
+    /// The stack has more unicast addresses than `uc` holds.
+    pub(crate) uc_overflow: bool,
+    /// The stack has more multicast addresses than `mc` holds.
+    pub(crate) mc_overflow: bool,
+}
+
+impl RxMode {
+    /// Addresses collected per list.
+    pub(crate) const MAX_ADDRS: usize = 256;
+
+    fn collect(dev: &Device) -> Result<Self> {
+        let max = Self::MAX_ADDRS;
+        let mut ucb = KVec::from_elem(0u8, max * ETH_ALEN, GFP_KERNEL)?;
+        let mut mcb = KVec::from_elem(0u8, max * ETH_ALEN, GFP_KERNEL)?;
+        let (mut uc_n, mut mc_n) = (0u32, 0u32);
+        // SAFETY: The device is valid; the buffers have room for `max` addresses each.
+        let flags = unsafe {
+            bindings::netdev_addr_lists(
+                dev.as_raw(),
+                ucb.as_mut_ptr(),
+                mcb.as_mut_ptr(),
+                max as u32,
+                &mut uc_n,
+                &mut mc_n,
+            )
+        };
+        let list = |b: &KVec<u8>, n: u32| -> Result<KVec<MacAddr>> {
+            let n = (n as usize).min(max);
+            let mut v = KVec::with_capacity(n, GFP_KERNEL)?;
+            for a in b.chunks_exact(ETH_ALEN).take(n) {
+                let mut m = [0u8; ETH_ALEN];
+                m.copy_from_slice(a);
+                v.push(m, GFP_KERNEL)?;
+            }
+            Ok(v)
+        };
+        Ok(Self {
+            promisc: flags & bindings::net_device_flags_IFF_PROMISC != 0,
+            allmulti: flags & bindings::net_device_flags_IFF_ALLMULTI != 0,
+            uc: list(&ucb, uc_n)?,
+            mc: list(&mcb, mc_n)?,
+            uc_overflow: uc_n as usize > max,
+            mc_overflow: mc_n as usize > max,
+        })
+    }
+}
+
 /// The operations of a network device: the safe counterpart of `struct net_device_ops`.
 /// They run under the rtnl lock, except [`Operations::start_xmit`] (softirq, queue lock held)
-/// and [`Operations::get_stats64`] (any context).
+/// and [`Operations::get_stats64`] (any context). Optional ones left out are not offered.
+#[vtable]
 pub(crate) trait Operations: Send + Sync + Sized {
     /// The interface goes up.
     fn open(&self, dev: &Device) -> Result;
@@ -266,6 +334,95 @@ pub(crate) trait Operations: Send + Sync + Sized {
     fn change_mtu(&self, dev: &Device, mtu: u32) -> Result {
         dev.set_mtu(mtu);
         Ok(())
+    }
+
+    /// Applies the receive filter. Unlike C's `ndo_set_rx_mode`, this runs in process context
+    /// (a work item the callback schedules), under rtnl, with the interface up: drivers whose
+    /// device is told through a command queue can wait for it.
+    fn set_rx_mode(&self, _dev: &Device, _mode: &RxMode) {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Makes the device use `addr` (already validated); the address is the device's once
+    /// this succeeds.
+    fn set_mac_address(&self, _dev: &Device, _addr: &MacAddr) -> Result {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Accepts VLAN `vid` (with `HW_VLAN_CTAG_FILTER`).
+    fn vlan_add(&self, _dev: &Device, _vid: u16) -> Result {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Stops accepting VLAN `vid`.
+    fn vlan_del(&self, _dev: &Device, _vid: u16) -> Result {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// The private area of a device: the abstraction's deferred receive-mode work, then the
+/// driver's data.
+#[repr(C)]
+struct Priv<T> {
+    rx_mode: RxModeWork,
+    data: T,
+}
+
+/// A work item that applies the receive mode of a device in process context.
+///
+/// `work` comes first: the worker finds the structure from it.
+#[repr(C)]
+struct RxModeWork {
+    work: Opaque<bindings::work_struct>,
+    dev: *mut bindings::net_device,
+    run: unsafe fn(*mut bindings::net_device),
+}
+
+/// The driver's data in the private area of `dev`.
+///
+/// # Safety
+///
+/// `dev` must be a device allocated by a `Registration<T>`.
+unsafe fn priv_data<T>(dev: *mut bindings::net_device) -> *mut T {
+    // SAFETY: The private area holds a `Priv<T>` (allocated so by the registration).
+    unsafe { &raw mut (*bindings::netdev_priv(dev).cast::<Priv<T>>()).data }
+}
+
+/// # Safety
+///
+/// As for [`priv_data`].
+unsafe fn priv_rx_mode<T>(dev: *mut bindings::net_device) -> *mut RxModeWork {
+    // SAFETY: As in `priv_data`.
+    unsafe { &raw mut (*bindings::netdev_priv(dev).cast::<Priv<T>>()).rx_mode }
+}
+
+/// The worker of every [`RxModeWork`].
+///
+/// # Safety
+///
+/// Called by the workqueue with the `work` of an initialised [`RxModeWork`].
+unsafe extern "C" fn rx_mode_worker(work: *mut bindings::work_struct) {
+    // SAFETY: `work` is the first field of a `repr(C)` `RxModeWork`.
+    let w = unsafe { &*work.cast::<RxModeWork>() };
+    // SAFETY: `run` is `rx_mode_run::<T>` for the `T` of `dev`, which lives until the work is
+    // cancelled.
+    unsafe { (w.run)(w.dev) };
+}
+
+/// # Safety
+///
+/// `dev` must be a device of a `Registration<T>`, its work not yet cancelled.
+unsafe fn rx_mode_run<T: Operations>(dev: *mut bindings::net_device) {
+    let _rtnl = Rtnl::lock();
+    // SAFETY: By the requirements; `T` is initialised before the device is registered, and
+    // the work is cancelled before `T` is dropped.
+    let (d, t) = unsafe { (Device::from_raw(dev), &*priv_data::<T>(dev)) };
+    if !d.is_running() {
+        return;
+    }
+    match RxMode::collect(d) {
+        Ok(mode) => t.set_rx_mode(d, &mode),
+        Err(_) => dev_warn!(d.as_ref(), "no memory to update the receive filter\n"),
     }
 }
 
@@ -291,12 +448,7 @@ impl<T: Operations> Adapter<T> {
     unsafe fn get<'a>(dev: *mut bindings::net_device) -> (&'a Device, &'a T) {
         // SAFETY: By the requirements the device is valid and its private area holds an
         // initialised `T` (initialised before registration, dropped after unregistration).
-        unsafe {
-            (
-                Device::from_raw(dev),
-                &*bindings::netdev_priv(dev).cast::<T>(),
-            )
-        }
+        unsafe { (Device::from_raw(dev), &*priv_data::<T>(dev)) }
     }
 
     extern "C" fn open(dev: *mut bindings::net_device) -> c_int {
@@ -336,6 +488,42 @@ impl<T: Operations> Adapter<T> {
         fill_stats(&s, unsafe { &mut *stats });
     }
 
+    extern "C" fn set_rx_mode(dev: *mut bindings::net_device) {
+        // SAFETY: As in `open`; the work lives in the private area until it is cancelled.
+        unsafe { bindings::schedule_work((*priv_rx_mode::<T>(dev)).work.get()) };
+    }
+
+    extern "C" fn set_mac_address(dev: *mut bindings::net_device, addr: *mut c_void) -> c_int {
+        // SAFETY: As in `open`.
+        let (d, t) = unsafe { Self::get(dev) };
+        from_result(|| {
+            // SAFETY: The core passes a `struct sockaddr`; `eth_prepare_mac_addr_change`
+            // checks it (a valid address, and the interface down unless live changes work).
+            kernel::error::to_result(unsafe { bindings::eth_prepare_mac_addr_change(dev, addr) })?;
+            // SAFETY: The address bytes are at the start of `sa_data`, after the family.
+            let data = unsafe { &(*addr.cast::<bindings::sockaddr>()).sa_data };
+            let mut mac = [0u8; ETH_ALEN];
+            // The kernel's `char` is unsigned (`-funsigned-char`).
+            mac.copy_from_slice(data.get(..ETH_ALEN).ok_or(EINVAL)?);
+            t.set_mac_address(d, &mac)?;
+            // SAFETY: The device is valid; the address is the one just validated.
+            unsafe { bindings::eth_commit_mac_addr_change(dev, mac.as_ptr()) };
+            Ok(0)
+        })
+    }
+
+    extern "C" fn vlan_add(dev: *mut bindings::net_device, _proto: u16, vid: u16) -> c_int {
+        // SAFETY: As in `open`.
+        let (d, t) = unsafe { Self::get(dev) };
+        from_result(|| t.vlan_add(d, vid).map(|()| 0))
+    }
+
+    extern "C" fn vlan_del(dev: *mut bindings::net_device, _proto: u16, vid: u16) -> c_int {
+        // SAFETY: As in `open`.
+        let (d, t) = unsafe { Self::get(dev) };
+        from_result(|| t.vlan_del(d, vid).map(|()| 0))
+    }
+
     extern "C" fn change_mtu(dev: *mut bindings::net_device, mtu: c_int) -> c_int {
         // SAFETY: As in `open`.
         let (d, t) = unsafe { Self::get(dev) };
@@ -372,7 +560,7 @@ impl<T: Operations + ethtool::Ethtool> Registration<T> {
         F: FnOnce(&DeviceOf<T>) -> I,
     {
         // `netdev_priv()` is aligned to `NETDEV_ALIGN` (32 bytes).
-        build_assert!(mem::align_of::<T>() <= 32);
+        build_assert!(mem::align_of::<Priv<T>>() <= 32);
         let ops = KBox::new(Opaque::<bindings::net_device_ops>::zeroed(), GFP_KERNEL)?;
         // SAFETY: `ops` is a zeroed `struct net_device_ops`, the helper fills it.
         unsafe {
@@ -382,14 +570,33 @@ impl<T: Operations + ethtool::Ethtool> Registration<T> {
                 Some(Adapter::<T>::stop),
                 Some(Adapter::<T>::start_xmit),
                 Some(Adapter::<T>::get_stats64),
-                None,
+                if T::HAS_SET_MAC_ADDRESS {
+                    Some(Adapter::<T>::set_mac_address)
+                } else {
+                    None
+                },
                 Some(Adapter::<T>::change_mtu),
-                None,
+                if T::HAS_SET_RX_MODE {
+                    Some(Adapter::<T>::set_rx_mode)
+                } else {
+                    None
+                },
+                if T::HAS_VLAN_ADD {
+                    Some(Adapter::<T>::vlan_add)
+                } else {
+                    None
+                },
+                if T::HAS_VLAN_DEL {
+                    Some(Adapter::<T>::vlan_del)
+                } else {
+                    None
+                },
             )
         };
         let ethtool_ops = KBox::new(ethtool::Adapter::<T>::ops(), GFP_KERNEL)?;
         // SAFETY: Plain allocation; the private area is zeroed.
-        let raw = unsafe { bindings::alloc_etherdev_mqs(mem::size_of::<T>() as c_int, txqs, rxqs) };
+        let raw =
+            unsafe { bindings::alloc_etherdev_mqs(mem::size_of::<Priv<T>>() as c_int, txqs, rxqs) };
         let dev = NonNull::new(raw).ok_or(ENOMEM)?;
         // `device::Device` is a transparent wrapper of `struct device`.
         let parent = core::ptr::from_ref(parent)
@@ -402,7 +609,15 @@ impl<T: Operations + ethtool::Ethtool> Registration<T> {
         let typed = unsafe { &*raw.cast::<DeviceOf<T>>() };
         // SAFETY: The private area has room and alignment for a `T` (asserted above) and does
         // not move: the device is heap allocated.
-        let priv_ = unsafe { bindings::netdev_priv(raw) }.cast::<T>();
+        let priv_ = unsafe { priv_data::<T>(raw) };
+        // SAFETY: The private area has room for the work, which does not move either; it is
+        // initialised before the device can call `set_rx_mode` (once registered).
+        unsafe {
+            let w = priv_rx_mode::<T>(raw);
+            bindings::init_work((&raw mut (*w).work).cast(), Some(rx_mode_worker));
+            (&raw mut (*w).dev).write(raw);
+            (&raw mut (*w).run).write(rx_mode_run::<T>);
+        }
         // SAFETY: `priv_` is valid for writes and pinned; on error nothing was initialised.
         if let Err(e) = unsafe { init(typed).__pinned_init(priv_) } {
             // SAFETY: The device is unregistered and its private data uninitialised.
@@ -429,7 +644,23 @@ impl<T: Operations + ethtool::Ethtool> Registration<T> {
     pub(crate) fn data(&self) -> &T {
         // SAFETY: The private area holds an initialised `T` (type invariant), which is only
         // dropped in `drop`.
-        unsafe { &*bindings::netdev_priv(self.dev.as_ptr()).cast::<T>() }
+        unsafe { &*priv_data::<T>(self.dev.as_ptr()) }
+    }
+
+    /// Applies the receive filter again (after the device was reset): schedules the work
+    /// that calls [`Operations::set_rx_mode`].
+    pub(crate) fn refresh_rx_mode(&self) {
+        if T::HAS_SET_RX_MODE {
+            // SAFETY: The work was initialised in `new` and is cancelled in `drop`.
+            unsafe { bindings::schedule_work((*priv_rx_mode::<T>(self.dev.as_ptr())).work.get()) };
+        }
+    }
+
+    /// The device filters unicast addresses itself (`IFF_UNICAST_FLT`) and takes a new
+    /// address while up (`IFF_LIVE_ADDR_CHANGE`); before registration.
+    pub(crate) fn set_unicast_filter(&self) {
+        // SAFETY: The device is valid; not registered yet.
+        unsafe { bindings::netdev_set_unicast_filter(self.dev.as_ptr()) }
     }
 
     /// Registers the device: from now on its operations may be called.
@@ -451,8 +682,10 @@ impl<T: Operations + ethtool::Ethtool> Drop for Registration<T> {
             // SAFETY: The device is registered; afterwards no operation runs any more.
             unsafe { bindings::unregister_netdev(raw) };
         }
+        // SAFETY: The work was initialised in `new`; once unregistered, nothing schedules it.
+        unsafe { bindings::cancel_work_sync((*priv_rx_mode::<T>(raw)).work.get()) };
         // SAFETY: The private area holds an initialised `T` that nothing uses any more.
-        unsafe { core::ptr::drop_in_place(bindings::netdev_priv(raw).cast::<T>()) };
+        unsafe { core::ptr::drop_in_place(priv_data::<T>(raw)) };
         // SAFETY: The device is unregistered and its private data dropped; `ops` outlives it.
         unsafe { bindings::free_netdev(raw) };
         let _ = (&self.ops, &self.ethtool_ops);

@@ -136,7 +136,7 @@ unsafe extern "C" fn poll<T: Poll>(napi: *mut bindings::napi_struct, budget: c_i
     let n = unsafe { &*napi.cast::<Napi>() };
     // SAFETY: The context belongs to a device whose private data is an initialised `T`: it
     // is only polled once enabled, which the driver does on a registered device.
-    let t = unsafe { &*bindings::netdev_priv(bindings::napi_dev(napi)).cast::<T>() };
+    let t = unsafe { &*super::priv_data::<T>(bindings::napi_dev(napi)) };
     let budget = u32::try_from(budget).unwrap_or(0);
     let done = t.poll(n, budget);
     done.min(budget) as c_int
