@@ -12,6 +12,24 @@ use kernel::{
 
 /// Command classes and commands (virtio 1.2, 5.1.6.5).
 pub(super) mod cmd {
+    /// Receive filtering (`CTRL_RX`).
+    pub(crate) const CLASS_RX: u8 = 0;
+    /// Promiscuous mode on or off (`u8`).
+    pub(crate) const RX_PROMISC: u8 = 0;
+    /// All multicast on or off (`u8`).
+    pub(crate) const RX_ALLMULTI: u8 = 1;
+    /// MAC addresses.
+    pub(crate) const CLASS_MAC: u8 = 1;
+    /// The unicast and multicast filter tables (`le32` count and addresses, twice).
+    pub(crate) const MAC_TABLE_SET: u8 = 0;
+    /// The device's own address (`CTRL_MAC_ADDR`).
+    pub(crate) const MAC_ADDR_SET: u8 = 1;
+    /// VLAN filtering (`CTRL_VLAN`).
+    pub(crate) const CLASS_VLAN: u8 = 2;
+    /// Accept VLAN id (`le16`).
+    pub(crate) const VLAN_ADD: u8 = 0;
+    /// Stop accepting VLAN id (`le16`).
+    pub(crate) const VLAN_DEL: u8 = 1;
     /// Multiqueue.
     pub(crate) const CLASS_MQ: u8 = 4;
     /// Set the number of queue pairs in use (`le16`).

@@ -10,7 +10,9 @@ mod rx;
 mod tx;
 
 use crate::{
-    net::{self, features as nf, napi::Poll, DeviceOf, Napi, Rtnl, SkBuff, Stats64},
+    net::{
+        self, features as nf, napi::Poll, DeviceOf, MacAddr, Napi, Rtnl, RxMode, SkBuff, Stats64,
+    },
     virtio::{self, QueueSpec},
 };
 use hdr::{feature, RxCaps, TxCaps, HDR_LEN};
@@ -68,6 +70,11 @@ pub(crate) struct NetPriv {
     ctrl: Pin<KBox<ctrl::Ctrl>>,
     /// Multiqueue (`MQ`) was negotiated.
     mq: bool,
+    /// Receive filtering (`CTRL_RX`), VLAN filtering (`CTRL_VLAN`) and address setting
+    /// (`CTRL_MAC_ADDR`) by the control queue were negotiated.
+    ctrl_rx: bool,
+    ctrl_vlan: bool,
+    ctrl_mac_addr: bool,
     /// Queue pairs in use (changed under rtnl).
     curr_pairs: Atomic<u32>,
     /// `virtio<index>`: the device on its bus.
@@ -112,6 +119,9 @@ struct Setup {
     tx_caps: TxCaps,
     ctrl: bool,
     mq: bool,
+    ctrl_rx: bool,
+    ctrl_vlan: bool,
+    ctrl_mac_addr: bool,
     vdev_index: i32,
 }
 
@@ -167,6 +177,9 @@ impl NetPriv {
             rx_caps,
             ctrl: KBox::pin_init(ctrl::Ctrl::new(ctrl_vq), GFP_KERNEL)?,
             mq: s.mq,
+            ctrl_rx: s.ctrl_rx,
+            ctrl_vlan: s.ctrl_vlan,
+            ctrl_mac_addr: s.ctrl_mac_addr,
             curr_pairs: Atomic::new(1),
             vdev_index: s.vdev_index,
             speed: Atomic::new(u32::MAX),
@@ -259,6 +272,19 @@ impl NetPriv {
     }
 }
 
+/// The `MAC_TABLE_SET` data: unicast then multicast, each a `le32` count and the addresses.
+fn mac_table(uc: &[MacAddr], mc: &[MacAddr]) -> Result<KVec<u8>> {
+    let mut v = KVec::with_capacity(8 + (uc.len() + mc.len()) * net::ETH_ALEN, GFP_KERNEL)?;
+    for list in [uc, mc] {
+        v.extend_from_slice(&u32::try_from(list.len())?.to_le_bytes(), GFP_KERNEL)?;
+        for a in list {
+            v.extend_from_slice(a, GFP_KERNEL)?;
+        }
+    }
+    Ok(v)
+}
+
+#[vtable]
 impl net::Operations for NetPriv {
     fn open(&self, dev: &net::Device) -> Result {
         self.open_all(dev);
@@ -276,6 +302,67 @@ impl net::Operations for NetPriv {
             // The stack only uses the queues the device has.
             None => drop(skb),
         }
+    }
+
+    fn set_rx_mode(&self, dev: &net::Device, mode: &RxMode) {
+        if !self.ctrl_rx {
+            return;
+        }
+        let on = |b: bool| [u8::from(b)];
+        let flags = [
+            (
+                ctrl::cmd::RX_PROMISC,
+                mode.promisc || mode.uc_overflow,
+                "promiscuous",
+            ),
+            (
+                ctrl::cmd::RX_ALLMULTI,
+                mode.allmulti || mode.mc_overflow,
+                "allmulti",
+            ),
+        ];
+        for (cmd, v, what) in flags {
+            if let Err(e) = self.ctrl.send(ctrl::cmd::CLASS_RX, cmd, &on(v)) {
+                dev_warn!(dev.as_ref(), "failed to set {} mode {}: {:?}\n", what, v, e);
+            }
+        }
+        let table = mac_table(&mode.uc, &mode.mc).and_then(|t| {
+            self.ctrl
+                .send(ctrl::cmd::CLASS_MAC, ctrl::cmd::MAC_TABLE_SET, &t)
+        });
+        if let Err(e) = table {
+            dev_warn!(dev.as_ref(), "failed to set the MAC filter: {:?}\n", e);
+        }
+    }
+
+    fn set_mac_address(&self, _dev: &net::Device, addr: &MacAddr) -> Result {
+        if self.ctrl_mac_addr {
+            self.ctrl
+                .send(ctrl::cmd::CLASS_MAC, ctrl::cmd::MAC_ADDR_SET, addr)?;
+        }
+        Ok(())
+    }
+
+    fn vlan_add(&self, _dev: &net::Device, vid: u16) -> Result {
+        if !self.ctrl_vlan {
+            return Ok(());
+        }
+        self.ctrl.send(
+            ctrl::cmd::CLASS_VLAN,
+            ctrl::cmd::VLAN_ADD,
+            &vid.to_le_bytes(),
+        )
+    }
+
+    fn vlan_del(&self, _dev: &net::Device, vid: u16) -> Result {
+        if !self.ctrl_vlan {
+            return Ok(());
+        }
+        self.ctrl.send(
+            ctrl::cmd::CLASS_VLAN,
+            ctrl::cmd::VLAN_DEL,
+            &vid.to_le_bytes(),
+        )
     }
 
     fn get_stats64(&self, _dev: &net::Device, stats: &mut Stats64) {
@@ -336,6 +423,9 @@ impl VirtNet {
             tx_caps,
             ctrl,
             mq,
+            ctrl_rx: vdev.has_feature(feature::CTRL_RX),
+            ctrl_vlan: vdev.has_feature(feature::CTRL_VLAN),
+            ctrl_mac_addr: vdev.has_feature(feature::CTRL_MAC_ADDR),
             vdev_index: vdev.index(),
         };
         let mut netdev = net::Registration::new(dev, pairs.into(), pairs.into(), |d| {
@@ -356,7 +446,18 @@ impl VirtNet {
         if let Some(mtu) = mtu {
             nd.set_mtu(mtu);
         }
-        nd.set_features(hw_features(&tx_caps), active_features(&tx_caps, &rx_caps));
+        let vlan = if setup.ctrl_vlan {
+            nf::HW_VLAN_CTAG_FILTER
+        } else {
+            0
+        };
+        nd.set_features(
+            hw_features(&tx_caps),
+            active_features(&tx_caps, &rx_caps) | vlan,
+        );
+        if setup.ctrl_rx {
+            netdev.set_unicast_filter();
+        }
         // One pair until the device is ready for commands (see `ready`).
         nd.set_real_num_queues(1)?;
         nd.carrier_off();
@@ -397,6 +498,17 @@ impl VirtNet {
             self.netdev.data().resume(nd, vqs)?;
             nd.attach();
         }
+        // The reset forgot the filters and the address.
+        let p = self.netdev.data();
+        if p.ctrl_mac_addr {
+            if let Err(e) = p
+                .ctrl
+                .send(ctrl::cmd::CLASS_MAC, ctrl::cmd::MAC_ADDR_SET, &nd.addr())
+            {
+                dev_warn!(vdev.as_ref(), "failed to set the address again: {:?}\n", e);
+            }
+        }
+        self.netdev.refresh_rx_mode();
         self.update_link(vdev);
         Ok(())
     }
@@ -467,7 +579,10 @@ impl virtio::Driver for VirtNet {
         feature::MRG_RXBUF,
         feature::STATUS,
         feature::CTRL_VQ,
+        feature::CTRL_RX,
+        feature::CTRL_VLAN,
         feature::MQ,
+        feature::CTRL_MAC_ADDR,
         feature::SPEED_DUPLEX,
     ];
 
