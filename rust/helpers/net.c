@@ -484,3 +484,8 @@ void rvirtio_helper_netdev_set_unicast_filter(struct net_device *dev)
 {
 	dev->priv_flags |= IFF_UNICAST_FLT | IFF_LIVE_ADDR_CHANGE;
 }
+
+bool rvirtio_helper_schedule_delayed_work_ms(struct delayed_work *dwork, unsigned int msecs)
+{
+	return schedule_delayed_work(dwork, msecs_to_jiffies(msecs));
+}

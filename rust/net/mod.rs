@@ -164,6 +164,19 @@ impl Device {
         })
     }
 
+    /// Runs the driver's [`Operations::deferred_work`] in `delay_ms` milliseconds (any
+    /// context; nothing if already scheduled).
+    pub(crate) fn schedule_deferred(&self, delay_ms: u32) {
+        // SAFETY: The device belongs to a `Registration`, whose work is initialised before
+        // registration and cancelled in `drop`.
+        unsafe {
+            let w = priv_deferred(self.as_raw());
+            if (*w).enabled {
+                bindings::schedule_delayed_work_ms((*w).dwork.get(), delay_ms);
+            }
+        }
+    }
+
     /// Stops the stack from transmitting on queue `index`.
     pub(crate) fn stop_queue(&self, index: u16) {
         // SAFETY: The device is valid; the helper is given an index the device has (the
@@ -358,6 +371,12 @@ pub(crate) trait Operations: Send + Sync + Sized {
     fn vlan_del(&self, _dev: &Device, _vid: u16) -> Result {
         build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
+
+    /// Work the driver deferred with [`Device::schedule_deferred`]: process context, under
+    /// rtnl, with the interface up (e.g. refilling receive rings when memory ran out in NAPI).
+    fn deferred_work(&self, _dev: &Device) {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
 }
 
 /// The private area of a device: the abstraction's deferred receive-mode work, then the
@@ -365,7 +384,19 @@ pub(crate) trait Operations: Send + Sync + Sized {
 #[repr(C)]
 struct Priv<T> {
     rx_mode: RxModeWork,
+    deferred: DeferredWork,
     data: T,
+}
+
+/// A delayed work item that runs [`Operations::deferred_work`]. Its place in [`Priv`] does not
+/// depend on `T`, so that an untyped [`Device`] can schedule it.
+#[repr(C)]
+struct DeferredWork {
+    dwork: Opaque<bindings::delayed_work>,
+    dev: *mut bindings::net_device,
+    run: unsafe fn(*mut bindings::net_device),
+    /// Whether `run` does anything (the driver implements `deferred_work`).
+    enabled: bool,
 }
 
 /// A work item that applies the receive mode of a device in process context.
@@ -394,6 +425,41 @@ unsafe fn priv_data<T>(dev: *mut bindings::net_device) -> *mut T {
 unsafe fn priv_rx_mode<T>(dev: *mut bindings::net_device) -> *mut RxModeWork {
     // SAFETY: As in `priv_data`.
     unsafe { &raw mut (*bindings::netdev_priv(dev).cast::<Priv<T>>()).rx_mode }
+}
+
+/// # Safety
+///
+/// `dev` must be a device allocated by a `Registration` (of any `T`: the work's offset is the
+/// same).
+unsafe fn priv_deferred(dev: *mut bindings::net_device) -> *mut DeferredWork {
+    // SAFETY: The private area holds a `Priv<T>`, whose `deferred` field is at the same offset
+    // as in `Priv<()>` (`repr(C)`, same fields before it).
+    unsafe { &raw mut (*bindings::netdev_priv(dev).cast::<Priv<()>>()).deferred }
+}
+
+/// The worker of every [`DeferredWork`].
+///
+/// # Safety
+///
+/// Called by the workqueue with the work of an initialised [`DeferredWork`].
+unsafe extern "C" fn deferred_worker(work: *mut bindings::work_struct) {
+    // SAFETY: The work is the `work` of the `delayed_work` at the start of a `DeferredWork`.
+    let w = unsafe { &*bindings::to_delayed_work(work).cast::<DeferredWork>() };
+    // SAFETY: `run` is `deferred_run::<T>` for the `T` of `dev`, which lives until the work
+    // is cancelled.
+    unsafe { (w.run)(w.dev) };
+}
+
+/// # Safety
+///
+/// As for [`rx_mode_run`].
+unsafe fn deferred_run<T: Operations>(dev: *mut bindings::net_device) {
+    let _rtnl = Rtnl::lock();
+    // SAFETY: As in `rx_mode_run`.
+    let (d, t) = unsafe { (Device::from_raw(dev), &*priv_data::<T>(dev)) };
+    if d.is_running() {
+        t.deferred_work(d);
+    }
 }
 
 /// The worker of every [`RxModeWork`].
@@ -617,6 +683,11 @@ impl<T: Operations + ethtool::Ethtool> Registration<T> {
             bindings::init_work((&raw mut (*w).work).cast(), Some(rx_mode_worker));
             (&raw mut (*w).dev).write(raw);
             (&raw mut (*w).run).write(rx_mode_run::<T>);
+            let d = priv_deferred(raw);
+            bindings::init_delayed_work((&raw mut (*d).dwork).cast(), Some(deferred_worker));
+            (&raw mut (*d).dev).write(raw);
+            (&raw mut (*d).run).write(deferred_run::<T>);
+            (&raw mut (*d).enabled).write(T::HAS_DEFERRED_WORK);
         }
         // SAFETY: `priv_` is valid for writes and pinned; on error nothing was initialised.
         if let Err(e) = unsafe { init(typed).__pinned_init(priv_) } {
@@ -683,7 +754,10 @@ impl<T: Operations + ethtool::Ethtool> Drop for Registration<T> {
             unsafe { bindings::unregister_netdev(raw) };
         }
         // SAFETY: The work was initialised in `new`; once unregistered, nothing schedules it.
-        unsafe { bindings::cancel_work_sync((*priv_rx_mode::<T>(raw)).work.get()) };
+        unsafe {
+            bindings::cancel_work_sync((*priv_rx_mode::<T>(raw)).work.get());
+            bindings::cancel_delayed_work_sync((*priv_deferred(raw)).dwork.get());
+        }
         // SAFETY: The private area holds an initialised `T` that nothing uses any more.
         unsafe { core::ptr::drop_in_place(priv_data::<T>(raw)) };
         // SAFETY: The device is unregistered and its private data dropped; `ops` outlives it.
