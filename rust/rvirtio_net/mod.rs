@@ -50,6 +50,8 @@ mod config {
 const ETH_VLAN_HLEN: u32 = 14 + 4;
 /// The smallest MTU of IPv4; a device reporting less is ignored (as upstream).
 const MIN_MTU: u32 = 68;
+/// How long to wait before refilling again when memory is still short (upstream: HZ/2).
+const REFILL_RETRY_MS: u32 = 500;
 /// The MTU without `F_MTU` and mergeable buffers.
 const ETH_DATA_LEN: u32 = 1500;
 /// The largest MTU with mergeable buffers, as upstream.
@@ -363,6 +365,16 @@ impl net::Operations for NetPriv {
             ctrl::cmd::VLAN_DEL,
             &vid.to_le_bytes(),
         )
+    }
+
+    fn deferred_work(&self, dev: &net::Device) {
+        let mut still_short = false;
+        for rq in &self.rx {
+            still_short |= !rq.refill_deferred(dev);
+        }
+        if still_short {
+            dev.schedule_deferred(REFILL_RETRY_MS);
+        }
     }
 
     fn get_stats64(&self, _dev: &net::Device, stats: &mut Stats64) {

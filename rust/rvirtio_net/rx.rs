@@ -166,6 +166,19 @@ impl RxQueue {
         self.napi.schedule();
     }
 
+    /// Refills the ring from process context after memory ran out in NAPI; false if it still
+    /// does. The caller holds rtnl and the interface is up (NAPI enabled).
+    pub(super) fn refill_deferred(&self, dev: &net::Device) -> bool {
+        self.napi.disable();
+        let ok = match Option::as_mut(&mut *self.ring.lock()) {
+            Some(ring) => self.refill(ring, dev),
+            None => true,
+        };
+        self.napi.enable();
+        self.napi.schedule();
+        ok
+    }
+
     /// The interface goes down: stop polling. The buffers stay posted.
     pub(super) fn close(&self) {
         self.napi.disable();
@@ -285,7 +298,10 @@ impl RxQueue {
             napi.gro_receive(skb);
         }
         if !self.refill(ring, dev) {
+            // Out of memory: refill from process context soon, or the ring may run dry with
+            // no interrupt left to bring us back.
             st.drops += 1;
+            dev.schedule_deferred(0);
         }
         let last = (done < budget).then(|| match &mut *ring {
             RxRing::Small(vq) => vq.enable_cb_prepare(),
