@@ -59,7 +59,7 @@ boot() {
 	log=$("$vm" -k "$kdir" -o "$out" -t "$boot_timeout" ${nic_opts:+-n "$nic_opts"} -e "RVIRTIO_EXPECT_IRQ=$expect_irq" \
 		-e "RVIRTIO_MODDIR=$moddir" -e "RVIRTIO_BIND_CYCLES=$bind_cycles" \
 		-e "RVIRTIO_MIN_BYTES=$min_bytes" -e "RVIRTIO_RECOVERY_ROUNDS=$recovery_rounds" \
-		-e "RVIRTIO_RACE_ROUNDS=$race_rounds" \
+		-e "RVIRTIO_RACE_ROUNDS=$race_rounds" -e "RVIRTIO_RECOVERY_IPERF_SECS=$recovery_iperf_secs" \
 		"$guest/run.sh" "${paths[@]}" 2> "$out.runner.log") || rc=$?
 	local seen=() line
 	while IFS= read -r line; do
@@ -97,6 +97,7 @@ bind_cycles=100
 min_bytes=1000000
 recovery_rounds=20
 race_rounds=10
+recovery_iperf_secs=6
 if [ "$flavour" = debug ]; then
 	# KASAN and lockdep under TCG are about ten times slower: a short, targeted suite in three
 	# boots (transport, recovery, net driver), each with a kmemleak scan at its end
@@ -111,6 +112,8 @@ if [ "$flavour" = debug ]; then
 	min_bytes=100000
 	recovery_rounds=5
 	race_rounds=4
+	# TCP's retransmission timer backs off while the debug kernel recovers slowly.
+	recovery_iperf_secs=20
 	echo "KTAP version 1"
 	echo "1..$((${#debug_tests[@]} + ${#debug_reset_tests[@]} + ${#debug_net_tests[@]} + 3))"
 	boot debug "" per-queue "${debug_tests[@]}"

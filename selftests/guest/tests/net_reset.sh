@@ -26,7 +26,7 @@ addrs() { ip -o addr show dev "$dev" scope global | awk '{ print $4 }' | sort | 
 addrs_before=$(addrs)
 changes0=$(cat "/sys/class/net/$dev/carrier_changes")
 
-iperf_background 6
+iperf_background "${RVIRTIO_RECOVERY_IPERF_SECS:-6}"
 sleep 2
 echo 1 > "$knob" || fail "injection failed"
 wait_for 5 recovery_above "$NIC0" recoveries 0 || fail "no recovery: $(cat "$(rvirtio_debugfs "$NIC0")/recovery")"

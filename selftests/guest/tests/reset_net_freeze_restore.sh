@@ -22,7 +22,7 @@ dev=$(netns_setup) || fail "namespace setup failed: $dev"
 addrs() { ip -o addr show dev "$dev" scope global | awk '{ print $4 }' | sort | tr '\n' ' '; }
 addrs_before=$(addrs)
 
-iperf_background 6
+iperf_background "${RVIRTIO_RECOVERY_IPERF_SECS:-6}"
 sleep 2
 echo 1 > "$(rvirtio_debugfs "$NIC0")/inject" || fail "injection failed"
 wait_for 5 recovery_above "$NIC0" recoveries 0 || fail "no recovery: $(cat "$(rvirtio_debugfs "$NIC0")/recovery")"
