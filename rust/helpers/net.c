@@ -489,3 +489,36 @@ bool rvirtio_helper_schedule_delayed_work_ms(struct delayed_work *dwork, unsigne
 {
 	return schedule_delayed_work(dwork, msecs_to_jiffies(msecs));
 }
+
+void rvirtio_helper_sg_unmark_end(struct scatterlist *sg)
+{
+	sg_unmark_end(sg);
+}
+
+/*
+ * What the stack asks for transmitting @skb, in one call: returns the GSO type in virtio-net
+ * terms (as rvirtio_helper_skb_gso_type(), 0 without GSO) | 0x100 if the checksum is partial;
+ * fills the checksum start and offset, the GSO size (0 without GSO) and the linear length.
+ */
+unsigned int rvirtio_helper_skb_tx_meta(const struct sk_buff *skb, unsigned int *csum_start,
+					unsigned int *csum_offset, unsigned int *gso_size,
+					unsigned int *headlen)
+{
+	unsigned int r = 0;
+
+	*headlen = skb_headlen(skb);
+	*gso_size = 0;
+	if (skb_is_gso(skb)) {
+		*gso_size = skb_shinfo(skb)->gso_size;
+		r = rvirtio_helper_skb_gso_type(skb);
+	}
+	if (skb->ip_summed == CHECKSUM_PARTIAL) {
+		*csum_start = skb_checksum_start_offset(skb);
+		*csum_offset = skb->csum_offset;
+		r |= 0x100;
+	} else {
+		*csum_start = 0;
+		*csum_offset = 0;
+	}
+	return r;
+}

@@ -119,17 +119,24 @@ impl SkBuff {
 
     /// What the stack asks the device to do for this packet.
     pub(crate) fn tx_offload(&self) -> TxOffload {
-        let skb = self.as_raw();
-        // SAFETY: The skb is valid (type invariant); the helpers only read it.
-        unsafe {
-            TxOffload {
-                csum_partial: bindings::skb_csum_partial(skb),
-                csum_start: bindings::skb_csum_start(skb),
-                csum_offset: bindings::skb_csum_offset(skb),
-                gso_size: bindings::skb_gso_size(skb),
-                gso_type: bindings::skb_gso_type(skb),
-                headlen: bindings::skb_headlen(skb),
-            }
+        let (mut csum_start, mut csum_offset, mut gso_size, mut headlen) = (0, 0, 0, 0);
+        // SAFETY: The skb is valid (type invariant); the helper only reads it.
+        let r = unsafe {
+            bindings::skb_tx_meta(
+                self.as_raw(),
+                &mut csum_start,
+                &mut csum_offset,
+                &mut gso_size,
+                &mut headlen,
+            )
+        };
+        TxOffload {
+            csum_partial: r & 0x100 != 0,
+            csum_start,
+            csum_offset,
+            gso_size,
+            gso_type: (r & 0xff) as u8,
+            headlen,
         }
     }
 

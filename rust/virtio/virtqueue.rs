@@ -195,13 +195,20 @@ impl Virtqueues {
             .get_mut(index)
             .and_then(Option::take)
             .ok_or(EINVAL)?;
-        Ok(Virtqueue {
+        let mut q = Virtqueue {
             vq,
             set: self.set.clone(),
             // SAFETY: All zeroes is a valid (empty) scatterlist entry.
             sg: unsafe { core::mem::zeroed() },
             _b: PhantomData,
-        })
+        };
+        // SAFETY: `sg` has `MAX_SG` entries. The table's end mark is cleared: each buffer
+        // marks its own last entry.
+        unsafe {
+            bindings::sg_init_table(q.sg.as_mut_ptr(), MAX_SG as u32);
+            bindings::sg_unmark_end(&raw mut q.sg[MAX_SG - 1]);
+        }
+        Ok(q)
     }
 }
 
@@ -233,8 +240,8 @@ impl<B: Buffer> Virtqueue<B> {
     }
 
     fn add(&mut self, buf: B, out: bool) -> Result<(), (Error, B)> {
-        // SAFETY: `sg` has `MAX_SG` entries.
-        unsafe { bindings::sg_init_table(self.sg.as_mut_ptr(), MAX_SG as u32) };
+        // The entries are initialised (`take`) and carry no end mark between two calls: the
+        // one this sets is cleared again below, so nothing needs initialising per buffer.
         let mut list = SgList {
             sg: &mut self.sg,
             used: 0,
@@ -270,6 +277,8 @@ impl<B: Buffer> Virtqueue<B> {
                 )
             }
         };
+        // SAFETY: Entry `n - 1` is valid; the vring copied what it needed.
+        unsafe { bindings::sg_unmark_end(&raw mut self.sg[n - 1]) };
         if ret < 0 {
             // SAFETY: The vring refused the buffer, so the token is ours again.
             return Err((Error::from_errno(ret), unsafe { B::from_raw(token) }));
@@ -391,6 +400,11 @@ impl Virtqueue<KBox<Request>> {
                 bindings::GFP_ATOMIC,
             )
         };
+        // SAFETY: `sg_init_one` marked both entries as list ends; the vring is done with them.
+        unsafe {
+            bindings::sg_unmark_end(&raw mut self.sg[0]);
+            bindings::sg_unmark_end(&raw mut self.sg[1]);
+        }
         if ret < 0 {
             // SAFETY: The vring refused it: the token is ours again.
             return Err((Error::from_errno(ret), unsafe { KBox::from_raw(token) }));
