@@ -30,6 +30,8 @@ shared_tests=(pci_c_virtio_net)
 # DEVICE_NEEDS_RESET recovery: a boot of its own (the storm test counts kernel messages).
 reset_tests=(reset_detect_only reset_net_freeze_restore reset_blk_prepare_done reset_reprobe
 	reset_storm reset_race)
+# rvirtio_net on a NIC with two queue pairs and offloads (tap backend: vnet headers).
+mq_tests=(net_ethtool net_basic)
 # rvirtio_net, on the C virtio-pci and on rvirtio-pci.
 net_tests=(net_basic net_link net_mtu net_rx_filter net_rx_refill net_unbind_rmmod
 	net_basic_rvirtio_pci net_link_rvirtio_pci net_reset net_reset_c_transport)
@@ -56,7 +58,7 @@ boot() {
 	local out=$outroot/$name
 	echo "# boot $name${nic_opts:+ (virtio-net-pci $nic_opts)}: ${*}"
 	local log rc=0
-	log=$("$vm" -k "$kdir" -o "$out" -t "$boot_timeout" ${nic_opts:+-n "$nic_opts"} -e "RVIRTIO_EXPECT_IRQ=$expect_irq" \
+	log=$("$vm" -k "$kdir" -o "$out" -t "$boot_timeout" ${boot_queues:+-Q "$boot_queues"} ${nic_opts:+-n "$nic_opts"} -e "RVIRTIO_EXPECT_IRQ=$expect_irq" \
 		-e "RVIRTIO_MODDIR=$moddir" -e "RVIRTIO_BIND_CYCLES=$bind_cycles" \
 		-e "RVIRTIO_MIN_BYTES=$min_bytes" -e "RVIRTIO_RECOVERY_ROUNDS=$recovery_rounds" \
 		-e "RVIRTIO_RACE_ROUNDS=$race_rounds" -e "RVIRTIO_RECOVERY_IPERF_SECS=$recovery_iperf_secs" \
@@ -125,6 +127,7 @@ if [ "$flavour" = debug ]; then
 fi
 
 total=$((5 + ${#base_tests[@]} + 1 + ${#reset_tests[@]} + 1 + ${#net_tests[@]} + 1 +
+	${#mq_tests[@]} + 1 +
 	${#intx_tests[@]} + 1 +
 	${#shared_tests[@]} + 1 + 1))
 echo "KTAP version 1"
@@ -167,6 +170,7 @@ fi
 boot base "" per-queue "${base_tests[@]}"
 boot reset "" per-queue "${reset_tests[@]}"
 boot net "" per-queue "${net_tests[@]}"
+boot_queues=2 boot mq "" per-queue "${mq_tests[@]}"
 # Interrupt modes forced from QEMU: no MSI-X at all, and fewer vectors than queues + 1.
 boot intx "vectors=0" intx "${intx_tests[@]}"
 boot shared "vectors=2" shared "${shared_tests[@]}"
