@@ -62,7 +62,7 @@ boot() {
 		-e "RVIRTIO_MODDIR=$moddir" -e "RVIRTIO_BIND_CYCLES=$bind_cycles" \
 		-e "RVIRTIO_MIN_BYTES=$min_bytes" -e "RVIRTIO_RECOVERY_ROUNDS=$recovery_rounds" \
 		-e "RVIRTIO_RACE_ROUNDS=$race_rounds" -e "RVIRTIO_RECOVERY_IPERF_SECS=$recovery_iperf_secs" \
-		"$guest/run.sh" "${paths[@]}" 2> "$out.runner.log") || rc=$?
+		"$guest/run.sh" -t "$test_timeout" "${paths[@]}" 2> "$out.runner.log") || rc=$?
 	local seen=() line
 	while IFS= read -r line; do
 		case $line in
@@ -95,6 +95,7 @@ boot() {
 }
 
 boot_timeout=1800
+test_timeout=300
 bind_cycles=100
 min_bytes=1000000
 recovery_rounds=20
@@ -110,6 +111,7 @@ if [ "$flavour" = debug ]; then
 		reset_race)
 	debug_net_tests=(net_basic net_unbind_rmmod net_reset)
 	boot_timeout=3600
+	test_timeout=1200
 	bind_cycles=20
 	min_bytes=100000
 	recovery_rounds=5
