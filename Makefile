@@ -9,6 +9,9 @@
 #   make check        setup, build, run the whole test suite
 #   make check-debug  build the debug kernel (KASAN, lockdep, kmemleak) and run the robustness
 #                     suite on it
+#   make bench        setup, build, benchmark {C, Rust} transport x {C, Rust} net driver in one
+#                     boot (BENCH_ROUNDS=5 ...): table, out/bench/bench.json and bench.png
+#   make bench-smoke  the same in smoke mode: one round of 1 s tests
 #   make kernel       build (or reuse) the pinned kernel; kernel-debug for the debug flavour
 #   make clippy       build with CLIPPY=1;  make rustdoc;  make rustfmt / rustfmtcheck
 #
@@ -34,7 +37,7 @@ BUILD ?= $(TOP)/out/build
 KMAKE = $(MAKE) -C $(KDIR) M=$(TOP) MO=$(BUILD) $(KBUILD_TOOLCHAIN)
 
 .PHONY: all modules clean setup toolchain kernel kernel-debug run check check-debug clippy \
-	rustdoc rustfmt rustfmtcheck
+	rustdoc rustfmt rustfmtcheck bench bench-smoke
 
 all: modules
 
@@ -65,6 +68,15 @@ run: setup
 check: setup
 	$(MAKE) -C $(TOP) modules
 	RVIRTIO_MODDIR=$(BUILD) $(TOP)/selftests/run_tests.sh
+
+# Benchmarks (selftests/bench/bench.sh: its header lists the BENCH_* knobs).
+bench: setup
+	$(MAKE) -C $(TOP) modules
+	RVIRTIO_MODDIR=$(BUILD) $(TOP)/selftests/bench/bench.sh
+
+bench-smoke: setup
+	$(MAKE) -C $(TOP) modules
+	BENCH_SMOKE=1 RVIRTIO_MODDIR=$(BUILD) $(TOP)/selftests/bench/bench.sh
 
 # The robustness suite on the debug kernel, with modules built for it in their own directory.
 DEBUG_BUILD := $(TOP)/out/build-debug

@@ -4,7 +4,8 @@
 # Install the pinned toolchain from the package registries, idempotently.
 #
 # Debian packages: rustc-web/rust-web-src (rustc 1.96 with core sources, from bookworm-security),
-# clang/lld/llvm 19, the kernel build dependencies, QEMU and the guest's userland tools.
+# clang/lld/llvm 19, the kernel build dependencies, QEMU, the guest's userland tools and
+# python3-venv (the benchmark installs matplotlib in a venv of its own).
 # crates.io: bindgen-cli 0.72.1.
 set -euo pipefail
 
@@ -16,7 +17,7 @@ pkgs=(
 	clang-19 lld-19 llvm-19 libclang-19-dev
 	flex bison bc libelf-dev libssl-dev cpio kmod xz-utils make
 	qemu-system-x86
-	busybox-static iproute2 ethtool iperf3 iputils-ping python3 socat
+	busybox-static iproute2 ethtool iperf3 iputils-ping python3 python3-venv socat
 )
 
 missing=()

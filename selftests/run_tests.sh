@@ -131,7 +131,7 @@ fi
 total=$((5 + ${#base_tests[@]} + 1 + ${#reset_tests[@]} + 1 + ${#net_tests[@]} + 1 +
 	${#mq_tests[@]} + 1 +
 	${#intx_tests[@]} + 1 +
-	${#shared_tests[@]} + 1 + 1))
+	${#shared_tests[@]} + 1 + 1 + 1))
 echo "KTAP version 1"
 echo "1..$total"
 
@@ -190,6 +190,17 @@ if [ $rc = 125 ] && grep -q 'WARNING:' "$out.runner.log" && grep -q 'rvirtio_spl
 else
 	echo "# expected status 125 with a WARNING from rvirtio_splat, got $rc"
 	result FAIL runner.splat_detector_catches_warn
+fi
+
+# The benchmark command in smoke mode (its own boot): it runs the whole matrix and writes
+# bench.json with every key. No speed is judged.
+echo "# bench smoke: the bench command, one round of 1 s tests"
+if out=$(RVIRTIO_MODDIR=$moddir KDIR=$kdir "$top/selftests/bench/smoke.sh" "$outroot/bench-smoke" 2>&1); then
+	echo "$out" | tail -n 18 | sed 's/^/# /'
+	result OK bench.smoke
+else
+	echo "$out" | tail -n 40 | sed 's/^/# /'
+	result FAIL bench.smoke
 fi
 
 echo "$passed passed, $failed failed"

@@ -1,0 +1,319 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# In the guest, run by selftests/bench/bench.sh through run-vm: the benchmark matrix. The NIC
+# under test (NIC0) is bound in turn to each configuration, transport x driver, and measured
+# against its peer (NIC1, on the C drivers, in a network namespace). Each round runs every
+# configuration once, in the same order, so that slow drifts of the host hit them alike; the
+# C/C configuration runs twice per round (c_c and c_c2) to show the noise.
+#
+# Raw samples go to $RVIRTIO_OUT/bench-raw.tsv, one per line: ROUND CONFIG METRIC VALUE NOTE,
+# VALUE being a number, n/a, never or failed; facts about the run to bench-meta.tsv. The host
+# (report.py) turns them into bench.json and the table.
+#
+# Environment: BENCH_ROUNDS (5), BENCH_DURATION (seconds per timed test, 5), BENCH_QUEUES
+# (queue pairs QEMU gave the NICs, 1), BENCH_PING_COUNT (500), BENCH_WARMUP (1: a short round 0
+# first, not reported), RVIRTIO_MODDIR.
+. "$RVIRTIO_TOP/selftests/guest/lib.sh"
+
+rounds=${BENCH_ROUNDS:-5}
+secs=${BENCH_DURATION:-5}
+queues=${BENCH_QUEUES:-1}
+ping_count=${BENCH_PING_COUNT:-500}
+warmup=${BENCH_WARMUP:-1}
+tool=$RVIRTIO_TOP/selftests/bench/bench_tool.py
+raw=$RVIRTIO_OUT/bench-raw.tsv
+meta=$RVIRTIO_OUT/bench-meta.tsv
+RR_PORT=5202
+RECOVERY_TIMEOUT=2 # seconds a C-transport NIC gets to come back after NEEDS_RESET
+
+# Run order within a round, and what each configuration binds: PCI driver, virtio driver
+# ("c": upstream virtio_net, "rust": rvirtio_net).
+configs=(c_c r_c c_c2 c_r r_r)
+declare -A cfg_pci=([c_c]=virtio-pci [r_c]=rvirtio-pci [c_c2]=virtio-pci [c_r]=virtio-pci
+	[r_r]=rvirtio-pci)
+declare -A cfg_net=([c_c]=c [r_c]=c [c_c2]=c [c_r]=rust [r_r]=rust)
+metrics=(probe_ms tx_kpps rx_kpps tcp_tx_mbps tcp_rx_mbps tcp_mq_mbps cpu_s_per_gb ping_rtt_us
+	tcp_rr_tps recovery_ms)
+
+# The Rust virtio-net driver: loads rvirtio_net.ko and prints its driver name on the virtio bus,
+# or nothing while the module is not built. The only place that knows how it comes in; it is
+# bound like virtio_net afterwards (see bench_tool.py probe).
+rust_net_driver() {
+	local ko=${RVIRTIO_MODDIR:-$RVIRTIO_TOP/out/build}/rvirtio_net.ko d
+	[ -f "$ko" ] || return 0
+	[ -d /sys/module/rvirtio_net ] || rvirtio_load rvirtio_net || return 1
+	for d in /sys/bus/virtio/drivers/*; do
+		[ "$(basename "$(readlink "$d/module" 2>/dev/null)")" = rvirtio_net ] &&
+			{ basename "$d"; return 0; }
+	done
+	for d in rvirtio_net rvirtio-net; do
+		[ -d "/sys/bus/virtio/drivers/$d" ] && { echo "$d"; return 0; }
+	done
+	return 1
+}
+
+record() { # record ROUND CONFIG METRIC VALUE [NOTE]
+	local note=${5:-}
+	note=${note//[$'\t\n']/ }
+	note=${note%"${note##*[![:space:]]}"}
+	printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "${note:0:300}" >> "$raw"
+}
+
+now_ns() { date +%s%N; }
+
+peer_stat() {
+	ip netns exec "$PEER_NS" cat "/sys/class/net/$PEER/statistics/$1"
+}
+
+pci_unbind() {
+	[ -e "/sys/bus/pci/devices/$1/driver" ] && echo "$1" > "/sys/bus/pci/devices/$1/driver/unbind"
+	return 0
+}
+
+# 64-byte UDP frames (60 bytes + FCS) to the peer with pktgen, one thread on CPU 0, for $2
+# seconds; prints "TX_KPPS RX_KPPS": pktgen's own rate, and the peer's rx_packets delta.
+pps_test() {
+	local dev=$1 secs=$2 t=/proc/net/pktgen/kpktgend_0 d=/proc/net/pktgen/$1 c rx0 rx1 t0 t1 pid pps
+	echo rem_device_all > $t
+	echo "add_device $dev" > $t || return 1
+	for c in "count 0" "clone_skb 0" "pkt_size 60" "delay 0" "dst 10.99.0.2" \
+		"dst_mac $NIC1_MAC" "udp_src_min 9" "udp_src_max 9" "udp_dst_min 9" "udp_dst_max 9"; do
+		echo "$c" > "$d" || return 1
+	done
+	rx0=$(peer_stat rx_packets)
+	t0=$(now_ns)
+	echo start > /proc/net/pktgen/pgctrl &
+	pid=$!
+	sleep "$secs"
+	echo stop > /proc/net/pktgen/pgctrl
+	wait "$pid"
+	t1=$(now_ns)
+	sleep 0.5 # frames still on their way
+	rx1=$(peer_stat rx_packets)
+	pps=$(grep -o '[0-9]\+pps' "$d" | head -n 1)
+	echo rem_device_all > $t
+	[ -n "$pps" ] || return 1
+	awk -v p="${pps%pps}" -v n=$((rx1 - rx0)) -v ns=$((t1 - t0)) \
+		'BEGIN { printf "%.2f %.2f\n", p / 1000, n / (ns / 1e9) / 1000 }'
+}
+
+iperf_listening_on() {
+	ip netns exec "$PEER_NS" ss -ltnH "sport = :$1" | grep -q .
+}
+
+# iperf3 from the NIC under test to the peer for $1 seconds ($2...: more iperf3 options);
+# prints "BITS_PER_SECOND BYTES" as received.
+iperf_json() {
+	local secs=$1 srv out
+	shift
+	ip netns exec "$PEER_NS" timeout $((secs + 30)) iperf3 -s -1 -p $IPERF_PORT -B 10.99.0.2 \
+		> /dev/null 2>&1 &
+	srv=$!
+	wait_for 5 iperf_listening_on $IPERF_PORT || { kill "$srv"; return 1; }
+	out=$(timeout $((secs + 25)) iperf3 -c 10.99.0.2 -p $IPERF_PORT -t "$secs" -J "$@" 2>&1)
+	wait "$srv"
+	echo "$out" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+if "error" in r:
+    raise SystemExit(r["error"])
+s = r["end"]["sum_received"]
+print(s["bits_per_second"], int(s["bytes"]))' 2>&1
+}
+
+# Busy CPU time of the guest so far, all CPUs, in clock ticks (user nice system irq softirq
+# steal of /proc/stat).
+cpu_busy() {
+	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
+}
+
+rr_test() {
+	local srv out
+	ip netns exec "$PEER_NS" timeout $((secs + 30)) python3 "$tool" rr-server 10.99.0.2 $RR_PORT &
+	srv=$!
+	wait_for 5 iperf_listening_on $RR_PORT || { kill "$srv"; return 1; }
+	out=$(timeout $((secs + 25)) python3 "$tool" rr-client 10.99.0.2 $RR_PORT "$secs") ||
+		{ kill "$srv"; return 1; }
+	wait "$srv"
+	echo "$out"
+}
+
+# Average ping RTT in microseconds, $ping_count echoes 2 ms apart.
+ping_test() {
+	local out
+	out=$(ping -q -n -c "$ping_count" -i 0.002 -W 2 10.99.0.2 2>&1) || return 1
+	echo "$out" | sed -n 's|^rtt [^=]*= [0-9.]*/\([0-9.]*\)/.*|\1|p' | awk '{ printf "%.1f\n", $1 * 1000 }'
+}
+
+# One configuration in one round: bind, measure, break and recover, unbind.
+run_slot() {
+	local round=$1 cfg=$2 pci=${cfg_pci[$2]} net=${cfg_net[$2]} drv m out v dev summary=
+	local b0 b1 c0 c1 bytes bps
+	if [ "$net" = rust ]; then
+		drv=$rust_drv
+		if [ -z "$drv" ]; then
+			for m in "${metrics[@]}"; do record "$round" "$cfg" "$m" n/a "rvirtio_net.ko not built"; done
+			echo "round $round $cfg: n/a (no rvirtio_net.ko)"
+			return
+		fi
+	else
+		drv=virtio_net
+	fi
+	pci_unbind "$NIC0"
+	if ! out=$(python3 "$tool" probe "$NIC0" "$pci" "$drv" "$NIC0_MAC" 10.99.0.1/24 10.99.0.2 2>&1); then
+		echo "round $round $cfg: probe failed: $out"
+		for m in "${metrics[@]}"; do record "$round" "$cfg" "$m" failed "probe failed"; done
+		pci_unbind "$NIC0"
+		return
+	fi
+	read -r v dev _ _ <<< "$out"
+	record "$round" "$cfg" probe_ms "$v" "$out"
+	summary+=" probe ${v}ms"
+	# One queue pair for the single-flow tests, whatever the driver's default.
+	[ "$queues" -gt 1 ] && ethtool -L "$dev" combined 1 > /dev/null 2>&1
+	sleep 0.5
+
+	if out=$(pps_test "$dev" "$secs"); then
+		read -r v m <<< "$out"
+		record "$round" "$cfg" tx_kpps "$v"
+		record "$round" "$cfg" rx_kpps "$m"
+		summary+=", pktgen tx ${v} rx ${m} kpps"
+	else
+		record "$round" "$cfg" tx_kpps failed "pktgen"
+		record "$round" "$cfg" rx_kpps failed "pktgen"
+	fi
+
+	c0=$(cpu_busy)
+	if out=$(iperf_json "$secs"); then
+		c1=$(cpu_busy)
+		read -r bps bytes <<< "$out"
+		v=$(awk -v b="$bps" 'BEGIN { printf "%.1f", b / 1e6 }')
+		record "$round" "$cfg" tcp_tx_mbps "$v"
+		m=$(awk -v c=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v by="$bytes" \
+			'BEGIN { printf "%.2f", (c / hz) / (by / 1e9) }')
+		record "$round" "$cfg" cpu_s_per_gb "$m" "$((c1 - c0)) ticks, $bytes bytes"
+		summary+=", tcp tx ${v} Mbit/s (${m} CPU s/GB)"
+	else
+		record "$round" "$cfg" tcp_tx_mbps failed "$out"
+		record "$round" "$cfg" cpu_s_per_gb failed "iperf3"
+	fi
+	if out=$(iperf_json "$secs" -R); then
+		read -r bps bytes <<< "$out"
+		v=$(awk -v b="$bps" 'BEGIN { printf "%.1f", b / 1e6 }')
+		record "$round" "$cfg" tcp_rx_mbps "$v"
+		summary+=", rx ${v}"
+	else
+		record "$round" "$cfg" tcp_rx_mbps failed "$out"
+	fi
+	if [ "$queues" -le 1 ]; then
+		record "$round" "$cfg" tcp_mq_mbps n/a "one queue pair (BENCH_QUEUES=1)"
+	elif ! out=$(ethtool -L "$dev" combined "$queues" 2>&1); then
+		record "$round" "$cfg" tcp_mq_mbps n/a "ethtool -L combined $queues: $out"
+	else
+		if out=$(iperf_json "$secs" -P "$queues"); then
+			read -r bps bytes <<< "$out"
+			v=$(awk -v b="$bps" 'BEGIN { printf "%.1f", b / 1e6 }')
+			record "$round" "$cfg" tcp_mq_mbps "$v"
+			summary+=", ${queues}q ${v}"
+		else
+			record "$round" "$cfg" tcp_mq_mbps failed "$out"
+		fi
+		ethtool -L "$dev" combined 1 > /dev/null 2>&1
+	fi
+
+	if v=$(ping_test) && [ -n "$v" ]; then
+		record "$round" "$cfg" ping_rtt_us "$v"
+		summary+=", ping ${v}us"
+	else
+		record "$round" "$cfg" ping_rtt_us failed "ping"
+	fi
+	if v=$(rr_test) && [ -n "$v" ]; then
+		record "$round" "$cfg" tcp_rr_tps "$v"
+		summary+=", rr ${v}/s"
+	else
+		record "$round" "$cfg" tcp_rr_tps failed "rr"
+	fi
+
+	# Last: the device breaks. rvirtio-pci recovers it (its debugfs injection, timed by
+	# recovery_wait.py as in the reset tests; a re-probed interface gets its address back);
+	# the C transport ignores NEEDS_RESET, so its NIC gets a deadline.
+	if [ "$pci" = rvirtio-pci ]; then
+		local err=/tmp/bench-recover.err
+		if v=$(python3 "$tool" recover "$(rvirtio_debugfs "$NIC0")" 1 10.99.0.2 "$NIC0_MAC" \
+			10.99.0.1/24 2> $err); then
+			record "$round" "$cfg" recovery_ms "$v" "debugfs inject, queue 1, $(recovery_field "$NIC0" last_strategy) $(cat $err)"
+		else
+			v="failed: $(cat $err)"
+			record "$round" "$cfg" recovery_ms failed "$(cat $err)"
+		fi
+	else
+		if v=$(python3 "$tool" inject-c "$NIC0" 10.99.0.2 "$RECOVERY_TIMEOUT" 2>&1); then
+			record "$round" "$cfg" recovery_ms "$v" "queue_enable=0, NEEDS_RESET seen; timeout ${RECOVERY_TIMEOUT}s"
+		else
+			record "$round" "$cfg" recovery_ms failed "$v"
+		fi
+	fi
+	summary+=", recovery ${v}"
+	pci_unbind "$NIC0"
+	echo "round $round $cfg:$summary"
+}
+
+cleanup() {
+	netns_cleanup > /dev/null 2>&1
+	pci_unbind "$NIC0"
+	echo "" > "/sys/bus/pci/devices/$NIC0/driver_override"
+	echo "$NIC0" > /sys/bus/pci/drivers_probe 2>/dev/null
+}
+trap cleanup EXIT
+
+: > "$raw"
+must kmod_load virtio_net
+must kmod_load pktgen
+# A short recovery window: each measured recovery is the first of its window (no backoff).
+must rvirtio_load rvirtio_pci recovery_window_ms=200 fault_inject=1
+rust_drv=$(rust_net_driver) || fail "rvirtio_net.ko is built but its driver did not register"
+wait_for 5 netdev_by_mac "$NIC1_MAC" || fail "no peer interface"
+wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface under test"
+netns_setup > /dev/null || fail "namespace setup failed"
+PEER=$(ip -n "$PEER_NS" -o link | awk -v m="$NIC1_MAC" '$0 ~ m { sub(/:$/, "", $2); sub(/@.*/, "", $2); print $2 }')
+[ -n "$PEER" ] || fail "no peer interface in $PEER_NS"
+if [ "$queues" -gt 1 ]; then
+	ip netns exec "$PEER_NS" ethtool -L "$PEER" combined "$queues" ||
+		fail "peer: ethtool -L combined $queues"
+fi
+
+{
+	printf 'kernel\t%s\n' "$(uname -r)"
+	printf 'accel\t%s\n' "$RVIRTIO_ACCEL"
+	printf 'vcpus\t%s\n' "$(nproc)"
+	printf 'rounds\t%s\n' "$rounds"
+	printf 'duration_s\t%s\n' "$secs"
+	printf 'queues\t%s\n' "$queues"
+	printf 'ping_count\t%s\n' "$ping_count"
+	printf 'recovery_timeout_s\t%s\n' "$RECOVERY_TIMEOUT"
+	printf 'rust_net_driver\t%s\n' "${rust_drv:-}"
+	printf 'order\t%s\n' "${configs[*]}"
+	printf 'warmup\t%s\n' "$warmup"
+} > "$meta"
+echo "bench: $rounds rounds of ${configs[*]}, ${secs} s tests, $queues queue pairs," \
+	"rvirtio_net: ${rust_drv:-not built}"
+
+start=$(now_ns)
+if [ "$warmup" = 1 ]; then
+	# Round 0, short and left out of the results: under TCG the first run of any code path
+	# pays for its translation, and the first probe of a driver would look slow.
+	saved="$secs $ping_count"
+	secs=1 ping_count=50
+	for cfg in "${configs[@]}"; do
+		run_slot 0 "$cfg"
+	done
+	read -r secs ping_count <<< "$saved"
+fi
+for ((r = 1; r <= rounds; r++)); do
+	for cfg in "${configs[@]}"; do
+		run_slot "$r" "$cfg"
+	done
+done
+printf 'guest_runtime_s\t%s\n' $((($(now_ns) - start) / 1000000000)) >> "$meta"
+echo "bench: done in $((($(now_ns) - start) / 1000000000)) s"
