@@ -156,7 +156,8 @@ pub(crate) trait Driver: Send + Sync + Sized + 'static {
     /// Virtqueue `index` has used buffers (interrupt context).
     fn vq_interrupt(&self, index: u32);
 
-    /// The device configuration changed (atomic context: the core holds a spinlock).
+    /// The device configuration changed. Process context (a work item: the core reports it
+    /// with a spinlock held, where the configuration cannot be read).
     fn config_changed(&self, _dev: &Device) {}
 
     /// The system suspends: stop using the device and drop its queues (which resets it).
@@ -181,6 +182,25 @@ pub(crate) trait Driver: Send + Sync + Sized + 'static {
     }
 }
 
+/// What the abstraction keeps of a bound device: the work item that runs
+/// [`Driver::config_changed`] in process context, and the driver's data.
+///
+/// `config_work` comes first (`repr(C)`): the worker finds the structure from it.
+#[repr(C)]
+#[pin_data]
+struct DriverData<T> {
+    #[pin]
+    config_work: Opaque<bindings::work_struct>,
+    vdev: *mut bindings::virtio_device,
+    #[pin]
+    data: T,
+}
+
+// SAFETY: The device pointer is only used by the work, for the lifetime of the binding.
+unsafe impl<T: Send> Send for DriverData<T> {}
+// SAFETY: As above; `T` is `Sync`.
+unsafe impl<T: Sync> Sync for DriverData<T> {}
+
 /// The C callbacks of a [`Driver`].
 struct Adapter<T: Driver>(PhantomData<T>);
 
@@ -203,7 +223,7 @@ impl<T: Driver> Adapter<T> {
     /// `vdev` must be valid and, if its private pointer is set, bound to this driver (it was
     /// set by [`Adapter::probe_callback`]); the returned reference must not outlive the
     /// callback that calls this (remove withdraws the data and synchronises callbacks first).
-    unsafe fn data<'a>(vdev: *mut bindings::virtio_device) -> Option<&'a T> {
+    unsafe fn data<'a>(vdev: *mut bindings::virtio_device) -> Option<&'a DriverData<T>> {
         // SAFETY: `vdev` is valid by the safety requirements.
         let ptr = unsafe { bindings::vdev_priv(vdev) };
         if ptr.is_null() {
@@ -212,7 +232,21 @@ impl<T: Driver> Adapter<T> {
         // SAFETY: A non-null private pointer comes from `into_foreign` in `probe_callback`
         // and stays valid until `remove_callback`, which clears it and synchronises callbacks
         // before dropping the data.
-        Some(unsafe { <Pin<KBox<T>> as ForeignOwnable>::borrow(ptr) }.get_ref())
+        Some(unsafe { <Pin<KBox<DriverData<T>>> as ForeignOwnable>::borrow(ptr) }.get_ref())
+    }
+
+    /// Runs [`Driver::config_changed`] in process context.
+    ///
+    /// # Safety
+    ///
+    /// Called by the workqueue with the `config_work` of a [`DriverData<T>`], which is
+    /// cancelled before the data is dropped.
+    unsafe extern "C" fn config_worker(work: *mut bindings::work_struct) {
+        // SAFETY: `work` is the first field of a `repr(C)` `DriverData<T>`, alive until the
+        // work is cancelled.
+        let dd = unsafe { &*work.cast::<DriverData<T>>() };
+        // SAFETY: The device is bound while the work can run (cancelled on remove).
+        dd.data.config_changed(unsafe { Device::from_raw(dd.vdev) });
     }
 
     extern "C" fn validate_callback(vdev: *mut bindings::virtio_device) -> kernel::ffi::c_int {
@@ -231,7 +265,18 @@ impl<T: Driver> Adapter<T> {
         // SAFETY: `vdev` is valid.
         unsafe { bindings::virtio_config_driver_enable(vdev) };
         from_result(|| {
-            let data = KBox::pin_init(T::probe(dev), GFP_KERNEL)?;
+            let data = KBox::pin_init(
+                try_pin_init!(DriverData {
+                    config_work <- Opaque::ffi_init(|w: *mut bindings::work_struct| {
+                        // SAFETY: `w` is pinned memory for the work, initialised here before
+                        // anything can schedule it (the data is not yet published).
+                        unsafe { bindings::init_work(w, Some(Self::config_worker)) }
+                    }),
+                    vdev,
+                    data <- T::probe(dev),
+                }),
+                GFP_KERNEL,
+            )?;
             let ptr = data.into_foreign();
             // SAFETY: `vdev` is valid; the pointer is published once the data is complete.
             unsafe { bindings::vdev_set_priv(vdev, ptr) };
@@ -246,8 +291,8 @@ impl<T: Driver> Adapter<T> {
                     }
                 }
                 // SAFETY: The data was just published and lives until remove.
-                let data = unsafe { <Pin<KBox<T>> as ForeignOwnable>::borrow(ptr) };
-                if let Err(e) = data.ready(dev) {
+                let dd = unsafe { <Pin<KBox<DriverData<T>>> as ForeignOwnable>::borrow(ptr) };
+                if let Err(e) = dd.data.ready(dev) {
                     dev_warn!(dev.as_ref(), "setup after probe failed: {:?}\n", e);
                 }
             }
@@ -268,10 +313,13 @@ impl<T: Driver> Adapter<T> {
         }
         if !ptr.is_null() {
             // SAFETY: The pointer comes from `into_foreign` in `probe_callback`, and nothing
-            // else uses it any more.
-            let data = unsafe { <Pin<KBox<T>> as ForeignOwnable>::from_foreign(ptr) };
-            data.remove(dev);
-            drop(data);
+            // else uses it any more but the configuration work, cancelled here (the core
+            // disabled configuration callbacks before remove, so it is not queued again).
+            let dd = unsafe { <Pin<KBox<DriverData<T>>> as ForeignOwnable>::from_foreign(ptr) };
+            // SAFETY: The work was initialised in `probe_callback`.
+            unsafe { bindings::cancel_work_sync(dd.config_work.get()) };
+            dd.data.remove(dev);
+            drop(dd);
         }
         // The core insists on a reset device; a driver without queues may not have done it.
         // SAFETY: `vdev` is valid.
@@ -282,11 +330,14 @@ impl<T: Driver> Adapter<T> {
     }
 
     extern "C" fn config_changed_callback(vdev: *mut bindings::virtio_device) {
+        // The core calls this in atomic context (its configuration spinlock held), where the
+        // configuration cannot be read (`virtio_cread()` may sleep): the driver hears of it
+        // from a work item.
         // SAFETY: The core calls this for a bound device, with the driver's data published
         // or not; it does not run concurrently with remove (the core disables it first).
-        if let Some(data) = unsafe { Self::data(vdev) } {
-            // SAFETY: As above.
-            data.config_changed(unsafe { Device::from_raw(vdev) });
+        if let Some(dd) = unsafe { Self::data(vdev) } {
+            // SAFETY: The work is initialised and cancelled before the data goes.
+            unsafe { bindings::schedule_work(dd.config_work.get()) };
         }
     }
 
@@ -301,7 +352,7 @@ impl<T: Driver> Adapter<T> {
         let data = unsafe { Self::data(vdev) };
         // SAFETY: As above.
         let dev = unsafe { Device::from_raw(vdev) };
-        from_result(|| f(data.ok_or(ENODEV)?, dev).map(|()| 0))
+        from_result(|| f(&data.ok_or(ENODEV)?.data, dev).map(|()| 0))
     }
 
     extern "C" fn freeze_callback(vdev: *mut bindings::virtio_device) -> kernel::ffi::c_int {
@@ -329,8 +380,8 @@ impl<T: Driver> Adapter<T> {
         // SAFETY: `vq` is valid, and so is its device.
         let (vdev, index) = unsafe { ((*vq).vdev, (*vq).index) };
         // SAFETY: The device is bound to `T`; queue callbacks are synchronised on remove.
-        if let Some(data) = unsafe { Self::data(vdev) } {
-            data.vq_interrupt(index);
+        if let Some(dd) = unsafe { Self::data(vdev) } {
+            dd.data.vq_interrupt(index);
         }
     }
 }
