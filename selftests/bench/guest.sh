@@ -149,7 +149,7 @@ ping_test() {
 # One configuration in one round: bind, measure, break and recover, unbind.
 run_slot() {
 	local round=$1 cfg=$2 pci=${cfg_pci[$2]} net=${cfg_net[$2]} drv m out v dev summary=
-	local b0 b1 c0 c1 bytes bps
+	local c0 c1 bytes bps
 	if [ "$net" = rust ]; then
 		drv=$rust_drv
 		if [ -z "$drv" ]; then

@@ -7,7 +7,8 @@
     report.py check BENCH.json                                  checks every key is there
 
 RAW.tsv has one sample a line, "ROUND CONFIG METRIC VALUE NOTE" (tabs), VALUE a number or
-n/a, never, failed (round 0 is the warm-up, left out); META.tsv "KEY VALUE" lines from the guest; KEY=VALUE adds facts of the host.
+n/a, never, failed (round 0 is the warm-up, left out); META.tsv "KEY VALUE" lines from the
+guest; KEY=VALUE adds facts of the host.
 Each cell (metric x configuration) gets a status: ok (median, min, max of the numeric samples,
 "failed" counting the others), n/a (not measurable there: no driver, no multiqueue), never (the
 device never came back) or failed. Ratios are configuration / C/C, of the medians; the noise of
