@@ -522,3 +522,13 @@ unsigned int rvirtio_helper_skb_tx_meta(const struct sk_buff *skb, unsigned int 
 	}
 	return r;
 }
+
+void rvirtio_helper_local_bh_disable(void)
+{
+	local_bh_disable();
+}
+
+void rvirtio_helper_local_bh_enable(void)
+{
+	local_bh_enable();
+}

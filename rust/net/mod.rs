@@ -211,6 +211,26 @@ impl Device {
     }
 }
 
+/// Bottom halves (softirqs, so NAPI and transmit) off on this CPU while it lives: for taking
+/// from process context a lock that NAPI or transmit take too.
+pub(crate) struct BhDisabled(kernel::types::NotThreadSafe);
+
+impl BhDisabled {
+    /// Disables bottom halves until the value is dropped.
+    pub(crate) fn new() -> Self {
+        // SAFETY: Re-enabled in `drop`, on the same CPU (the value is not `Send`).
+        unsafe { bindings::local_bh_disable() };
+        Self(kernel::types::NotThreadSafe)
+    }
+}
+
+impl Drop for BhDisabled {
+    fn drop(&mut self) {
+        // SAFETY: Disabled in `new` on this CPU.
+        unsafe { bindings::local_bh_enable() };
+    }
+}
+
 /// The rtnl lock, held: network device operations other than transmit do not run meanwhile.
 pub(crate) struct Rtnl(());
 

@@ -11,7 +11,7 @@ use super::{
     NetPriv,
 };
 use crate::{
-    net::{self, apply_rx_hdr, DeviceOf, Napi, RxFrag, RxSkb, SkBuff, Stats64},
+    net::{self, apply_rx_hdr, BhDisabled, DeviceOf, Napi, RxFrag, RxSkb, SkBuff, Stats64},
     virtio::Virtqueue,
 };
 use kernel::{
@@ -143,17 +143,21 @@ impl RxQueue {
     /// Takes the ring out, to drop it (which resets the device) before a reset. NAPI is
     /// disabled.
     pub(super) fn take_ring(&self) -> Option<RxRing> {
+        let _bh = BhDisabled::new();
         self.ring.lock().take()
     }
 
     /// Puts a new ring in, after a reset; [`RxQueue::open`] fills it if the interface is up.
     pub(super) fn set_ring(&self, ring: RxRing) {
+        let _bh = BhDisabled::new();
         *self.ring.lock() = Some(ring);
     }
 
     /// The interface goes up: fill the ring and start polling.
     pub(super) fn open(&self, dev: &net::Device) {
         {
+            // NAPI takes the lock in softirq context: never hold it with bottom halves on.
+            let _bh = BhDisabled::new();
             let mut ring = self.ring.lock();
             if let Some(ring) = Option::as_mut(&mut *ring) {
                 if !self.refill(ring, dev) {
@@ -170,9 +174,12 @@ impl RxQueue {
     /// does. The caller holds rtnl and the interface is up (NAPI enabled).
     pub(super) fn refill_deferred(&self, dev: &net::Device) -> bool {
         self.napi.disable();
-        let ok = match Option::as_mut(&mut *self.ring.lock()) {
-            Some(ring) => self.refill(ring, dev),
-            None => true,
+        let ok = {
+            let _bh = BhDisabled::new();
+            match Option::as_mut(&mut *self.ring.lock()) {
+                Some(ring) => self.refill(ring, dev),
+                None => true,
+            }
         };
         self.napi.enable();
         self.napi.schedule();
@@ -335,6 +342,7 @@ impl RxQueue {
 
     /// The ring's size (0 while the device is reset).
     pub(super) fn ring_size(&self) -> u32 {
+        let _bh = BhDisabled::new();
         match &*self.ring.lock() {
             Some(RxRing::Small(vq)) => vq.size(),
             Some(RxRing::Mergeable(vq)) => vq.size(),

@@ -8,7 +8,7 @@ use super::{
     NetPriv,
 };
 use crate::{
-    net::{self, skbuff::xmit_more, DeviceOf, Napi, SkBuff, Stats64, TxSkb},
+    net::{self, skbuff::xmit_more, BhDisabled, DeviceOf, Napi, SkBuff, Stats64, TxSkb},
     virtio::{virtqueue::MAX_SG, Virtqueue},
 };
 use kernel::{
@@ -92,7 +92,13 @@ impl TxQueue {
     /// Drops the ring before a reset (which the drop does): the packets still on it are
     /// freed and counted as dropped. NAPI is disabled and the device detached.
     pub(super) fn drop_ring(&self) {
-        let Some(mut ring) = self.ring.lock().take() else {
+        // Transmit and NAPI take the lock with bottom halves off: so does this. The ring is
+        // emptied after, outside: resetting the device may sleep.
+        let ring = {
+            let _bh = BhDisabled::new();
+            self.ring.lock().take()
+        };
+        let Some(mut ring) = ring else {
             return;
         };
         let done = ring.reclaim(0);
@@ -109,6 +115,7 @@ impl TxQueue {
 
     /// Puts a new ring in, after a reset.
     pub(super) fn set_ring(&self, vq: Virtqueue<TxSkb>) {
+        let _bh = BhDisabled::new();
         *self.ring.lock() = Some(TxRing { vq });
     }
 
@@ -213,6 +220,7 @@ impl TxQueue {
 
     /// The ring's size (0 while the device is reset).
     pub(super) fn ring_size(&self) -> u32 {
+        let _bh = BhDisabled::new();
         self.ring.lock().as_ref().map_or(0, |r| r.vq.size())
     }
 
