@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! PCI pieces that the kernel crate does not offer yet: the walk over vendor-specific
-//! capabilities, the virtio PCI capability layout and BAR resource flags.
+//! PCI pieces that the kernel crate does not offer yet: a driver registration with power
+//! management and reset callbacks, the walk over vendor-specific capabilities, the virtio PCI
+//! capability layout and BAR resource flags.
 //!
 //! C headers: [`include/linux/pci.h`](srctree/include/linux/pci.h),
 //! [`include/uapi/linux/virtio_pci.h`](srctree/include/uapi/linux/virtio_pci.h).
+
+mod driver;
+
+pub(crate) use driver::{pm_no_soft_reset, Adapter, EnabledDevice, PowerReset};
 
 use crate::bindings;
 use core::{mem::offset_of, ptr};
