@@ -32,7 +32,7 @@ use kernel::{
     types::Opaque, //
 };
 use queues::{QueueState, Queues};
-use reset::{Control, Recovery, ResetWork};
+use reset::{Control, DriverGuard, Recovery, ResetWork, StopFor, StopState, Stopped};
 
 /// Transport feature bits (virtio 1.2, 6).
 pub(crate) mod feature {
@@ -244,6 +244,8 @@ struct Inner<T: Transport> {
     queues: Mutex<Option<QueueState>>,
     #[pin]
     reset: ResetWork,
+    #[pin]
+    stopped: Mutex<StopState>,
     /// The device, allocated before `Inner` and registered after it.
     vdev: *mut bindings::virtio_device,
 }
@@ -257,6 +259,7 @@ impl<T: Transport> Inner<T> {
             dev: unsafe { Device::from_raw(self.vdev) },
             reset: &self.reset,
             queues: &self.queues,
+            stopped: &self.stopped,
         }
     }
 }
@@ -323,6 +326,7 @@ impl<T: Transport> Registration<T> {
                     transport <- transport,
                     queues <- kernel::new_mutex!(None),
                     reset <- ResetWork::new(Adapter::<T>::reset_work),
+                    stopped <- kernel::new_mutex!(StopState::default()),
                     vdev,
                 }),
                 raw: {
@@ -348,6 +352,80 @@ impl<T: Transport> Registration<T> {
     pub(crate) fn break_device(&self) {
         // SAFETY: By the type invariant the device is registered.
         unsafe { bindings::virtio_break_device((*self.raw).vdev.get()) };
+    }
+}
+
+impl<T: Transport> Registration<T> {
+    /// Stops the driver of the device before the parent device sleeps or is reset, and keeps
+    /// the recovery of DEVICE_NEEDS_RESET from running until [`Registration::restart`].
+    ///
+    /// On error nothing is stopped. Process context, with the parent device locked.
+    pub(crate) fn stop(&self, why: StopFor) -> Result<Stopped> {
+        let inner = &self.inner;
+        inner.reset.pause();
+        let mut st = inner.stopped.lock();
+        let dev = inner.control().dev;
+        // SAFETY: By the type invariant the device is registered.
+        let guard = unsafe { DriverGuard::lock(dev) };
+        let caps = guard.caps();
+        let (how, ret) = match why {
+            StopFor::Sleep => (Stopped::Freeze, guard.freeze()),
+            StopFor::Reset if !caps.bound => (Stopped::NoDriver, Ok(())),
+            StopFor::Reset if caps.reset_prepare_done => {
+                (Stopped::ResetPrepare, guard.reset_prepare())
+            }
+            StopFor::Reset if caps.freeze_restore => (Stopped::Freeze, guard.freeze()),
+            StopFor::Reset => {
+                drop(guard);
+                // SAFETY: The device is registered; releasing its driver takes its lock.
+                unsafe { kernel::bindings::device_release_driver(&raw mut (*dev.as_raw()).dev) };
+                (Stopped::Unbound, Ok(()))
+            }
+        };
+        if let Err(e) = ret {
+            inner.reset.unpause();
+            return Err(e);
+        }
+        match why {
+            StopFor::Sleep => st.sleeps = st.sleeps.wrapping_add(1),
+            StopFor::Reset => st.resets = st.resets.wrapping_add(1),
+        }
+        st.current = Some(how);
+        st.last = Some((how, None));
+        Ok(how)
+    }
+
+    /// Starts the driver again the way [`Registration::stop`] stopped it, on a device that may
+    /// have lost its state. Does nothing if it is not stopped.
+    pub(crate) fn restart(&self) -> Result {
+        let inner = &self.inner;
+        let mut st = inner.stopped.lock();
+        let Some(how) = st.current.take() else {
+            return Ok(());
+        };
+        let dev = inner.control().dev;
+        let ret = if how == Stopped::Unbound {
+            // SAFETY: By the type invariant the device is registered.
+            unsafe { DriverGuard::lock(dev) }.reset_and_acknowledge();
+            // SAFETY: The device is registered; binding takes its lock.
+            let ret = unsafe { kernel::bindings::device_attach(&raw mut (*dev.as_raw()).dev) };
+            to_result(ret)
+        } else {
+            // SAFETY: By the type invariant the device is registered.
+            let guard = unsafe { DriverGuard::lock(dev) };
+            match how {
+                Stopped::ResetPrepare => guard.reset_done(),
+                Stopped::Freeze => guard.restore(),
+                _ => {
+                    guard.reset_and_acknowledge();
+                    Ok(())
+                }
+            }
+        };
+        st.last = Some((how, Some(ret)));
+        drop(st);
+        inner.reset.unpause();
+        ret
     }
 }
 

@@ -80,6 +80,19 @@ impl ResetWork {
         unsafe { bindings::queue_freezable_delayed_work(self.dwork.get(), msecs) }
     }
 
+    /// Keeps the work from running until [`ResetWork::unpause`]: cancels it, waiting for a
+    /// running instance, and makes [`ResetWork::schedule`] fail meanwhile. Pauses nest.
+    pub(super) fn pause(&self) {
+        // SAFETY: `dwork` is initialised by the type invariant.
+        unsafe { kernel::bindings::disable_delayed_work_sync(self.dwork.get()) };
+    }
+
+    /// Ends a [`ResetWork::pause`].
+    pub(super) fn unpause(&self) {
+        // SAFETY: `dwork` is initialised by the type invariant.
+        unsafe { kernel::bindings::enable_delayed_work(self.dwork.get()) };
+    }
+
     /// Stops the work for good: no later [`ResetWork::schedule`] succeeds, and when this
     /// returns the work is neither pending nor running.
     ///
@@ -102,9 +115,15 @@ pub(crate) struct Control<'a> {
     pub(super) dev: &'a Device,
     pub(super) reset: &'a ResetWork,
     pub(super) queues: &'a Mutex<Option<QueueState>>,
+    pub(super) stopped: &'a Mutex<StopState>,
 }
 
 impl Control<'_> {
+    /// How often the parent stopped the driver, and how the last stop went.
+    pub(crate) fn stop_state(&self) -> StopState {
+        *self.stopped.lock()
+    }
+
     /// The device.
     pub(crate) fn device(&self) -> &Device {
         self.dev
@@ -168,10 +187,8 @@ impl Recovery<'_> {
 
     /// Locks the device: no driver binds or unbinds until the guard is dropped.
     pub(crate) fn lock_driver(&self) -> DriverGuard<'_> {
-        let dev = self.ctl.dev.as_raw();
         // SAFETY: The device is registered while the work runs.
-        unsafe { bindings::device_lock(&raw mut (*dev).dev) };
-        DriverGuard { dev: self.ctl.dev }
+        unsafe { DriverGuard::lock(self.ctl.dev) }
     }
 
     /// Unbinds the driver, resets the device and binds a driver again. Returns whether one
@@ -181,11 +198,7 @@ impl Recovery<'_> {
         // SAFETY: The device is registered while the work runs; its driver is released and
         // bound again under the device lock, which these functions take themselves.
         unsafe { kernel::bindings::device_release_driver(&raw mut (*dev).dev) };
-        {
-            let guard = self.lock_driver();
-            guard.reset();
-            guard.add_status(bindings::VIRTIO_CONFIG_S_ACKNOWLEDGE as u8);
-        }
+        self.lock_driver().reset_and_acknowledge();
         // SAFETY: As above.
         let ret = unsafe { kernel::bindings::device_attach(&raw mut (*dev).dev) };
         to_result(ret).map(|()| ret == 1)
@@ -197,7 +210,18 @@ pub(crate) struct DriverGuard<'a> {
     dev: &'a Device,
 }
 
-impl DriverGuard<'_> {
+impl<'a> DriverGuard<'a> {
+    /// Locks `dev` against driver binding and unbinding.
+    ///
+    /// # Safety
+    ///
+    /// `dev` must be registered for `'a`.
+    pub(super) unsafe fn lock(dev: &'a Device) -> Self {
+        // SAFETY: By the safety requirements the device is registered.
+        unsafe { bindings::device_lock(&raw mut (*dev.as_raw()).dev) };
+        Self { dev }
+    }
+
     /// What the bound driver supports.
     pub(crate) fn caps(&self) -> DriverCaps {
         // SAFETY: The device is registered and locked, so its driver cannot change.
@@ -230,7 +254,7 @@ impl DriverGuard<'_> {
             to_result(unsafe { bindings::virtio_device_freeze(self.dev.as_raw()) })
         }
         #[cfg(not(CONFIG_PM_SLEEP))]
-        Err(EOPNOTSUPP)
+        Err(ENOTSUPP)
     }
 
     /// `virtio_device_restore()`: as [`DriverGuard::reset_done`], with the driver's `restore`.
@@ -241,13 +265,20 @@ impl DriverGuard<'_> {
             to_result(unsafe { bindings::virtio_device_restore(self.dev.as_raw()) })
         }
         #[cfg(not(CONFIG_PM_SLEEP))]
-        Err(EOPNOTSUPP)
+        Err(ENOTSUPP)
     }
 
     /// Resets the device through the virtio core (`virtio_reset_device()`).
     pub(crate) fn reset(&self) {
         // SAFETY: The device is registered and locked.
         unsafe { bindings::virtio_reset_device(self.dev.as_raw()) }
+    }
+
+    /// Resets the device and acknowledges it again, as registration left it: ready for a
+    /// driver to bind.
+    pub(crate) fn reset_and_acknowledge(&self) {
+        self.reset();
+        self.add_status(bindings::VIRTIO_CONFIG_S_ACKNOWLEDGE as u8);
     }
 
     /// Adds `status` bits to the device status.
@@ -270,4 +301,51 @@ impl Drop for DriverGuard<'_> {
         // SAFETY: The device was locked by `lock_driver`, on this thread.
         unsafe { bindings::device_unlock(&raw mut (*self.dev.as_raw()).dev) };
     }
+}
+
+/// Why the parent bus stops the driver of a device ([`super::Registration::stop`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StopFor {
+    /// System sleep or hibernation: `virtio_device_freeze()`, as the upstream transports do.
+    Sleep,
+    /// A function reset of the parent device: the strongest way the bound driver supports.
+    Reset,
+}
+
+/// How the driver of a device was stopped, so that it is started again the same way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stopped {
+    /// No driver was bound: the device is only reset and acknowledged again afterwards.
+    NoDriver,
+    /// `virtio_device_reset_prepare()`, then `virtio_device_reset_done()`.
+    ResetPrepare,
+    /// `virtio_device_freeze()`, then `virtio_device_restore()`.
+    Freeze,
+    /// The driver has neither: it was unbound, and a driver is bound again afterwards.
+    Unbound,
+}
+
+impl Stopped {
+    /// Name used in messages and in debugfs.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::NoDriver => "no driver",
+            Self::ResetPrepare => "reset_prepare/reset_done",
+            Self::Freeze => "freeze/restore",
+            Self::Unbound => "unbind/bind",
+        }
+    }
+}
+
+/// The stop state of a registration, and what debugfs shows of it.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct StopState {
+    /// How the driver is stopped now, if it is.
+    pub(super) current: Option<Stopped>,
+    /// Stops for system sleep.
+    pub(crate) sleeps: u32,
+    /// Stops for a reset of the parent.
+    pub(crate) resets: u32,
+    /// How the last stop went, and the result of starting again (`None` while stopped).
+    pub(crate) last: Option<(Stopped, Option<Result>)>,
 }
