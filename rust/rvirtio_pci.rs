@@ -18,7 +18,7 @@ mod virtio;
 #[path = "rvirtio_pci/mod.rs"]
 mod driver;
 
-use kernel::{driver::Registration, pci, prelude::*};
+use kernel::{driver::Registration, prelude::*};
 
 module! {
     type: RvirtioPciModule,
@@ -62,7 +62,7 @@ module! {
 struct RvirtioPciModule {
     // Fields are dropped in order: the devices go away before their debugfs root.
     #[pin]
-    _driver: Registration<pci::Adapter<driver::RvirtioPci>>,
+    _driver: Registration<pci_ext::Adapter<driver::RvirtioPci>>,
     _debugfs: virtio::debugfs::Root,
 }
 

@@ -13,8 +13,8 @@ mod recovery;
 mod transport;
 
 use crate::{
-    pci_ext::{self, VirtioPciCaps},
-    virtio,
+    pci_ext::{self, EnabledDevice, VirtioPciCaps},
+    virtio::{self, reset::StopFor},
 };
 use caps::{Bar, BarKind, Layout, RawCap, NUM_BARS};
 use kernel::{
@@ -126,8 +126,25 @@ fn virtio_id(pdev: &pci::Device<Bound>) -> Option<u32> {
 /// Per-device state: the device on the virtio bus and its transport.
 #[pin_data]
 pub(crate) struct RvirtioPciData<'bound> {
+    // Dropped first: the virtio device goes away before the PCI device is disabled.
     #[pin]
     reg: virtio::Registration<PciTransport<'bound>>,
+    enabled: EnabledDevice<'bound>,
+}
+
+impl RvirtioPciData<'_> {
+    /// Stops the virtio driver and disables the device (system sleep).
+    fn sleep(&self) -> Result {
+        self.reg.stop(StopFor::Sleep)?;
+        self.enabled.disable();
+        Ok(())
+    }
+
+    /// Enables the device and starts the virtio driver again (resume).
+    fn wake(&self) -> Result {
+        self.enabled.enable()?;
+        self.reg.restart()
+    }
 }
 
 impl pci::Driver for RvirtioPci {
@@ -144,8 +161,7 @@ impl pci::Driver for RvirtioPci {
             let device = virtio_id(pdev).ok_or(ENODEV)?;
             let layout = layout(pdev)?;
 
-            pdev.enable_device_mem()?;
-            pdev.set_master();
+            let enabled = EnabledDevice::new(pdev)?;
             if pci_ext::set_dma_mask(pdev, 64).is_err() {
                 pci_ext::set_dma_mask(pdev, 32).inspect_err(|_| {
                     dev_err!(pdev, "no usable DMA mask\n");
@@ -160,6 +176,7 @@ impl pci::Driver for RvirtioPci {
             let dev = ModernDevice::new(pdev, layout)?;
             Ok(try_pin_init!(RvirtioPciData {
                 reg <- virtio::Registration::new(pdev, id, PciTransport::new(dev, needs_reset::Config::from_params())),
+                enabled,
             }))
         })
     }
@@ -170,6 +187,64 @@ impl pci::Driver for RvirtioPci {
         if !pci_ext::is_present(pdev) {
             dev_warn!(pdev, "device is gone: breaking its virtqueues\n");
             this.reg.break_device();
+        }
+    }
+}
+
+impl pci_ext::PowerReset for RvirtioPci {
+    fn suspend<'bound>(
+        pdev: &'bound pci::Device<Core<'_>>,
+        this: Pin<&Self::Data<'bound>>,
+    ) -> Result {
+        // A device that keeps its state in D3hot needs nothing (as upstream).
+        if pci_ext::pm_no_soft_reset(pdev) {
+            return Ok(());
+        }
+        this.sleep()
+    }
+
+    fn resume<'bound>(
+        pdev: &'bound pci::Device<Core<'_>>,
+        this: Pin<&Self::Data<'bound>>,
+    ) -> Result {
+        if pci_ext::pm_no_soft_reset(pdev) {
+            return Ok(());
+        }
+        this.wake()
+    }
+
+    fn freeze<'bound>(
+        _pdev: &'bound pci::Device<Core<'_>>,
+        this: Pin<&Self::Data<'bound>>,
+    ) -> Result {
+        this.sleep()
+    }
+
+    fn restore<'bound>(
+        _pdev: &'bound pci::Device<Core<'_>>,
+        this: Pin<&Self::Data<'bound>>,
+    ) -> Result {
+        this.wake()
+    }
+
+    fn reset_prepare<'bound>(pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
+        match this.reg.stop(StopFor::Reset) {
+            Ok(how) => {
+                dev_info!(pdev, "function reset: driver stopped by {}\n", how.name());
+                this.enabled.disable();
+            }
+            // The device is reset under the driver: as good as we can do.
+            Err(e) => dev_warn!(pdev, "function reset: cannot stop the driver: {:?}\n", e),
+        }
+    }
+
+    fn reset_done<'bound>(pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
+        // Enabled still: `reset_prepare` failed, and the driver was never stopped.
+        if this.enabled.is_enabled() {
+            return;
+        }
+        if let Err(e) = this.wake() {
+            dev_warn!(pdev, "function reset: driver not restarted: {:?}\n", e);
         }
     }
 }

@@ -25,6 +25,7 @@ use kernel::{
 const DEBUGFS_RECOVERY: usize = 0;
 const DEBUGFS_INJECT: usize = 1;
 const DEBUGFS_RECOVER: usize = 2;
+const DEBUGFS_STOPS: usize = 3;
 
 /// How long a reset may take before we give up on the device.
 const RESET_TIMEOUT_MS: u32 = 1000;
@@ -242,6 +243,24 @@ impl needs_reset::Device for PciTransport<'_> {
     }
 }
 
+/// Prints the `stops` debugfs file: how often system sleep and function resets stopped the
+/// driver, and how the last stop went.
+fn show_stops(ctl: &Control<'_>, m: &SeqFile) {
+    let st = ctl.stop_state();
+    seq_print!(m, "sleep: {}\n", st.sleeps);
+    seq_print!(m, "reset: {}\n", st.resets);
+    match st.last {
+        None => seq_print!(m, "last: none\n"),
+        Some((how, None)) => seq_print!(m, "last: {} (stopped)\n", how.name()),
+        Some((how, Some(ret))) => seq_print!(
+            m,
+            "last: {} (restarted: {})\n",
+            how.name(),
+            ret.map_or_else(|e| e.to_errno(), |()| 0)
+        ),
+    }
+}
+
 impl Transport for PciTransport<'_> {
     const DEBUGFS: &'static [debugfs::File] = &[
         debugfs::File {
@@ -256,11 +275,16 @@ impl Transport for PciTransport<'_> {
             name: c"recover",
             writable: true,
         },
+        debugfs::File {
+            name: c"stops",
+            writable: false,
+        },
     ];
 
-    fn debugfs_show(&self, index: usize, _ctl: &Control<'_>, m: &SeqFile) {
+    fn debugfs_show(&self, index: usize, ctl: &Control<'_>, m: &SeqFile) {
         match index {
             DEBUGFS_RECOVERY => needs_reset::show(self, m),
+            DEBUGFS_STOPS => show_stops(ctl, m),
             _ => seq_print!(
                 m,
                 "write a queue index to make the device see a bad request\n"
