@@ -30,6 +30,8 @@ shared_tests=(pci_c_virtio_net)
 # DEVICE_NEEDS_RESET recovery: a boot of its own (the storm test counts kernel messages).
 reset_tests=(reset_detect_only reset_net_freeze_restore reset_blk_prepare_done reset_reprobe
 	reset_storm reset_race)
+# PCI function resets (devices alone behind bridges: run-vm -F).
+flr_tests=(pci_function_reset)
 # rvirtio_net on a NIC with two queue pairs and offloads (tap backend: vnet headers).
 mq_tests=(net_ethtool net_basic)
 # rvirtio_net, on the C virtio-pci and on rvirtio-pci.
@@ -58,7 +60,7 @@ boot() {
 	local out=$outroot/$name
 	echo "# boot $name${nic_opts:+ (virtio-net-pci $nic_opts)}: ${*}"
 	local log rc=0
-	log=$("$vm" -k "$kdir" -o "$out" -t "$boot_timeout" ${boot_queues:+-Q "$boot_queues"} ${nic_opts:+-n "$nic_opts"} -e "RVIRTIO_EXPECT_IRQ=$expect_irq" \
+	log=$("$vm" -k "$kdir" -o "$out" -t "$boot_timeout" ${boot_queues:+-Q "$boot_queues"} ${boot_bridged:+-F} ${nic_opts:+-n "$nic_opts"} -e "RVIRTIO_EXPECT_IRQ=$expect_irq" \
 		-e "RVIRTIO_MODDIR=$moddir" -e "RVIRTIO_BIND_CYCLES=$bind_cycles" \
 		-e "RVIRTIO_MIN_BYTES=$min_bytes" -e "RVIRTIO_RECOVERY_ROUNDS=$recovery_rounds" \
 		-e "RVIRTIO_RACE_ROUNDS=$race_rounds" -e "RVIRTIO_RECOVERY_IPERF_SECS=$recovery_iperf_secs" \
@@ -106,13 +108,12 @@ if [ "$flavour" = debug ]; then
 	# boots (transport, recovery, net driver), each with a kmemleak scan at its end
 	# (guest-init).
 	debug_tests=(skeleton_load_unload driver_override pci_c_virtio_net pci_c_virtio_blk
-		pci_bind_cycles pci_rmmod_under_traffic)
+		pci_bind_cycles pci_function_reset pci_rmmod_under_traffic)
 	debug_reset_tests=(reset_net_freeze_restore reset_blk_prepare_done reset_reprobe reset_storm
 		reset_race)
 	debug_net_tests=(net_basic net_unbind_rmmod net_reset)
 	boot_timeout=3600
 	test_timeout=1200
-	bind_cycles=20
 	min_bytes=100000
 	recovery_rounds=5
 	race_rounds=4
@@ -120,7 +121,7 @@ if [ "$flavour" = debug ]; then
 	recovery_iperf_secs=20
 	echo "KTAP version 1"
 	echo "1..$((${#debug_tests[@]} + ${#debug_reset_tests[@]} + ${#debug_net_tests[@]} + 3))"
-	boot debug "" per-queue "${debug_tests[@]}"
+	boot_bridged=1 boot debug "" per-queue "${debug_tests[@]}"
 	boot debug-reset "" per-queue "${debug_reset_tests[@]}"
 	boot debug-net "" per-queue "${debug_net_tests[@]}"
 	echo "$passed passed, $failed failed"
@@ -128,7 +129,8 @@ if [ "$flavour" = debug ]; then
 	exit
 fi
 
-total=$((5 + ${#base_tests[@]} + 1 + ${#reset_tests[@]} + 1 + ${#net_tests[@]} + 1 +
+total=$((5 + ${#base_tests[@]} + 1 + ${#reset_tests[@]} + 1 + ${#flr_tests[@]} + 1 +
+	${#net_tests[@]} + 1 +
 	${#mq_tests[@]} + 1 +
 	${#intx_tests[@]} + 1 +
 	${#shared_tests[@]} + 1 + 1 + 1))
@@ -171,6 +173,7 @@ fi
 
 boot base "" per-queue "${base_tests[@]}"
 boot reset "" per-queue "${reset_tests[@]}"
+boot_bridged=1 boot flr "" per-queue "${flr_tests[@]}"
 boot net "" per-queue "${net_tests[@]}"
 boot_queues=2 boot mq "" per-queue "${mq_tests[@]}"
 # Interrupt modes forced from QEMU: no MSI-X at all, and fewer vectors than queues + 1.

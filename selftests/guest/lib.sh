@@ -11,6 +11,9 @@ NIC1=0000:00:09.0 # its peer, moved into a network namespace
 BLK0=0000:00:0a.0
 RNG0=0000:00:0b.0
 CON0=0000:00:07.0 # virtio-serial, port org.rvirtio.test on QMP ring buffer rb0
+# With run-vm -F: devices alone behind a PCI-PCI bridge, which the PCI core can reset.
+BLK1=0000:01:01.0
+RNG1=0000:02:01.0
 NIC0_MAC=52:54:00:12:34:01
 NIC1_MAC=52:54:00:12:34:02
 PEER_NS=rvpeer
@@ -285,4 +288,10 @@ ping_ok() {
 # rvirtio_net's fault-injection file for the virtio device of PCI device $1.
 rvnet_knob() {
 	echo "/sys/kernel/debug/rvirtio_net-$(virtio_of "$1")/inject_tx"
+}
+
+# Prints field $2 of the "stops" debugfs file (system sleep and function resets) of PCI device
+# $1: "sleep", "reset" or "last".
+stops_field() {
+	sed -n "s/^$2: //p" "$(rvirtio_debugfs "$1")/stops"
 }
