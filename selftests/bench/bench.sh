@@ -8,7 +8,7 @@
 # Documentation/benchmarks.rst.
 #
 # Environment:
-#   BENCH_ROUNDS=5       rounds; each runs every configuration once, in the same order
+#   BENCH_ROUNDS=5       rounds; each runs every configuration once, the order rotating
 #   BENCH_DURATION=5     seconds of each timed test (pktgen, iperf3, request/response)
 #   BENCH_QUEUES=2       queue pairs per NIC, for the multiqueue test. Above 1 the NICs get tap
 #                        backends on a bridge in a private network namespace (run-vm -Q, needs

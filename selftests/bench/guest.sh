@@ -4,8 +4,10 @@
 # In the guest, run by selftests/bench/bench.sh through run-vm: the benchmark matrix. The NIC
 # under test (NIC0) is bound in turn to each configuration, transport x driver, and measured
 # against its peer (NIC1, on the C drivers, in a network namespace). Each round runs every
-# configuration once, in the same order, so that slow drifts of the host hit them alike; the
-# C/C configuration runs twice per round (c_c and c_c2) to show the noise.
+# configuration once; the order rotates by one place from round to round, so that over as many
+# rounds as configurations each one runs once in each place, and a drift of the host within a
+# round hits none of them more than the others. The C/C configuration runs twice per round (c_c
+# and c_c2) to show the noise.
 #
 # Raw samples go to $RVIRTIO_OUT/bench-raw.tsv, one per line: ROUND CONFIG METRIC VALUE NOTE,
 # VALUE being a number, n/a, never or failed; facts about the run to bench-meta.tsv. The host
@@ -27,7 +29,7 @@ meta=$RVIRTIO_OUT/bench-meta.tsv
 RR_PORT=5202
 RECOVERY_TIMEOUT=2 # seconds a C-transport NIC gets to come back after NEEDS_RESET
 
-# Run order within a round, and what each configuration binds: PCI driver, virtio driver
+# Run order of round 1 (round r starts r - 1 places further), and what each configuration binds: PCI driver, virtio driver
 # ("c": upstream virtio_net, "rust": rvirtio_net).
 configs=(c_c r_c c_c2 c_r r_r)
 declare -A cfg_pci=([c_c]=virtio-pci [r_c]=rvirtio-pci [c_c2]=virtio-pci [c_r]=virtio-pci
@@ -293,7 +295,7 @@ fi
 	printf 'ping_count\t%s\n' "$ping_count"
 	printf 'recovery_timeout_s\t%s\n' "$RECOVERY_TIMEOUT"
 	printf 'rust_net_driver\t%s\n' "${rust_drv:-}"
-	printf 'order\t%s\n' "${configs[*]}"
+	printf 'order\t%s\n' "${configs[*]}, rotated by one each round"
 	printf 'warmup\t%s\n' "$warmup"
 } > "$meta"
 echo "bench: $rounds rounds of ${configs[*]}, ${secs} s tests, $queues queue pairs," \
@@ -310,9 +312,10 @@ if [ "$warmup" = 1 ]; then
 	done
 	read -r secs ping_count <<< "$saved"
 fi
+n=${#configs[@]}
 for ((r = 1; r <= rounds; r++)); do
-	for cfg in "${configs[@]}"; do
-		run_slot "$r" "$cfg"
+	for ((i = 0; i < n; i++)); do
+		run_slot "$r" "${configs[(i + r - 1) % n]}"
 	done
 done
 printf 'guest_runtime_s\t%s\n' $((($(now_ns) - start) / 1000000000)) >> "$meta"
