@@ -17,6 +17,9 @@
 #   BENCH_WARMUP=0       no warm-up round (a short round 0, left out of the results)
 #   BENCH_OUT=DIR        results and VM logs (default out/bench, out/bench-smoke for smoke)
 #   BENCH_PLOT=0         no plot (nothing installed)
+#   BENCH_PERF=1         profile the guest with perf (round 1 and later) during pktgen, TCP to the
+#                        peer and request/response: reports by symbol in $BENCH_OUT/vm/share/perf/.
+#                        The profiler costs time: its numbers are not for comparison with others
 #   KDIR, RVIRTIO_MODDIR the kernel build and our modules, as for the tests
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -69,6 +72,7 @@ rc=0
 "$top/selftests/vm/run-vm" -k "$kdir" -o "$out/vm" -t "$timeout" -Q "$queues" \
 	-e "RVIRTIO_MODDIR=$moddir" -e "BENCH_ROUNDS=$rounds" -e "BENCH_DURATION=$secs" \
 	-e "BENCH_QUEUES=$queues" -e "BENCH_PING_COUNT=$pings" -e "BENCH_WARMUP=$warmup" \
+	-e "BENCH_PERF=${BENCH_PERF:-0}" \
 	"$here/guest.sh" > "$out/vm.log" 2>&1 || rc=$?
 sleep 0.5
 kill "$tailpid" 2> /dev/null || true

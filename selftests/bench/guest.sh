@@ -15,7 +15,8 @@
 #
 # Environment: BENCH_ROUNDS (5), BENCH_DURATION (seconds per timed test, 5), BENCH_QUEUES
 # (queue pairs QEMU gave the NICs, 1), BENCH_PING_COUNT (500), BENCH_WARMUP (1: a short round 0
-# first, not reported), RVIRTIO_MODDIR.
+# first, not reported), BENCH_PERF (0; 1: profile the guest with perf during pktgen, TCP to the
+# peer and request/response, reports in $RVIRTIO_OUT/perf/), RVIRTIO_MODDIR.
 . "$RVIRTIO_TOP/selftests/guest/lib.sh"
 
 rounds=${BENCH_ROUNDS:-5}
@@ -71,6 +72,28 @@ peer_stat() {
 pci_unbind() {
 	[ -e "/sys/bus/pci/devices/$1/driver" ] && echo "$1" > "/sys/bus/pci/devices/$1/driver/unbind"
 	return 0
+}
+
+# Runs "$2..." (a command or function), with the whole guest profiled by perf (cpu-clock: there
+# is no PMU under TCG) if BENCH_PERF=1; the report, by symbol, goes to $RVIRTIO_OUT/perf/$1.txt.
+profiled() {
+	local name=$1 data=/tmp/perf-$1.data pid rc=0
+	shift
+	if [ "${BENCH_PERF:-0}" != 1 ] || [ "$round" = 0 ]; then
+		"$@"
+		return
+	fi
+	perf record -q -e cpu-clock -F 2000 -a -g -o "$data" > /dev/null 2>&1 &
+	pid=$!
+	sleep 0.5
+	"$@" || rc=$?
+	kill -INT "$pid" 2> /dev/null
+	wait "$pid" 2> /dev/null
+	mkdir -p "$RVIRTIO_OUT/perf"
+	perf report -i "$data" --stdio --no-children --sort dso,sym --percent-limit 0.3 -g none \
+		2> /dev/null | grep -v '^$' | head -n 60 > "$RVIRTIO_OUT/perf/$name.txt"
+	rm -f "$data"
+	return $rc
 }
 
 # 64-byte UDP frames (60 bytes + FCS) to the peer with pktgen, one thread on CPU 0, for $2
@@ -176,7 +199,7 @@ run_slot() {
 	[ "$queues" -gt 1 ] && ethtool -L "$dev" combined 1 > /dev/null 2>&1
 	sleep 0.5
 
-	if out=$(pps_test "$dev" "$secs"); then
+	if out=$(profiled "$cfg-pktgen" pps_test "$dev" "$secs"); then
 		read -r v m <<< "$out"
 		record "$round" "$cfg" tx_kpps "$v"
 		record "$round" "$cfg" rx_kpps "$m"
@@ -187,7 +210,7 @@ run_slot() {
 	fi
 
 	c0=$(cpu_busy)
-	if out=$(iperf_json "$secs"); then
+	if out=$(profiled "$cfg-tcp-tx" iperf_json "$secs"); then
 		c1=$(cpu_busy)
 		read -r bps bytes <<< "$out"
 		v=$(awk -v b="$bps" 'BEGIN { printf "%.1f", b / 1e6 }')
@@ -230,7 +253,7 @@ run_slot() {
 	else
 		record "$round" "$cfg" ping_rtt_us failed "ping"
 	fi
-	if v=$(rr_test) && [ -n "$v" ]; then
+	if v=$(profiled "$cfg-rr" rr_test) && [ -n "$v" ]; then
 		record "$round" "$cfg" tcp_rr_tps "$v"
 		summary+=", rr ${v}/s"
 	else
