@@ -402,17 +402,10 @@ impl Poll for NetPriv {
 impl VirtNet {
     fn new(vdev: &virtio::Device) -> Result<Self> {
         let dev: &device::Device = vdev.as_ref();
-        let mtu = if vdev.has_feature(feature::MTU) {
-            let mtu = u32::from(vdev.read_config_u16(config::MTU));
-            if mtu < MIN_MTU {
-                dev_warn!(dev, "ignoring the device's MTU {mtu}, below {MIN_MTU}\n");
-                None
-            } else {
-                Some(mtu)
-            }
-        } else {
-            None
-        };
+        // `validate` withdrew F_MTU if the device's MTU is below the minimum.
+        let mtu = vdev
+            .has_feature(feature::MTU)
+            .then(|| u32::from(vdev.read_config_u16(config::MTU)));
         let rx_caps = RxCaps::from_features(|b| vdev.has_feature(b));
         // Mergeable buffers take packets of any size; small buffers are sized for the MTU.
         let max_mtu = match mtu {
@@ -608,6 +601,17 @@ impl virtio::Driver for VirtNet {
         }
         for &bit in RxCaps::unsupported(|b| features.has(b)) {
             features.clear(bit);
+        }
+        // As upstream: an MTU the stack cannot use is ignored, and the device told so.
+        if features.has(feature::MTU) {
+            let mtu = u32::from(vdev.read_config_u16(config::MTU));
+            if mtu < MIN_MTU {
+                dev_warn!(
+                    vdev.as_ref(),
+                    "ignoring the device's MTU {mtu}, below {MIN_MTU}\n"
+                );
+                features.clear(feature::MTU);
+            }
         }
         Ok(())
     }
