@@ -20,7 +20,7 @@ use core::{marker::PhantomData, mem, ptr::NonNull};
 use kernel::{device, error::from_result, ffi::c_int, prelude::*, types::Opaque};
 pub(crate) use napi::Napi;
 pub(crate) use skbuff::SkBuff;
-pub(crate) use virtio_buf::{apply_rx_hdr, RxFrag, RxSkb, TxSkb};
+pub(crate) use virtio_buf::{apply_rx_hdr, RxChain, RxData, RxFrag, RxSkb, TxSkb};
 
 /// Offload features of a device (`NETIF_F_*`), as [`Device::set_features`] takes them.
 pub(crate) mod features {

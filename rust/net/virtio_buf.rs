@@ -131,6 +131,82 @@ unsafe impl<const LEN: u32> Buffer for RxFrag<LEN> {
     }
 }
 
+/// `N` page fragments of `LEN` bytes posted as one buffer: the device writes a packet across
+/// them in order ("big packets": GSO packets received without mergeable buffers).
+pub(crate) struct RxChain<const LEN: u32, const N: usize> {
+    frags: KBox<[Option<RxFrag<LEN>>; N]>,
+}
+
+impl<const LEN: u32, const N: usize> RxChain<LEN, N> {
+    /// Bytes the chain holds.
+    pub(crate) const CAPACITY: u32 = LEN * N as u32;
+
+    /// Allocates the fragments (atomic).
+    pub(crate) fn alloc() -> Option<Self> {
+        let mut frags = KBox::new(core::array::from_fn(|_| None), GFP_ATOMIC).ok()?;
+        for f in frags.iter_mut() {
+            *f = Some(RxFrag::alloc()?);
+        }
+        Some(Self { frags })
+    }
+
+    /// The device wrote `len` bytes: the fragments that hold them, in order; `None` (all
+    /// freed) if that is more than the chain holds.
+    pub(crate) fn complete(self, len: u32) -> Option<RxChainData<LEN, N>> {
+        (len <= Self::CAPACITY).then_some(RxChainData {
+            frags: self.frags,
+            next: 0,
+            left: len,
+        })
+    }
+}
+
+// SAFETY: The entries cover the `LEN` bytes of each fragment, all present (`alloc` fills every
+// slot, and only `complete` takes them out), owned by the box that the raw pointer keeps until
+// `from_raw`.
+unsafe impl<const LEN: u32, const N: usize> Buffer for RxChain<LEN, N> {
+    fn map(&self, sg: &mut SgList<'_>) -> Result {
+        for frag in self.frags.iter() {
+            frag.as_ref().ok_or(EINVAL)?.map(sg)?;
+        }
+        Ok(())
+    }
+
+    fn into_raw(self) -> NonNull<c_void> {
+        // SAFETY: `KBox::into_raw` never returns null.
+        unsafe { NonNull::new_unchecked(KBox::into_raw(self.frags).cast()) }
+    }
+
+    unsafe fn from_raw(ptr: NonNull<c_void>) -> Self {
+        // SAFETY: `ptr` comes from `into_raw`: the box of a chain we own again.
+        let frags = unsafe { KBox::from_raw(ptr.as_ptr().cast()) };
+        Self { frags }
+    }
+}
+
+/// The fragments of an [`RxChain`] that hold a received packet: yields each with the bytes
+/// the device wrote in it. Fragments not taken are freed when this is dropped.
+pub(crate) struct RxChainData<const LEN: u32, const N: usize> {
+    frags: KBox<[Option<RxFrag<LEN>>; N]>,
+    next: usize,
+    left: u32,
+}
+
+impl<const LEN: u32, const N: usize> Iterator for RxChainData<LEN, N> {
+    type Item = RxData;
+
+    fn next(&mut self) -> Option<RxData> {
+        if self.left == 0 {
+            return None;
+        }
+        let frag = self.frags.get_mut(self.next)?.take()?;
+        self.next += 1;
+        let len = self.left.min(LEN);
+        self.left -= len;
+        frag.complete(len)
+    }
+}
+
 /// Received bytes in a page fragment.
 ///
 /// # Invariants

@@ -131,7 +131,7 @@ impl TxCaps {
 pub(crate) struct RxCaps {
     /// Partial checksums (`GUEST_CSUM`).
     pub(crate) csum: bool,
-    /// GSO packets (`GUEST_TSO4`/`GUEST_TSO6`, with `GUEST_CSUM` and `MRG_RXBUF`).
+    /// GSO packets (`GUEST_TSO4`/`GUEST_TSO6`, with `GUEST_CSUM`).
     pub(crate) gso: bool,
     /// Packets spanning several buffers (`MRG_RXBUF`).
     pub(crate) mergeable: bool,
@@ -144,19 +144,15 @@ impl RxCaps {
         let mergeable = has(feature::MRG_RXBUF);
         Self {
             csum,
-            gso: csum && mergeable && (has(feature::GUEST_TSO4) || has(feature::GUEST_TSO6)),
+            gso: csum && (has(feature::GUEST_TSO4) || has(feature::GUEST_TSO6)),
             mergeable,
         }
     }
 
-    /// Receive features to withdraw before negotiation completes: GSO without mergeable
-    /// buffers would need 64 KiB receive buffers, which this driver does not post.
-    pub(crate) fn unsupported(has: impl Fn(u32) -> bool) -> &'static [u32] {
-        if has(feature::MRG_RXBUF) {
-            &[]
-        } else {
-            &[feature::GUEST_TSO4, feature::GUEST_TSO6, feature::GUEST_ECN]
-        }
+    /// Whether each receive buffer must hold the largest packet: GSO packets without
+    /// mergeable buffers ("big packets").
+    pub(crate) fn big(&self) -> bool {
+        self.gso && !self.mergeable
     }
 }
 

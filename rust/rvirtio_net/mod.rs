@@ -132,6 +132,8 @@ fn take_rx_ring(vqs: &mut virtio::Virtqueues, i: u16, caps: &RxCaps) -> Result<R
     let q = usize::from(i) * 2;
     Ok(if caps.mergeable {
         RxRing::Mergeable(vqs.take(q)?)
+    } else if caps.big() {
+        RxRing::Big(vqs.take(q)?)
     } else {
         RxRing::Small(vqs.take(q)?)
     })
@@ -407,10 +409,11 @@ impl VirtNet {
             .has_feature(feature::MTU)
             .then(|| u32::from(vdev.read_config_u16(config::MTU)));
         let rx_caps = RxCaps::from_features(|b| vdev.has_feature(b));
-        // Mergeable buffers take packets of any size; small buffers are sized for the MTU.
+        // Mergeable and big buffers take packets of any size; small buffers are sized for the
+        // MTU.
         let max_mtu = match mtu {
             Some(mtu) => mtu,
-            None if rx_caps.mergeable => MAX_MTU,
+            None if rx_caps.mergeable || rx_caps.big() => MAX_MTU,
             None => ETH_DATA_LEN,
         };
         let buf_len = HDR_LEN as u32 + ETH_VLAN_HLEN + max_mtu;
@@ -598,9 +601,6 @@ impl virtio::Driver for VirtNet {
                 "device offers feature {bit} without the control queue it needs\n"
             );
             return Err(EINVAL);
-        }
-        for &bit in RxCaps::unsupported(|b| features.has(b)) {
-            features.clear(bit);
         }
         // As upstream: an MTU the stack cannot use is ignored, and the device told so.
         if features.has(feature::MTU) {

@@ -4,14 +4,19 @@
 //!
 //! With mergeable buffers (`MRG_RXBUF`) the ring holds page fragments of [`MRG_BUF_LEN`] bytes
 //! and a packet spans `num_buffers` of them: the headers are copied into a small skb, the rest
-//! is attached as page fragments. Without, each buffer is an skb sized for the MTU.
+//! is attached as page fragments. Without, each buffer is an skb sized for the MTU, unless the
+//! device may send GSO packets: then each buffer is a chain of [`BIG_FRAGS`] page fragments
+//! that holds the largest packet ("big packets"), received like a mergeable packet.
 
 use super::{
     hdr::{self, HDR_LEN},
     NetPriv,
 };
 use crate::{
-    net::{self, apply_rx_hdr, BhDisabled, DeviceOf, Napi, RxFrag, RxSkb, SkBuff, Stats64},
+    net::{
+        self, apply_rx_hdr, BhDisabled, DeviceOf, Napi, RxChain, RxData, RxFrag, RxSkb, SkBuff,
+        Stats64,
+    },
     virtio::Virtqueue,
 };
 use kernel::{
@@ -31,6 +36,11 @@ const GOOD_COPY_LEN: u32 = 128;
 const ETH_HLEN: u32 = 14;
 
 type MrgFrag = RxFrag<MRG_BUF_LEN>;
+
+/// Fragments of a big-packet buffer: 17 x 4 KiB hold a 64 KiB GSO packet with its headers, and
+/// fill the 17 fragment slots of an skb at most (the first one's start is copied).
+pub(super) const BIG_FRAGS: usize = 17;
+type BigBuf = RxChain<MRG_BUF_LEN, BIG_FRAGS>;
 
 /// Counters of a receive queue, added to once per poll.
 struct RxStats {
@@ -55,6 +65,39 @@ struct PollStats {
 pub(super) enum RxRing {
     Small(Virtqueue<RxSkb>),
     Mergeable(Virtqueue<MrgFrag>),
+    Big(Virtqueue<BigBuf>),
+}
+
+impl RxRing {
+    /// Calls `f` on the ring's virtqueue, whatever its buffers.
+    fn with_vq<R>(&mut self, f: impl FnOnce(&mut dyn RingOps) -> R) -> R {
+        match self {
+            Self::Small(vq) => f(vq),
+            Self::Mergeable(vq) => f(vq),
+            Self::Big(vq) => f(vq),
+        }
+    }
+}
+
+/// What a receive ring does the same whatever its buffers.
+trait RingOps {
+    fn enable_cb_prepare(&mut self) -> u32;
+    fn poll(&self, last: u32) -> bool;
+    fn size(&self) -> u32;
+}
+
+impl<B: crate::virtio::Buffer> RingOps for Virtqueue<B> {
+    fn enable_cb_prepare(&mut self) -> u32 {
+        Virtqueue::enable_cb_prepare(self)
+    }
+
+    fn poll(&self, last: u32) -> bool {
+        Virtqueue::poll(self, last)
+    }
+
+    fn size(&self) -> u32 {
+        Virtqueue::size(self)
+    }
 }
 
 /// A receive queue and its NAPI context.
@@ -128,6 +171,22 @@ impl RxQueue {
                         break;
                     };
                     if vq.add_inbuf(frag).is_err() {
+                        break;
+                    }
+                    posted = true;
+                }
+                if posted {
+                    vq.kick();
+                }
+            }
+            RxRing::Big(vq) => {
+                // A chain takes BIG_FRAGS descriptors, or one indirect descriptor.
+                while vq.num_free() > 0 {
+                    let Some(buf) = BigBuf::alloc() else {
+                        oom = true;
+                        break;
+                    };
+                    if vq.add_inbuf(buf).is_err() {
                         break;
                     }
                     posted = true;
@@ -211,6 +270,61 @@ impl RxQueue {
         Some(skb)
     }
 
+    /// The first fragment of a packet, whose `len` bytes start with the header (checked to be
+    /// there): a new skb with a copy of the packet's start and the rest of the fragment
+    /// attached (`None` without memory), and the header.
+    fn receive_first(
+        napi: &Napi,
+        data: RxData,
+        len: u32,
+        st: &mut PollStats,
+    ) -> (Option<SkBuff>, [u8; HDR_LEN]) {
+        let mut h = [0u8; HDR_LEN];
+        h.copy_from_slice(&data.bytes()[..HDR_LEN]);
+        let copy = (len - HDR_LEN as u32).min(GOOD_COPY_LEN);
+        let mut skb = napi.alloc_skb(copy);
+        match skb.as_mut() {
+            Some(s) => {
+                let start = HDR_LEN + copy as usize;
+                let ok = s.put_data(&data.bytes()[HDR_LEN..start]).is_ok()
+                    && data.attach(s, start as u32, MRG_BUF_LEN).is_ok();
+                if !ok {
+                    st.errors += 1;
+                    skb = None;
+                }
+            }
+            None => st.drops += 1,
+        }
+        (skb, h)
+    }
+
+    /// A big-packet buffer of which the device used `len` bytes.
+    fn receive_big(napi: &Napi, buf: BigBuf, len: u32, st: &mut PollStats) -> Option<SkBuff> {
+        let mut parts = buf
+            .complete(len)
+            .filter(|_| len >= HDR_LEN as u32 + ETH_HLEN)
+            .or_else(|| {
+                st.errors += 1;
+                None
+            })?;
+        let first = parts.next()?;
+        let first_len = len.min(MRG_BUF_LEN);
+        let (skb, h) = Self::receive_first(napi, first, first_len, st);
+        let mut skb = skb?;
+        for data in parts {
+            if data.attach(&mut skb, 0, MRG_BUF_LEN).is_err() {
+                st.errors += 1;
+                return None;
+            }
+        }
+        if apply_rx_hdr(&mut skb, &h).is_err() {
+            st.errors += 1;
+            return None;
+        }
+        st.bytes += u64::from(len) - HDR_LEN as u64;
+        Some(skb)
+    }
+
     /// The first buffer of a packet in mergeable buffers, and the rest from `vq`.
     fn receive_mergeable(
         napi: &Napi,
@@ -226,20 +340,12 @@ impl RxQueue {
             st.errors += 1;
             return None;
         };
-        let mut h = [0u8; HDR_LEN];
-        h.copy_from_slice(&data.bytes()[..HDR_LEN]);
-        let nbufs = hdr::num_buffers(&h).max(1);
-        let copy = (len - HDR_LEN as u32).min(GOOD_COPY_LEN);
+        let nbufs = data
+            .bytes()
+            .first_chunk::<HDR_LEN>()
+            .map_or(1, |h| hdr::num_buffers(h).max(1));
+        let (mut skb, h) = Self::receive_first(napi, data, len, st);
         let mut ok = true;
-        let mut skb = napi.alloc_skb(copy);
-        match skb.as_mut() {
-            Some(s) => {
-                let start = HDR_LEN + copy as usize;
-                ok = s.put_data(&data.bytes()[HDR_LEN..start]).is_ok()
-                    && data.attach(s, start as u32, MRG_BUF_LEN).is_ok();
-            }
-            None => st.drops += 1,
-        }
         let mut bytes = u64::from(len) - HDR_LEN as u64;
         // The other buffers of the packet are taken off the ring whatever happens to it.
         for _ in 1..nbufs {
@@ -291,6 +397,12 @@ impl RxQueue {
                     };
                     Self::receive_mergeable(napi, vq, frag, len, &mut st)
                 }
+                RxRing::Big(vq) => {
+                    let Some((buf, len)) = vq.get_buf() else {
+                        break;
+                    };
+                    Self::receive_big(napi, buf, len, &mut st)
+                }
             };
             done += 1;
             let Some(mut skb) = skb else {
@@ -310,10 +422,7 @@ impl RxQueue {
             st.drops += 1;
             dev.schedule_deferred(0);
         }
-        let last = (done < budget).then(|| match &mut *ring {
-            RxRing::Small(vq) => vq.enable_cb_prepare(),
-            RxRing::Mergeable(vq) => vq.enable_cb_prepare(),
-        });
+        let last = (done < budget).then(|| ring.with_vq(|vq| vq.enable_cb_prepare()));
         drop(guard);
 
         self.stats.packets.add(st.packets, Relaxed);
@@ -326,11 +435,8 @@ impl RxQueue {
         }
         if let Some(last) = last {
             if napi.complete_done(done) {
-                let more = match &*self.ring.lock() {
-                    Some(RxRing::Small(vq)) => vq.poll(last),
-                    Some(RxRing::Mergeable(vq)) => vq.poll(last),
-                    None => false,
-                };
+                let more = Option::as_mut(&mut *self.ring.lock())
+                    .is_some_and(|ring| ring.with_vq(|vq| vq.poll(last)));
                 if more {
                     // Buffers were used between the last look and re-enabling interrupts.
                     napi.schedule();
@@ -343,11 +449,7 @@ impl RxQueue {
     /// The ring's size (0 while the device is reset).
     pub(super) fn ring_size(&self) -> u32 {
         let _bh = BhDisabled::new();
-        match &*self.ring.lock() {
-            Some(RxRing::Small(vq)) => vq.size(),
-            Some(RxRing::Mergeable(vq)) => vq.size(),
-            None => 0,
-        }
+        Option::as_mut(&mut *self.ring.lock()).map_or(0, |ring| ring.with_vq(|vq| vq.size()))
     }
 
     /// Packets, bytes, drops, errors (as ethtool names them).

@@ -151,17 +151,24 @@ fn segmentation_needs_checksums() {
 }
 
 #[test]
-fn receive_gso_needs_checksums_and_mergeable_buffers() {
+fn receive_gso_needs_checksums() {
     use feature::*;
     let rx = RxCaps::from_features(features(&[GUEST_TSO4, MRG_RXBUF]));
-    assert!(!rx.gso && rx.mergeable && !rx.csum);
+    assert!(!rx.gso && rx.mergeable && !rx.csum && !rx.big());
     let rx = RxCaps::from_features(features(&[GUEST_CSUM, GUEST_TSO6, MRG_RXBUF]));
-    assert!(rx.gso && rx.csum);
-    assert_eq!(
-        RxCaps::unsupported(features(&[GUEST_TSO4])),
-        &[GUEST_TSO4, GUEST_TSO6, GUEST_ECN]
-    );
-    assert!(RxCaps::unsupported(features(&[GUEST_TSO4, MRG_RXBUF])).is_empty());
+    assert!(rx.gso && rx.csum && !rx.big());
+}
+
+#[test]
+fn big_packets_only_for_gso_without_mergeable_buffers() {
+    use feature::*;
+    let rx = RxCaps::from_features(features(&[GUEST_CSUM, GUEST_TSO4]));
+    assert!(rx.gso && !rx.mergeable && rx.big());
+    let rx = RxCaps::from_features(features(&[GUEST_CSUM]));
+    assert!(!rx.gso && !rx.big());
+    // No checksum offload, so no GSO either: small buffers.
+    let rx = RxCaps::from_features(features(&[GUEST_TSO4, GUEST_TSO6]));
+    assert!(!rx.big());
 }
 
 /// Every request either encodes to a header that says what was asked, or is refused: a
