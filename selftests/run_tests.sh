@@ -34,6 +34,7 @@ reset_tests=(reset_detect_only reset_net_freeze_restore reset_blk_prepare_done r
 flr_tests=(pci_function_reset)
 # rvirtio_net on a NIC with two queue pairs and offloads (tap backend: vnet headers).
 mq_tests=(net_ethtool net_basic)
+big_tests=(net_basic)
 # rvirtio_net, on the C virtio-pci and on rvirtio-pci.
 net_tests=(net_basic net_link net_mtu net_rx_filter net_rx_refill net_unbind_rmmod
 	net_basic_rvirtio_pci net_link_rvirtio_pci net_reset net_reset_c_transport)
@@ -64,6 +65,7 @@ boot() {
 		-e "RVIRTIO_MODDIR=$moddir" -e "RVIRTIO_BIND_CYCLES=$bind_cycles" \
 		-e "RVIRTIO_MIN_BYTES=$min_bytes" -e "RVIRTIO_RECOVERY_ROUNDS=$recovery_rounds" \
 		-e "RVIRTIO_RACE_ROUNDS=$race_rounds" -e "RVIRTIO_RECOVERY_IPERF_SECS=$recovery_iperf_secs" \
+		-e "RVIRTIO_EXPECT_BIG=${big_env:-0}" \
 		"$guest/run.sh" -t "$test_timeout" "${paths[@]}" 2> "$out.runner.log") || rc=$?
 	local seen=() line
 	while IFS= read -r line; do
@@ -131,7 +133,7 @@ fi
 
 total=$((5 + ${#base_tests[@]} + 1 + ${#reset_tests[@]} + 1 + ${#flr_tests[@]} + 1 +
 	${#net_tests[@]} + 1 +
-	${#mq_tests[@]} + 1 +
+	${#mq_tests[@]} + 1 + ${#big_tests[@]} + 1 +
 	${#intx_tests[@]} + 1 +
 	${#shared_tests[@]} + 1 + 1 + 1))
 echo "KTAP version 1"
@@ -176,6 +178,8 @@ boot reset "" per-queue "${reset_tests[@]}"
 boot_bridged=1 boot flr "" per-queue "${flr_tests[@]}"
 boot net "" per-queue "${net_tests[@]}"
 boot_queues=2 boot mq "" per-queue "${mq_tests[@]}"
+# Receive GSO without mergeable buffers: rvirtio_net posts big-packet buffers.
+big_env=1 boot_queues=2 boot big "mrg_rxbuf=off" per-queue "${big_tests[@]}"
 # Interrupt modes forced from QEMU: no MSI-X at all, and fewer vectors than queues + 1.
 boot intx "vectors=0" intx "${intx_tests[@]}"
 boot shared "vectors=2" shared "${shared_tests[@]}"

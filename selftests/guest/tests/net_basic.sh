@@ -39,9 +39,23 @@ tx0=$(netdev_stat "$dev" tx_bytes) re0=$(retrans "")
 sent=$(iperf_run 5) || fail "iperf3 failed: $sent"
 check_bytes "TX" $(($(netdev_stat "$dev" tx_bytes) - tx0)) "$sent" $(($(retrans "") - re0))
 
-rx0=$(netdev_stat "$dev" rx_bytes) re0=$(retrans "$PEER_NS")
+rx0=$(netdev_stat "$dev" rx_bytes) rp0=$(netdev_stat "$dev" rx_packets) re0=$(retrans "$PEER_NS")
 got=$(iperf_run 5 -R) || fail "iperf3 -R failed: $got"
-check_bytes "RX" $(($(netdev_stat "$dev" rx_bytes) - rx0)) "$got" $(($(retrans "$PEER_NS") - re0))
+rxb=$(($(netdev_stat "$dev" rx_bytes) - rx0)) rxp=$(($(netdev_stat "$dev" rx_packets) - rp0))
+check_bytes "RX" "$rxb" "$got" $(($(retrans "$PEER_NS") - re0))
+
+# Receive offloads: with GUEST_TSO4 negotiated the device hands over GSO packets, so the
+# average received packet is far above the MTU (in mergeable buffers, or in big-packet
+# buffers when the device has no MRG_RXBUF: RVIRTIO_EXPECT_BIG=1, a NIC with mrg_rxbuf=off).
+features=$(cat "/sys/class/net/$dev/device/features")
+echo "features: $features; RX: $rxp packets, $((rxb / (rxp > 0 ? rxp : 1))) bytes on average"
+if [ "${features:7:1}" = 1 ]; then
+	[ $((rxb / rxp)) -gt 3000 ] || fail "GUEST_TSO4 negotiated, but no large packet received"
+fi
+if [ "${RVIRTIO_EXPECT_BIG:-0}" = 1 ]; then
+	[ "${features:15:1}" = 0 ] || fail "MRG_RXBUF negotiated: no big packets to test"
+	[ "${features:7:1}" = 1 ] || fail "GUEST_TSO4 not negotiated: no big packets to test"
+fi
 
 for c in rx_errors tx_dropped rx_dropped; do
 	v=$(netdev_stat "$dev" $c)
