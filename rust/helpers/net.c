@@ -12,6 +12,7 @@
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
+#include <net/netdev_queues.h>
 
 /* The virtio bus, as a driver uses it. */
 
@@ -531,4 +532,20 @@ void rvirtio_helper_local_bh_disable(void)
 void rvirtio_helper_local_bh_enable(void)
 {
 	local_bh_enable();
+}
+
+/* Per-queue statistics (netdev_stat_ops): set before registration. */
+void rvirtio_helper_netdev_set_stat_ops(struct net_device *dev, const struct netdev_stat_ops *ops)
+{
+	dev->stat_ops = ops;
+}
+
+unsigned int rvirtio_helper_netdev_real_num_rx_queues(const struct net_device *dev)
+{
+	return READ_ONCE(dev->real_num_rx_queues);
+}
+
+unsigned int rvirtio_helper_netdev_real_num_tx_queues(const struct net_device *dev)
+{
+	return READ_ONCE(dev->real_num_tx_queues);
 }

@@ -11,7 +11,8 @@ mod tx;
 
 use crate::{
     net::{
-        self, features as nf, napi::Poll, DeviceOf, MacAddr, Napi, Rtnl, RxMode, SkBuff, Stats64,
+        self, features as nf, napi::Poll, DeviceOf, MacAddr, Napi, Rtnl, RxMode, RxQueueStats,
+        SkBuff, Stats64, TxQueueStats,
     },
     virtio::{self, QueueSpec},
 };
@@ -384,6 +385,42 @@ impl net::Operations for NetPriv {
         for tq in &self.tx {
             tq.add_stats(stats);
         }
+    }
+
+    fn queue_stats_rx(&self, _dev: &net::Device, index: u32) -> RxQueueStats {
+        self.rx
+            .get(index as usize)
+            .map_or_else(RxQueueStats::default, |q| q.queue_stats())
+    }
+
+    fn queue_stats_tx(&self, _dev: &net::Device, index: u32) -> TxQueueStats {
+        self.tx
+            .get(index as usize)
+            .map_or_else(TxQueueStats::default, |q| q.queue_stats())
+    }
+
+    fn base_stats(&self, dev: &net::Device) -> (RxQueueStats, TxQueueStats) {
+        // Every queue's counters live as long as the device and are never reset: the base is
+        // what the queues out of use counted, so that base and active queues add up to what
+        // `get_stats64` reports (all queues).
+        let mut rx = RxQueueStats {
+            packets: Some(0),
+            bytes: Some(0),
+            alloc_fail: Some(0),
+        };
+        let mut tx = TxQueueStats {
+            packets: Some(0),
+            bytes: Some(0),
+            stop: Some(0),
+            wake: Some(0),
+        };
+        for q in self.rx.iter().skip(dev.real_num_rx_queues() as usize) {
+            rx.add(&q.queue_stats());
+        }
+        for q in self.tx.iter().skip(dev.real_num_tx_queues() as usize) {
+            tx.add(&q.queue_stats());
+        }
+        (rx, tx)
     }
 }
 
