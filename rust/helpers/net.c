@@ -99,7 +99,8 @@ void rvirtio_helper_netdev_ops_init(struct net_device_ops *ops,
 				    int (*change_mtu)(struct net_device *, int),
 				    void (*set_rx_mode)(struct net_device *),
 				    int (*vlan_rx_add_vid)(struct net_device *, __be16, u16),
-				    int (*vlan_rx_kill_vid)(struct net_device *, __be16, u16))
+				    int (*vlan_rx_kill_vid)(struct net_device *, __be16, u16),
+				    int (*set_features)(struct net_device *, netdev_features_t))
 {
 	ops->ndo_open = open;
 	ops->ndo_stop = stop;
@@ -110,6 +111,7 @@ void rvirtio_helper_netdev_ops_init(struct net_device_ops *ops,
 	ops->ndo_set_rx_mode = set_rx_mode;
 	ops->ndo_vlan_rx_add_vid = vlan_rx_add_vid;
 	ops->ndo_vlan_rx_kill_vid = vlan_rx_kill_vid;
+	ops->ndo_set_features = set_features;
 	ops->ndo_validate_addr = eth_validate_addr;
 	ops->ndo_features_check = passthru_features_check;
 }
@@ -180,6 +182,11 @@ void rvirtio_helper_netdev_set_features(struct net_device *dev, u64 hw, u64 feat
 {
 	dev->hw_features = hw;
 	dev->features = features;
+}
+
+u64 rvirtio_helper_netdev_features(const struct net_device *dev)
+{
+	return READ_ONCE(dev->features);
 }
 
 bool rvirtio_helper_netif_running(const struct net_device *dev)

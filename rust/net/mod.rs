@@ -40,6 +40,8 @@ pub(crate) mod features {
     pub(crate) const TSO_ECN: u64 = 1 << bindings::NETIF_F_TSO_ECN_BIT;
     /// Receive checksums checked by the device.
     pub(crate) const RXCSUM: u64 = 1 << bindings::NETIF_F_RXCSUM_BIT;
+    /// Receive packets coalesced by the device, as GRO would (`rx-gro-hw`).
+    pub(crate) const GRO_HW: u64 = 1 << bindings::NETIF_F_GRO_HW_BIT;
     /// VLAN filtering by the device.
     pub(crate) const HW_VLAN_CTAG_FILTER: u64 = 1 << bindings::NETIF_F_HW_VLAN_CTAG_FILTER_BIT;
     /// Any memory can be transmitted from.
@@ -133,6 +135,12 @@ impl Device {
     pub(crate) fn set_features(&self, hw: u64, active: u64) {
         // SAFETY: The device is valid; called before registration.
         unsafe { bindings::netdev_set_features(self.as_raw(), hw, active) }
+    }
+
+    /// The offloads enabled now, as [`features`] bits.
+    pub(crate) fn features(&self) -> u64 {
+        // SAFETY: The device is valid by the type invariant.
+        unsafe { bindings::netdev_features(self.as_raw()) }
     }
 
     /// Whether the interface is up.
@@ -396,6 +404,14 @@ pub(crate) trait Operations: Send + Sync + Sized {
         build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
+    /// Switches offloads on the device: `features` is the set the stack wants (as [`features`]
+    /// bits, already reconciled by the core), [`Device::features`] still the current one, which
+    /// becomes `features` once this succeeds. Under rtnl, in process context. Without this
+    /// operation the stack switches the offloads of `hw_features` alone.
+    fn set_features(&self, _dev: &Device, _features: u64) -> Result {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
     /// Accepts VLAN `vid` (with `HW_VLAN_CTAG_FILTER`).
     fn vlan_add(&self, _dev: &Device, _vid: u16) -> Result {
         build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
@@ -644,6 +660,15 @@ impl<T: Operations> Adapter<T> {
         from_result(|| t.vlan_del(d, vid).map(|()| 0))
     }
 
+    extern "C" fn set_features(
+        dev: *mut bindings::net_device,
+        features: bindings::netdev_features_t,
+    ) -> c_int {
+        // SAFETY: As in `open`.
+        let (d, t) = unsafe { Self::get(dev) };
+        from_result(|| t.set_features(d, features).map(|()| 0))
+    }
+
     extern "C" fn change_mtu(dev: *mut bindings::net_device, mtu: c_int) -> c_int {
         // SAFETY: As in `open`.
         let (d, t) = unsafe { Self::get(dev) };
@@ -709,6 +734,11 @@ impl<T: Operations + ethtool::Ethtool> Registration<T> {
                 },
                 if T::HAS_VLAN_DEL {
                     Some(Adapter::<T>::vlan_del)
+                } else {
+                    None
+                },
+                if T::HAS_SET_FEATURES {
+                    Some(Adapter::<T>::set_features)
                 } else {
                     None
                 },
