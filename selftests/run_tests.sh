@@ -33,8 +33,8 @@ reset_tests=(reset_detect_only reset_net_freeze_restore reset_blk_prepare_done r
 # PCI function resets (devices alone behind bridges: run-vm -F).
 flr_tests=(pci_function_reset)
 # rvirtio_net on a NIC with two queue pairs and offloads (tap backend: vnet headers).
-mq_tests=(net_ethtool net_basic)
-big_tests=(net_basic)
+mq_tests=(net_ethtool net_basic net_qstats net_gro_hw)
+big_tests=(net_basic net_gro_hw)
 # rvirtio_net, on the C virtio-pci and on rvirtio-pci.
 net_tests=(net_basic net_link net_mtu net_rx_filter net_rx_refill net_unbind_rmmod
 	net_basic_rvirtio_pci net_link_rvirtio_pci net_reset net_reset_c_transport)

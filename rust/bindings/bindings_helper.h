@@ -16,3 +16,4 @@
 #include <linux/scatterlist.h>
 #include <linux/skbuff.h>
 #include <linux/rtnetlink.h>
+#include <net/netdev_queues.h>

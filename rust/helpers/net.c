@@ -12,6 +12,7 @@
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
+#include <net/netdev_queues.h>
 
 /* The virtio bus, as a driver uses it. */
 
@@ -98,7 +99,8 @@ void rvirtio_helper_netdev_ops_init(struct net_device_ops *ops,
 				    int (*change_mtu)(struct net_device *, int),
 				    void (*set_rx_mode)(struct net_device *),
 				    int (*vlan_rx_add_vid)(struct net_device *, __be16, u16),
-				    int (*vlan_rx_kill_vid)(struct net_device *, __be16, u16))
+				    int (*vlan_rx_kill_vid)(struct net_device *, __be16, u16),
+				    int (*set_features)(struct net_device *, netdev_features_t))
 {
 	ops->ndo_open = open;
 	ops->ndo_stop = stop;
@@ -109,6 +111,7 @@ void rvirtio_helper_netdev_ops_init(struct net_device_ops *ops,
 	ops->ndo_set_rx_mode = set_rx_mode;
 	ops->ndo_vlan_rx_add_vid = vlan_rx_add_vid;
 	ops->ndo_vlan_rx_kill_vid = vlan_rx_kill_vid;
+	ops->ndo_set_features = set_features;
 	ops->ndo_validate_addr = eth_validate_addr;
 	ops->ndo_features_check = passthru_features_check;
 }
@@ -179,6 +182,11 @@ void rvirtio_helper_netdev_set_features(struct net_device *dev, u64 hw, u64 feat
 {
 	dev->hw_features = hw;
 	dev->features = features;
+}
+
+u64 rvirtio_helper_netdev_features(const struct net_device *dev)
+{
+	return READ_ONCE(dev->features);
 }
 
 bool rvirtio_helper_netif_running(const struct net_device *dev)
@@ -531,4 +539,20 @@ void rvirtio_helper_local_bh_disable(void)
 void rvirtio_helper_local_bh_enable(void)
 {
 	local_bh_enable();
+}
+
+/* Per-queue statistics (netdev_stat_ops): set before registration. */
+void rvirtio_helper_netdev_set_stat_ops(struct net_device *dev, const struct netdev_stat_ops *ops)
+{
+	dev->stat_ops = ops;
+}
+
+unsigned int rvirtio_helper_netdev_real_num_rx_queues(const struct net_device *dev)
+{
+	return READ_ONCE(dev->real_num_rx_queues);
+}
+
+unsigned int rvirtio_helper_netdev_real_num_tx_queues(const struct net_device *dev)
+{
+	return READ_ONCE(dev->real_num_tx_queues);
 }

@@ -12,6 +12,7 @@
 
 pub(crate) mod ethtool;
 pub(crate) mod napi;
+pub(crate) mod qstats;
 pub(crate) mod skbuff;
 mod virtio_buf;
 
@@ -19,6 +20,7 @@ use crate::bindings;
 use core::{marker::PhantomData, mem, ptr::NonNull};
 use kernel::{device, error::from_result, ffi::c_int, prelude::*, types::Opaque};
 pub(crate) use napi::Napi;
+pub(crate) use qstats::{RxQueueStats, TxQueueStats};
 pub(crate) use skbuff::SkBuff;
 pub(crate) use virtio_buf::{apply_rx_hdr, RxChain, RxData, RxFrag, RxSkb, TxSkb};
 
@@ -38,6 +40,8 @@ pub(crate) mod features {
     pub(crate) const TSO_ECN: u64 = 1 << bindings::NETIF_F_TSO_ECN_BIT;
     /// Receive checksums checked by the device.
     pub(crate) const RXCSUM: u64 = 1 << bindings::NETIF_F_RXCSUM_BIT;
+    /// Receive packets coalesced by the device, as GRO would (`rx-gro-hw`).
+    pub(crate) const GRO_HW: u64 = 1 << bindings::NETIF_F_GRO_HW_BIT;
     /// VLAN filtering by the device.
     pub(crate) const HW_VLAN_CTAG_FILTER: u64 = 1 << bindings::NETIF_F_HW_VLAN_CTAG_FILTER_BIT;
     /// Any memory can be transmitted from.
@@ -133,6 +137,12 @@ impl Device {
         unsafe { bindings::netdev_set_features(self.as_raw(), hw, active) }
     }
 
+    /// The offloads enabled now, as [`features`] bits.
+    pub(crate) fn features(&self) -> u64 {
+        // SAFETY: The device is valid by the type invariant.
+        unsafe { bindings::netdev_features(self.as_raw()) }
+    }
+
     /// Whether the interface is up.
     pub(crate) fn is_running(&self) -> bool {
         // SAFETY: The device is valid by the type invariant.
@@ -194,6 +204,18 @@ impl Device {
     pub(crate) fn queue_stopped(&self, index: u16) -> bool {
         // SAFETY: As in `stop_queue`.
         unsafe { bindings::netif_tx_queue_stopped(self.as_raw(), index.into()) }
+    }
+
+    /// The receive queues in use (see [`Device::set_real_num_queues`]); stable under rtnl.
+    pub(crate) fn real_num_rx_queues(&self) -> u32 {
+        // SAFETY: The device is valid by the type invariant.
+        unsafe { bindings::netdev_real_num_rx_queues(self.as_raw()) }
+    }
+
+    /// The transmit queues in use; stable under rtnl.
+    pub(crate) fn real_num_tx_queues(&self) -> u32 {
+        // SAFETY: The device is valid by the type invariant.
+        unsafe { bindings::netdev_real_num_tx_queues(self.as_raw()) }
     }
 }
 
@@ -382,6 +404,14 @@ pub(crate) trait Operations: Send + Sync + Sized {
         build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
+    /// Switches offloads on the device: `features` is the set the stack wants (as [`features`]
+    /// bits, already reconciled by the core), [`Device::features`] still the current one, which
+    /// becomes `features` once this succeeds. Under rtnl, in process context. Without this
+    /// operation the stack switches the offloads of `hw_features` alone.
+    fn set_features(&self, _dev: &Device, _features: u64) -> Result {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
     /// Accepts VLAN `vid` (with `HW_VLAN_CTAG_FILTER`).
     fn vlan_add(&self, _dev: &Device, _vid: u16) -> Result {
         build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
@@ -395,6 +425,26 @@ pub(crate) trait Operations: Send + Sync + Sized {
     /// Work the driver deferred with [`Device::schedule_deferred`]: process context, under
     /// rtnl, with the interface up (e.g. refilling receive rings when memory ran out in NAPI).
     fn deferred_work(&self, _dev: &Device) {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The statistics of receive queue `index`, one of those in use
+    /// ([`Device::real_num_rx_queues`]). Under rtnl, like [`Operations::base_stats`]: the core
+    /// adds up the base and the queues without the number of queues changing in between.
+    fn queue_stats_rx(&self, _dev: &Device, _index: u32) -> RxQueueStats {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The statistics of transmit queue `index`, one of those in use.
+    fn queue_stats_tx(&self, _dev: &Device, _index: u32) -> TxQueueStats {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The device's counts that the queues in use do not hold (those of queues no longer in
+    /// use, or of traffic outside the queues): the device-wide statistics are these plus the
+    /// queues'. A counter reported here (even as 0) is one the driver counts completely;
+    /// only those are reported device-wide.
+    fn base_stats(&self, _dev: &Device) -> (RxQueueStats, TxQueueStats) {
         build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 }
@@ -610,6 +660,15 @@ impl<T: Operations> Adapter<T> {
         from_result(|| t.vlan_del(d, vid).map(|()| 0))
     }
 
+    extern "C" fn set_features(
+        dev: *mut bindings::net_device,
+        features: bindings::netdev_features_t,
+    ) -> c_int {
+        // SAFETY: As in `open`.
+        let (d, t) = unsafe { Self::get(dev) };
+        from_result(|| t.set_features(d, features).map(|()| 0))
+    }
+
     extern "C" fn change_mtu(dev: *mut bindings::net_device, mtu: c_int) -> c_int {
         // SAFETY: As in `open`.
         let (d, t) = unsafe { Self::get(dev) };
@@ -627,6 +686,7 @@ pub(crate) struct Registration<T: Operations + ethtool::Ethtool> {
     dev: NonNull<bindings::net_device>,
     ops: KBox<Opaque<bindings::net_device_ops>>,
     ethtool_ops: KBox<bindings::ethtool_ops>,
+    stat_ops: Option<KBox<bindings::netdev_stat_ops>>,
     registered: bool,
     _t: PhantomData<T>,
 }
@@ -677,9 +737,18 @@ impl<T: Operations + ethtool::Ethtool> Registration<T> {
                 } else {
                     None
                 },
+                if T::HAS_SET_FEATURES {
+                    Some(Adapter::<T>::set_features)
+                } else {
+                    None
+                },
             )
         };
         let ethtool_ops = KBox::new(ethtool::Adapter::<T>::ops(), GFP_KERNEL)?;
+        let stat_ops = match qstats::Adapter::<T>::ops() {
+            Some(o) => Some(KBox::new(o, GFP_KERNEL)?),
+            None => None,
+        };
         // SAFETY: Plain allocation; the private area is zeroed.
         let raw =
             unsafe { bindings::alloc_etherdev_mqs(mem::size_of::<Priv<T>>() as c_int, txqs, rxqs) };
@@ -691,6 +760,11 @@ impl<T: Operations + ethtool::Ethtool> Registration<T> {
         // SAFETY: `dev` is a new device; `parent` outlives it (the driver unregisters and
         // frees it before its parent goes away); `ops` lives as long as the registration.
         unsafe { bindings::netdev_setup(raw, parent, ops.get(), &*ethtool_ops) };
+        if let Some(s) = &stat_ops {
+            // SAFETY: `dev` is a new device, not registered yet; `s` lives as long as the
+            // registration, which frees the device before it.
+            unsafe { bindings::netdev_set_stat_ops(raw, &**s) };
+        }
         // SAFETY: `dev` is valid until `free_netdev` below or in `drop`.
         let typed = unsafe { &*raw.cast::<DeviceOf<T>>() };
         // SAFETY: The private area has room and alignment for a `T` (asserted above) and does
@@ -720,6 +794,7 @@ impl<T: Operations + ethtool::Ethtool> Registration<T> {
             dev,
             ops,
             ethtool_ops,
+            stat_ops,
             registered: false,
             _t: PhantomData,
         })
@@ -782,6 +857,6 @@ impl<T: Operations + ethtool::Ethtool> Drop for Registration<T> {
         unsafe { core::ptr::drop_in_place(priv_data::<T>(raw)) };
         // SAFETY: The device is unregistered and its private data dropped; `ops` outlives it.
         unsafe { bindings::free_netdev(raw) };
-        let _ = (&self.ops, &self.ethtool_ops);
+        let _ = (&self.ops, &self.ethtool_ops, &self.stat_ops);
     }
 }

@@ -34,6 +34,10 @@ pub(super) mod cmd {
     pub(crate) const CLASS_MQ: u8 = 4;
     /// Set the number of queue pairs in use (`le16`).
     pub(crate) const MQ_VQ_PAIRS_SET: u8 = 0;
+    /// Receive offloads (`CTRL_GUEST_OFFLOADS`).
+    pub(crate) const CLASS_GUEST_OFFLOADS: u8 = 5;
+    /// Set the receive offloads in use (`le64`, a bit per `GUEST_*` feature).
+    pub(crate) const GUEST_OFFLOADS_SET: u8 = 0;
 }
 
 /// The device's answer: success.

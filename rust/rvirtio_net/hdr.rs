@@ -26,6 +26,8 @@ pub(crate) mod feature {
     pub(crate) const CSUM: u32 = 0;
     /// The driver accepts packets with unchecked (partial) checksums.
     pub(crate) const GUEST_CSUM: u32 = 1;
+    /// The receive offloads (`GUEST_*`) can be switched by the control queue.
+    pub(crate) const CTRL_GUEST_OFFLOADS: u32 = 2;
     /// The device reports its maximum MTU.
     pub(crate) const MTU: u32 = 3;
     /// The device has a MAC address.
@@ -36,6 +38,8 @@ pub(crate) mod feature {
     pub(crate) const GUEST_TSO6: u32 = 8;
     /// The driver accepts GSO packets with ECN.
     pub(crate) const GUEST_ECN: u32 = 9;
+    /// The driver accepts UDP fragmentation offload packets (never negotiated here).
+    pub(crate) const GUEST_UFO: u32 = 10;
     /// The device segments TCPv4.
     pub(crate) const HOST_TSO4: u32 = 11;
     /// The device segments TCPv6.
@@ -58,9 +62,37 @@ pub(crate) mod feature {
     pub(crate) const MQ: u32 = 22;
     /// The MAC address can be set by the control queue.
     pub(crate) const CTRL_MAC_ADDR: u32 = 23;
+    /// The driver accepts UDP segmentation offload packets over IPv4 (never negotiated here).
+    pub(crate) const GUEST_USO4: u32 = 54;
+    /// The same over IPv6 (never negotiated here).
+    pub(crate) const GUEST_USO6: u32 = 55;
     /// The configuration has the link speed and duplex.
     pub(crate) const SPEED_DUPLEX: u32 = 63;
 }
+
+/// The features the driver asks for. After negotiation only these may be looked up: the virtio
+/// core treats a look-up of another device feature as a driver bug (`BUG()`).
+pub(crate) const DRIVER_FEATURES: [u32; 19] = [
+    feature::CSUM,
+    feature::GUEST_CSUM,
+    feature::CTRL_GUEST_OFFLOADS,
+    feature::MTU,
+    feature::MAC,
+    feature::GUEST_TSO4,
+    feature::GUEST_TSO6,
+    feature::GUEST_ECN,
+    feature::HOST_TSO4,
+    feature::HOST_TSO6,
+    feature::HOST_ECN,
+    feature::MRG_RXBUF,
+    feature::STATUS,
+    feature::CTRL_VQ,
+    feature::CTRL_RX,
+    feature::CTRL_VLAN,
+    feature::MQ,
+    feature::CTRL_MAC_ADDR,
+    feature::SPEED_DUPLEX,
+];
 
 /// Features that only work through the control queue (virtio 1.2, 5.1.3.1).
 const NEED_CTRL_VQ: [u32; 5] = [
@@ -78,6 +110,18 @@ pub(crate) fn missing_ctrl_vq(has: impl Fn(u32) -> bool) -> Option<u32> {
         return None;
     }
     NEED_CTRL_VQ.iter().copied().find(|&f| has(f))
+}
+
+/// Features to withdraw before negotiation completes because the control queue they work
+/// through is missing. The spec does not tie `CTRL_GUEST_OFFLOADS` to `CTRL_VQ` as it does
+/// the features of [`missing_ctrl_vq`], so such a device is not refused: it keeps its
+/// receive offloads on, as it would without the feature.
+pub(crate) fn withdrawn_without_ctrl_vq(has: impl Fn(u32) -> bool) -> &'static [u32] {
+    if !has(feature::CTRL_VQ) && has(feature::CTRL_GUEST_OFFLOADS) {
+        &[feature::CTRL_GUEST_OFFLOADS]
+    } else {
+        &[]
+    }
 }
 
 /// The fewest and most queue pairs a device may report (`max_virtqueue_pairs`).
@@ -153,6 +197,69 @@ impl RxCaps {
     /// mergeable buffers ("big packets").
     pub(crate) fn big(&self) -> bool {
         self.gso && !self.mergeable
+    }
+}
+
+/// The receive offloads (`GUEST_*` features) this driver negotiates, which the
+/// `GUEST_OFFLOADS_SET` command takes as a bit per feature, at the feature's number. UFO and
+/// USO are not negotiated, so not looked up (see [`DRIVER_FEATURES`]).
+const GUEST_OFFLOADS: [u32; 4] = [
+    feature::GUEST_CSUM,
+    feature::GUEST_TSO4,
+    feature::GUEST_TSO6,
+    feature::GUEST_ECN,
+];
+
+/// The receive offloads by which the device hands over coalesced packets, several segments
+/// in one: what `rx-gro-hw` switches. Checksums stay on without them.
+pub(crate) const GRO_HW_OFFLOADS: u64 = 1 << feature::GUEST_TSO4
+    | 1 << feature::GUEST_TSO6
+    | 1 << feature::GUEST_ECN
+    | 1 << feature::GUEST_UFO
+    | 1 << feature::GUEST_USO4
+    | 1 << feature::GUEST_USO6;
+
+/// Receive offloads the driver can switch on the device at run time (`CTRL_GUEST_OFFLOADS`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct GuestOffloads {
+    /// The negotiated receive offloads, as `GUEST_OFFLOADS_SET` bits: what the device does
+    /// after negotiation (and after a reset), and the most it may be told to do.
+    pub(crate) capable: u64,
+    /// `rx-gro-hw` can be switched: the device coalesces packets and the driver takes them
+    /// ([`RxCaps::gso`]).
+    pub(crate) gro_hw: bool,
+}
+
+impl GuestOffloads {
+    /// The offloads `has` gives; `None` unless the device takes `GUEST_OFFLOADS_SET`
+    /// (`CTRL_GUEST_OFFLOADS`, through the control queue).
+    pub(crate) fn from_features(has: impl Fn(u32) -> bool) -> Option<Self> {
+        if !has(feature::CTRL_GUEST_OFFLOADS) || !has(feature::CTRL_VQ) {
+            return None;
+        }
+        let capable = GUEST_OFFLOADS
+            .iter()
+            .filter(|&&f| has(f))
+            .fold(0, |m, &f| m | 1 << f);
+        Some(Self {
+            capable,
+            gro_hw: RxCaps::from_features(&has).gso,
+        })
+    }
+
+    /// The `GUEST_OFFLOADS_SET` value with `rx-gro-hw` on or off: every negotiated offload,
+    /// or all but those that coalesce.
+    pub(crate) fn with_gro_hw(&self, on: bool) -> u64 {
+        if on {
+            self.capable
+        } else {
+            self.capable & !GRO_HW_OFFLOADS
+        }
+    }
+
+    /// The `GUEST_OFFLOADS_SET` data for `offloads`: a little-endian 64-bit value.
+    pub(crate) fn command(offloads: u64) -> [u8; 8] {
+        offloads.to_le_bytes()
     }
 }
 

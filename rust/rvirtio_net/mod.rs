@@ -11,11 +11,12 @@ mod tx;
 
 use crate::{
     net::{
-        self, features as nf, napi::Poll, DeviceOf, MacAddr, Napi, Rtnl, RxMode, SkBuff, Stats64,
+        self, features as nf, napi::Poll, DeviceOf, MacAddr, Napi, Rtnl, RxMode, RxQueueStats,
+        SkBuff, Stats64, TxQueueStats,
     },
     virtio::{self, QueueSpec},
 };
-use hdr::{feature, RxCaps, TxCaps, HDR_LEN};
+use hdr::{feature, GuestOffloads, RxCaps, TxCaps, HDR_LEN};
 use kernel::{
     device,
     prelude::*,
@@ -77,6 +78,11 @@ pub(crate) struct NetPriv {
     ctrl_rx: bool,
     ctrl_vlan: bool,
     ctrl_mac_addr: bool,
+    /// Receive offloads switchable by the control queue (`CTRL_GUEST_OFFLOADS`).
+    guest_offloads: Option<GuestOffloads>,
+    /// The receive offloads the device was last told to use (`GUEST_OFFLOADS_SET` bits;
+    /// changed under rtnl).
+    curr_offloads: Atomic<u64>,
     /// Queue pairs in use (changed under rtnl).
     curr_pairs: Atomic<u32>,
     /// `virtio<index>`: the device on its bus.
@@ -124,6 +130,7 @@ struct Setup {
     ctrl_rx: bool,
     ctrl_vlan: bool,
     ctrl_mac_addr: bool,
+    guest_offloads: Option<GuestOffloads>,
     vdev_index: i32,
 }
 
@@ -184,6 +191,8 @@ impl NetPriv {
             ctrl_rx: s.ctrl_rx,
             ctrl_vlan: s.ctrl_vlan,
             ctrl_mac_addr: s.ctrl_mac_addr,
+            guest_offloads: s.guest_offloads,
+            curr_offloads: Atomic::new(s.guest_offloads.map_or(0, |g| g.capable)),
             curr_pairs: Atomic::new(1),
             vdev_index: s.vdev_index,
             speed: Atomic::new(u32::MAX),
@@ -204,6 +213,27 @@ impl NetPriv {
         }
         dev.set_real_num_queues(n)?;
         self.curr_pairs.store(n, Relaxed);
+        Ok(())
+    }
+
+    /// Tells the device to use the receive offloads `offloads` (`GUEST_OFFLOADS_SET` bits).
+    /// Under rtnl.
+    fn set_guest_offloads(&self, dev: &net::Device, offloads: u64) -> Result {
+        self.ctrl
+            .send(
+                ctrl::cmd::CLASS_GUEST_OFFLOADS,
+                ctrl::cmd::GUEST_OFFLOADS_SET,
+                &GuestOffloads::command(offloads),
+            )
+            .inspect_err(|e| {
+                dev_err!(
+                    dev.as_ref(),
+                    "failed to set the receive offloads to {:#x}: {:?}\n",
+                    offloads,
+                    e
+                )
+            })?;
+        self.curr_offloads.store(offloads, Relaxed);
         Ok(())
     }
 
@@ -236,10 +266,19 @@ impl NetPriv {
         if dev.is_running() {
             self.open_all(dev);
         }
-        // The reset set the device back to one queue pair.
+        // The reset set the device back to one queue pair, and to all the receive offloads
+        // negotiated. A failure to switch some off again leaves the stack's view wrong but
+        // packets flowing: the receive path takes what the features allow.
         let curr = self.curr_pairs.load(Relaxed);
         if self.mq && curr > 1 {
             self.set_pairs(dev, curr)?;
+        }
+        if let Some(g) = self.guest_offloads {
+            let offloads = self.curr_offloads.load(Relaxed);
+            if offloads != g.capable {
+                self.curr_offloads.store(g.capable, Relaxed);
+                let _ = self.set_guest_offloads(dev, offloads);
+            }
         }
         Ok(())
     }
@@ -347,6 +386,15 @@ impl net::Operations for NetPriv {
         Ok(())
     }
 
+    fn set_features(&self, dev: &net::Device, features: u64) -> Result {
+        if (dev.features() ^ features) & nf::GRO_HW != 0 {
+            // Only offered (in `hw_features`) with the control of the device's offloads.
+            let g = self.guest_offloads.ok_or(EINVAL)?;
+            self.set_guest_offloads(dev, g.with_gro_hw(features & nf::GRO_HW != 0))?;
+        }
+        Ok(())
+    }
+
     fn vlan_add(&self, _dev: &net::Device, vid: u16) -> Result {
         if !self.ctrl_vlan {
             return Ok(());
@@ -386,6 +434,42 @@ impl net::Operations for NetPriv {
         for tq in &self.tx {
             tq.add_stats(stats);
         }
+    }
+
+    fn queue_stats_rx(&self, _dev: &net::Device, index: u32) -> RxQueueStats {
+        self.rx
+            .get(index as usize)
+            .map_or_else(RxQueueStats::default, |q| q.queue_stats())
+    }
+
+    fn queue_stats_tx(&self, _dev: &net::Device, index: u32) -> TxQueueStats {
+        self.tx
+            .get(index as usize)
+            .map_or_else(TxQueueStats::default, |q| q.queue_stats())
+    }
+
+    fn base_stats(&self, dev: &net::Device) -> (RxQueueStats, TxQueueStats) {
+        // Every queue's counters live as long as the device and are never reset: the base is
+        // what the queues out of use counted, so that base and active queues add up to what
+        // `get_stats64` reports (all queues).
+        let mut rx = RxQueueStats {
+            packets: Some(0),
+            bytes: Some(0),
+            alloc_fail: Some(0),
+        };
+        let mut tx = TxQueueStats {
+            packets: Some(0),
+            bytes: Some(0),
+            stop: Some(0),
+            wake: Some(0),
+        };
+        for q in self.rx.iter().skip(dev.real_num_rx_queues() as usize) {
+            rx.add(&q.queue_stats());
+        }
+        for q in self.tx.iter().skip(dev.real_num_tx_queues() as usize) {
+            tx.add(&q.queue_stats());
+        }
+        (rx, tx)
     }
 }
 
@@ -434,6 +518,7 @@ impl VirtNet {
             ctrl_rx: vdev.has_feature(feature::CTRL_RX),
             ctrl_vlan: vdev.has_feature(feature::CTRL_VLAN),
             ctrl_mac_addr: vdev.has_feature(feature::CTRL_MAC_ADDR),
+            guest_offloads: GuestOffloads::from_features(|b| vdev.has_feature(b)),
             vdev_index: vdev.index(),
         };
         let mut netdev = net::Registration::new(dev, pairs.into(), pairs.into(), |d| {
@@ -460,7 +545,7 @@ impl VirtNet {
             0
         };
         nd.set_features(
-            hw_features(&tx_caps),
+            hw_features(&tx_caps, setup.guest_offloads.as_ref()),
             active_features(&tx_caps, &rx_caps) | vlan,
         );
         if setup.ctrl_rx {
@@ -542,9 +627,13 @@ impl VirtNet {
     }
 }
 
-/// The offloads `ethtool -K` can toggle: those of transmit, which only the stack uses.
-fn hw_features(tx: &TxCaps) -> u64 {
+/// The offloads `ethtool -K` can toggle: those of transmit, which only the stack uses, and
+/// receive coalescing by the device when the device can be told to stop it.
+fn hw_features(tx: &TxCaps, rx: Option<&GuestOffloads>) -> u64 {
     let mut f = 0;
+    if rx.is_some_and(|g| g.gro_hw) {
+        f |= nf::GRO_HW;
+    }
     if tx.csum {
         f |= nf::SG | nf::HW_CSUM;
     }
@@ -560,12 +649,16 @@ fn hw_features(tx: &TxCaps) -> u64 {
     f
 }
 
-/// The offloads on at probe: all of transmit, and receive checksums when the device checks
-/// them (without the control queue they cannot be turned off on the device).
+/// The offloads on at probe: all of transmit, receive checksums when the device checks them
+/// (they cannot be turned off on the device), and receive coalescing (GSO packets) when the
+/// device does it, as it does after negotiation.
 fn active_features(tx: &TxCaps, rx: &RxCaps) -> u64 {
-    let mut f = hw_features(tx) | nf::HIGHDMA;
+    let mut f = hw_features(tx, None) | nf::HIGHDMA;
     if rx.csum {
         f |= nf::RXCSUM;
+    }
+    if rx.gso {
+        f |= nf::GRO_HW;
     }
     f
 }
@@ -573,26 +666,7 @@ fn active_features(tx: &TxCaps, rx: &RxCaps) -> u64 {
 #[vtable]
 impl virtio::Driver for VirtNet {
     const DEVICE_ID: u32 = VIRTIO_ID_NET;
-    const FEATURES: &'static [u32] = &[
-        feature::CSUM,
-        feature::GUEST_CSUM,
-        feature::MTU,
-        feature::MAC,
-        feature::GUEST_TSO4,
-        feature::GUEST_TSO6,
-        feature::GUEST_ECN,
-        feature::HOST_TSO4,
-        feature::HOST_TSO6,
-        feature::HOST_ECN,
-        feature::MRG_RXBUF,
-        feature::STATUS,
-        feature::CTRL_VQ,
-        feature::CTRL_RX,
-        feature::CTRL_VLAN,
-        feature::MQ,
-        feature::CTRL_MAC_ADDR,
-        feature::SPEED_DUPLEX,
-    ];
+    const FEATURES: &'static [u32] = &hdr::DRIVER_FEATURES;
 
     fn validate(vdev: &virtio::Device, features: &mut virtio::Features<'_>) -> Result {
         if let Some(bit) = hdr::missing_ctrl_vq(|b| features.has(b)) {
@@ -612,6 +686,9 @@ impl virtio::Driver for VirtNet {
                 );
                 features.clear(feature::MTU);
             }
+        }
+        for &bit in hdr::withdrawn_without_ctrl_vq(|b| features.has(b)) {
+            features.clear(bit);
         }
         Ok(())
     }

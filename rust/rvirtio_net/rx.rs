@@ -14,8 +14,8 @@ use super::{
 };
 use crate::{
     net::{
-        self, apply_rx_hdr, BhDisabled, DeviceOf, Napi, RxChain, RxData, RxFrag, RxSkb, SkBuff,
-        Stats64,
+        self, apply_rx_hdr, BhDisabled, DeviceOf, Napi, RxChain, RxData, RxFrag, RxQueueStats,
+        RxSkb, SkBuff, Stats64,
     },
     virtio::Virtqueue,
 };
@@ -460,6 +460,16 @@ impl RxQueue {
             self.stats.drops.load(Relaxed),
             self.stats.length_errors.load(Relaxed),
         ]
+    }
+
+    /// The counters the netdev core reports per queue: every drop counted here is an
+    /// allocation failure; length errors have no counter there.
+    pub(super) fn queue_stats(&self) -> RxQueueStats {
+        RxQueueStats {
+            packets: Some(self.stats.packets.load(Relaxed)),
+            bytes: Some(self.stats.bytes.load(Relaxed)),
+            alloc_fail: Some(self.stats.drops.load(Relaxed)),
+        }
     }
 
     pub(super) fn add_stats(&self, s: &mut Stats64) {

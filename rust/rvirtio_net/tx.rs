@@ -8,7 +8,9 @@ use super::{
     NetPriv,
 };
 use crate::{
-    net::{self, skbuff::xmit_more, BhDisabled, DeviceOf, Napi, SkBuff, Stats64, TxSkb},
+    net::{
+        self, skbuff::xmit_more, BhDisabled, DeviceOf, Napi, SkBuff, Stats64, TxQueueStats, TxSkb,
+    },
     virtio::{virtqueue::MAX_SG, Virtqueue},
 };
 use kernel::{
@@ -25,6 +27,9 @@ struct TxStats {
     packets: Atomic<u64>,
     bytes: Atomic<u64>,
     dropped: Atomic<u64>,
+    /// Times the queue was stopped for want of room, and woken again.
+    stop: Atomic<u64>,
+    wake: Atomic<u64>,
 }
 
 /// The ring of a transmit queue.
@@ -81,6 +86,8 @@ impl TxQueue {
                 packets: Atomic::new(0),
                 bytes: Atomic::new(0),
                 dropped: Atomic::new(0),
+                stop: Atomic::new(0),
+                wake: Atomic::new(0),
             },
         })
     }
@@ -177,7 +184,9 @@ impl TxQueue {
             self.stats.dropped.add(1, Relaxed);
         }
         if !Self::has_room(ring) {
+            // The stack does not transmit on a stopped queue: this stops a running one.
             dev.stop_queue(self.index);
+            self.stats.stop.add(1, Relaxed);
         }
         if !xmit_more() || dev.queue_stopped(self.index) {
             ring.vq.kick();
@@ -208,6 +217,7 @@ impl TxQueue {
         let done = ring.reclaim(budget);
         if dev.queue_stopped(self.index) && Self::has_room(ring) {
             dev.wake_queue(self.index);
+            self.stats.wake.add(1, Relaxed);
         }
         let last = ring.vq.enable_cb_prepare();
         drop(guard);
@@ -224,13 +234,25 @@ impl TxQueue {
         self.ring.lock().as_ref().map_or(0, |r| r.vq.size())
     }
 
-    /// Packets, bytes, dropped (as ethtool names them).
-    pub(super) fn stat_values(&self) -> [u64; 3] {
+    /// Packets, bytes, dropped, stop, wake (as ethtool names them).
+    pub(super) fn stat_values(&self) -> [u64; 5] {
         [
             self.stats.packets.load(Relaxed),
             self.stats.bytes.load(Relaxed),
             self.stats.dropped.load(Relaxed),
+            self.stats.stop.load(Relaxed),
+            self.stats.wake.load(Relaxed),
         ]
+    }
+
+    /// The counters the netdev core reports per queue (drops have no counter there).
+    pub(super) fn queue_stats(&self) -> TxQueueStats {
+        TxQueueStats {
+            packets: Some(self.stats.packets.load(Relaxed)),
+            bytes: Some(self.stats.bytes.load(Relaxed)),
+            stop: Some(self.stats.stop.load(Relaxed)),
+            wake: Some(self.stats.wake.load(Relaxed)),
+        }
     }
 
     pub(super) fn add_stats(&self, s: &mut Stats64) {

@@ -242,3 +242,147 @@ fn queue_pairs_are_bounded() {
     assert_eq!(max_pairs(Some(MQ_PAIRS_MAX + 1)), 1);
     assert_eq!(max_pairs(Some(u16::MAX)), 1);
 }
+
+#[test]
+fn guest_offloads_need_the_control_queue() {
+    use feature::*;
+    let tap = [GUEST_CSUM, GUEST_TSO4, GUEST_TSO6, GUEST_ECN, MRG_RXBUF];
+    assert_eq!(GuestOffloads::from_features(features(&tap)), None);
+    let without_cvq = [&tap[..], &[CTRL_GUEST_OFFLOADS]].concat();
+    assert_eq!(GuestOffloads::from_features(features(&without_cvq)), None);
+    assert_eq!(
+        withdrawn_without_ctrl_vq(features(&without_cvq)),
+        &[CTRL_GUEST_OFFLOADS]
+    );
+    let with_cvq = [&without_cvq[..], &[CTRL_VQ]].concat();
+    assert!(withdrawn_without_ctrl_vq(features(&with_cvq)).is_empty());
+    assert!(withdrawn_without_ctrl_vq(features(&tap)).is_empty());
+    assert!(GuestOffloads::from_features(features(&with_cvq)).is_some());
+}
+
+#[test]
+fn guest_offloads_are_the_negotiated_guest_features() {
+    use feature::*;
+    // What QEMU offers with a tap backend, as the driver negotiates it.
+    let f = [
+        CSUM,
+        GUEST_CSUM,
+        CTRL_GUEST_OFFLOADS,
+        GUEST_TSO4,
+        GUEST_TSO6,
+        GUEST_ECN,
+        HOST_TSO4,
+        MRG_RXBUF,
+        CTRL_VQ,
+        MQ,
+    ];
+    let g = GuestOffloads::from_features(features(&f)).unwrap();
+    let bit = |f: u32| 1u64 << f;
+    assert_eq!(
+        g.capable,
+        bit(GUEST_CSUM) | bit(GUEST_TSO4) | bit(GUEST_TSO6) | bit(GUEST_ECN)
+    );
+    assert!(g.gro_hw);
+    // The values of VIRTIO_NET_F_GUEST_* in the C header.
+    assert_eq!(g.capable, 0x382);
+    assert_eq!(g.with_gro_hw(true), g.capable);
+    assert_eq!(g.with_gro_hw(false), bit(GUEST_CSUM));
+    assert_eq!(
+        GuestOffloads::command(g.with_gro_hw(false)),
+        [2, 0, 0, 0, 0, 0, 0, 0]
+    );
+    assert_eq!(
+        GuestOffloads::command(g.capable),
+        [0x82, 0x03, 0, 0, 0, 0, 0, 0]
+    );
+}
+
+#[test]
+fn gro_hw_needs_receive_gso() {
+    use feature::*;
+    // Checksums only: nothing to coalesce, nothing to switch off but checksums, which stay.
+    let g = GuestOffloads::from_features(features(&[GUEST_CSUM, CTRL_GUEST_OFFLOADS, CTRL_VQ]))
+        .unwrap();
+    assert!(!g.gro_hw);
+    assert_eq!(g.with_gro_hw(false), g.capable);
+    // GSO without checksums is not taken; rx-gro-hw follows what the receive path takes
+    // (RxCaps::gso, which also decides about GSO without mergeable buffers).
+    let f = [GUEST_TSO4, MRG_RXBUF, CTRL_GUEST_OFFLOADS, CTRL_VQ];
+    assert!(!GuestOffloads::from_features(features(&f)).unwrap().gro_hw);
+    let f = [GUEST_CSUM, GUEST_TSO6, CTRL_GUEST_OFFLOADS, CTRL_VQ];
+    let g = GuestOffloads::from_features(features(&f)).unwrap();
+    assert_eq!(g.gro_hw, RxCaps::from_features(features(&f)).gso);
+    // Either TSO is enough.
+    for tso in [GUEST_TSO4, GUEST_TSO6] {
+        let f = [GUEST_CSUM, tso, MRG_RXBUF, CTRL_GUEST_OFFLOADS, CTRL_VQ];
+        let g = GuestOffloads::from_features(features(&f)).unwrap();
+        assert!(g.gro_hw);
+        assert_eq!(g.with_gro_hw(false) & GRO_HW_OFFLOADS, 0);
+        assert_eq!(g.with_gro_hw(false), 1 << GUEST_CSUM);
+    }
+}
+
+/// Whatever the device offers, switching coalescing off keeps every other negotiated offload,
+/// never asks for one that was not negotiated, and on gives back exactly what was negotiated.
+#[test]
+fn guest_offloads_sweep() {
+    use feature::*;
+    let bits = [
+        GUEST_CSUM,
+        GUEST_TSO4,
+        GUEST_TSO6,
+        GUEST_ECN,
+        GUEST_UFO,
+        GUEST_USO4,
+        GUEST_USO6,
+        MRG_RXBUF,
+        CTRL_VQ,
+        CTRL_GUEST_OFFLOADS,
+        CSUM,
+        HOST_TSO4,
+    ];
+    for mask in 0u32..(1 << bits.len()) {
+        let f: std::vec::Vec<u32> = (0..bits.len())
+            .filter(|i| mask & (1 << i) != 0)
+            .map(|i| bits[i])
+            .collect();
+        let has = features(&f);
+        let Some(g) = GuestOffloads::from_features(&has) else {
+            assert!(!has(CTRL_VQ) || !has(CTRL_GUEST_OFFLOADS));
+            continue;
+        };
+        for b in 0..64 {
+            let negotiated = has(b) && [GUEST_CSUM, GUEST_TSO4, GUEST_TSO6, GUEST_ECN].contains(&b);
+            assert_eq!(g.capable & (1 << b) != 0, negotiated, "bit {b} of {f:?}");
+        }
+        let off = g.with_gro_hw(false);
+        assert_eq!(off & GRO_HW_OFFLOADS, 0);
+        assert_eq!(off | (g.capable & GRO_HW_OFFLOADS), g.capable);
+        assert_eq!(g.with_gro_hw(true), g.capable);
+        assert_eq!(g.gro_hw, RxCaps::from_features(&has).gso);
+    }
+}
+
+/// After negotiation the driver may only look up the features it asked for: the virtio core
+/// BUG()s on any other (virtio_check_driver_offered_feature). Every rule applied at probe
+/// time looks up those alone, whatever the device has.
+#[test]
+fn probe_rules_look_up_only_the_driver_features() {
+    use core::cell::RefCell;
+    let seen = RefCell::new(std::vec::Vec::new());
+    let has = |b: u32| {
+        seen.borrow_mut().push(b);
+        true
+    };
+    let _ = RxCaps::from_features(has);
+    let _ = TxCaps::from_features(has);
+    let _ = GuestOffloads::from_features(has);
+    let seen = seen.into_inner();
+    assert!(!seen.is_empty());
+    for b in seen {
+        assert!(
+            DRIVER_FEATURES.contains(&b),
+            "feature {b} is looked up but not asked for"
+        );
+    }
+}
