@@ -33,9 +33,14 @@ void rvirtio_helper_virtio_clear_bit(struct virtio_device *vdev, unsigned int fb
 	__virtio_clear_bit(vdev, fbit);
 }
 
-bool rvirtio_helper_virtio_has_feature(const struct virtio_device *vdev, unsigned int fbit)
+/*
+ * Whether feature @fbit is negotiated (offered by the device and the driver). Unlike
+ * virtio_has_feature(), neither a bit outside the feature space nor one missing from the
+ * driver's table is a bug here: both are simply not negotiated.
+ */
+bool rvirtio_helper_virtio_test_bit(const struct virtio_device *vdev, unsigned int fbit)
 {
-	return virtio_has_feature(vdev, fbit);
+	return fbit < VIRTIO_FEATURES_BITS && __virtio_test_bit(vdev, fbit);
 }
 
 /*

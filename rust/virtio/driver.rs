@@ -61,7 +61,7 @@ impl Device {
     /// Whether the device and the driver agreed on feature `bit`.
     pub(crate) fn has_feature(&self, bit: u32) -> bool {
         // SAFETY: The device is valid by the type invariant.
-        unsafe { bindings::virtio_has_feature(self.as_raw(), bit) }
+        unsafe { bindings::virtio_test_bit(self.as_raw(), bit) }
     }
 
     /// Reads `buf.len()` bytes of the device configuration at `offset`, consistently: the read

@@ -96,7 +96,7 @@ impl Device {
     /// Whether the driver accepted feature `bit`.
     pub(crate) fn has_feature(&self, bit: u32) -> bool {
         // SAFETY: The device is valid by the type invariant.
-        unsafe { bindings::virtio_has_feature(self.as_raw(), bit) }
+        unsafe { bindings::virtio_test_bit(self.as_raw(), bit) }
     }
 
     /// Reports a configuration change to the virtio core (and, through it, to the driver).
