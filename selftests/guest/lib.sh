@@ -295,3 +295,9 @@ rvnet_knob() {
 stops_field() {
 	sed -n "s/^$2: //p" "$(rvirtio_debugfs "$1")/stops"
 }
+
+# TCP segments retransmitted so far, in namespace $1 (ours without it): the interfaces count
+# them, the payload that iperf3 reports does not.
+tcp_retrans() {
+	${1:+ip netns exec "$1"} nstat -az TcpRetransSegs | awk '$1 == "TcpRetransSegs" { print $2 }'
+}

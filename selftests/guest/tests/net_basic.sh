@@ -15,13 +15,6 @@ ping_ok ip netns exec "$PEER_NS" ping -c 5 -i 0.2 -W 2 10.99.0.1
 ping_ok ping -6 -c 5 -i 0.2 -W 2 fd99::2
 ping_ok ip netns exec "$PEER_NS" ping -6 -c 5 -i 0.2 -W 2 fd99::1
 
-# TCP segments the sender retransmitted, in namespace $1 ("" for ours): counted by the
-# interfaces but not in the payload.
-retrans() {
-	local ns=$1
-	${ns:+ip netns exec "$ns"} nstat -az TcpRetransSegs | awk '$1 == "TcpRetransSegs" { print $2 }'
-}
-
 # Checks that the interface counter moved by $2 bytes for $3 payload bytes, $4 segments
 # retransmitted: at least the payload, at most the payload plus 10 % (TCP/IP/Ethernet headers
 # of 1448-byte segments are under 5 %), a full frame per retransmission, and 1 MB (ACKs of the
@@ -35,14 +28,14 @@ check_bytes() {
 		fail "$what: interface counted far more than the payload"
 }
 
-tx0=$(netdev_stat "$dev" tx_bytes) re0=$(retrans "")
+tx0=$(netdev_stat "$dev" tx_bytes) re0=$(tcp_retrans)
 sent=$(iperf_run 5) || fail "iperf3 failed: $sent"
-check_bytes "TX" $(($(netdev_stat "$dev" tx_bytes) - tx0)) "$sent" $(($(retrans "") - re0))
+check_bytes "TX" $(($(netdev_stat "$dev" tx_bytes) - tx0)) "$sent" $(($(tcp_retrans) - re0))
 
-rx0=$(netdev_stat "$dev" rx_bytes) rp0=$(netdev_stat "$dev" rx_packets) re0=$(retrans "$PEER_NS")
+rx0=$(netdev_stat "$dev" rx_bytes) rp0=$(netdev_stat "$dev" rx_packets) re0=$(tcp_retrans "$PEER_NS")
 got=$(iperf_run 5 -R) || fail "iperf3 -R failed: $got"
 rxb=$(($(netdev_stat "$dev" rx_bytes) - rx0)) rxp=$(($(netdev_stat "$dev" rx_packets) - rp0))
-check_bytes "RX" "$rxb" "$got" $(($(retrans "$PEER_NS") - re0))
+check_bytes "RX" "$rxb" "$got" $(($(tcp_retrans "$PEER_NS") - re0))
 
 # Receive offloads: with GUEST_TSO4 negotiated the device hands over GSO packets, so the
 # average received packet is far above the MTU (in mergeable buffers, or in big-packet
