@@ -100,6 +100,27 @@ impl<B: crate::virtio::Buffer> RingOps for Virtqueue<B> {
     }
 }
 
+/// Posts buffers from `alloc` until the ring is full or `alloc` runs out of memory; kicks the
+/// device if any was posted. Returns false if memory ran out.
+fn fill<B: crate::virtio::Buffer>(vq: &mut Virtqueue<B>, alloc: fn() -> Option<B>) -> bool {
+    let mut posted = false;
+    let mut ok = true;
+    while vq.num_free() > 0 {
+        let Some(buf) = alloc() else {
+            ok = false;
+            break;
+        };
+        if vq.add_inbuf(buf).is_err() {
+            break;
+        }
+        posted = true;
+    }
+    if posted {
+        vq.kick();
+    }
+    ok
+}
+
 /// A receive queue and its NAPI context.
 #[pin_data]
 pub(super) struct RxQueue {
@@ -143,13 +164,13 @@ impl RxQueue {
     /// Posts buffers until the ring is full or memory runs out; kicks the device if any was
     /// posted. Returns false if memory ran out.
     fn refill(&self, ring: &mut RxRing, dev: &net::Device) -> bool {
-        let mut posted = false;
-        let mut oom = false;
         match ring {
             RxRing::Small(vq) => {
+                let mut posted = false;
+                let mut ok = true;
                 while vq.num_free() > 0 {
                     let Some(skb) = SkBuff::alloc_rx(dev, self.buf_len) else {
-                        oom = true;
+                        ok = false;
                         break;
                     };
                     let Ok(buf) = RxSkb::new(skb, self.buf_len) else {
@@ -163,40 +184,12 @@ impl RxQueue {
                 if posted {
                     vq.kick();
                 }
+                ok
             }
-            RxRing::Mergeable(vq) => {
-                while vq.num_free() > 0 {
-                    let Some(frag) = MrgFrag::alloc() else {
-                        oom = true;
-                        break;
-                    };
-                    if vq.add_inbuf(frag).is_err() {
-                        break;
-                    }
-                    posted = true;
-                }
-                if posted {
-                    vq.kick();
-                }
-            }
-            RxRing::Big(vq) => {
-                // A chain takes BIG_FRAGS descriptors, or one indirect descriptor.
-                while vq.num_free() > 0 {
-                    let Some(buf) = BigBuf::alloc() else {
-                        oom = true;
-                        break;
-                    };
-                    if vq.add_inbuf(buf).is_err() {
-                        break;
-                    }
-                    posted = true;
-                }
-                if posted {
-                    vq.kick();
-                }
-            }
+            RxRing::Mergeable(vq) => fill(vq, MrgFrag::alloc),
+            // A chain takes BIG_FRAGS descriptors, or one indirect descriptor.
+            RxRing::Big(vq) => fill(vq, BigBuf::alloc),
         }
-        !oom
     }
 
     /// Takes the ring out, to drop it (which resets the device) before a reset. NAPI is
