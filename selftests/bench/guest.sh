@@ -37,7 +37,7 @@ declare -A cfg_pci=([c_c]=virtio-pci [r_c]=rvirtio-pci [c_c2]=virtio-pci [c_r]=v
 	[r_r]=rvirtio-pci)
 declare -A cfg_net=([c_c]=c [r_c]=c [c_c2]=c [c_r]=rust [r_r]=rust)
 metrics=(probe_ms tx_kpps rx_kpps tcp_tx_mbps tcp_rx_mbps tcp_mq_mbps cpu_s_per_gb ping_rtt_us
-	tcp_rr_tps recovery_ms)
+	tcp_rr_tps recovery_ms pktgen_irq_kpkt tcp_tx_irq_kpkt rr_irq_kpkt)
 
 # The Rust virtio-net driver: loads rvirtio_net.ko and prints its driver name on the virtio bus,
 # or nothing while the module is not built. The only place that knows how it comes in; it is
@@ -153,6 +153,37 @@ cpu_busy() {
 	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
 }
 
+# Interrupts the NIC under test has taken so far: its MSI-X vectors (or its INTx line if it has
+# none), all CPUs.
+nic_irqs() {
+	local d=/sys/bus/pci/devices/$NIC0 irqs
+	irqs=$(ls "$d/msi_irqs" 2> /dev/null)
+	[ -n "$irqs" ] || irqs=$(cat "$d/irq")
+	awk -v list="$irqs" '
+		BEGIN { n = split(list, a); for (i = 1; i <= n; i++) want[a[i] ":"] = 1 }
+		$1 in want { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i }
+		END { print s + 0 }' /proc/interrupts
+}
+
+# Packets the interface has sent and received so far.
+nic_pkts() {
+	echo $(($(cat "/sys/class/net/$1/statistics/tx_packets") +
+		$(cat "/sys/class/net/$1/statistics/rx_packets")))
+}
+
+# Records METRIC ($3): interrupts per 1000 packets between two "IRQS PACKETS" samples ($4, $5).
+record_irqs() { # record_irqs ROUND CONFIG METRIC BEFORE AFTER
+	local i0 p0 i1 p1
+	read -r i0 p0 <<< "$4"
+	read -r i1 p1 <<< "$5"
+	if [ $((p1 - p0)) -le 0 ]; then
+		record "$1" "$2" "$3" failed "no packets"
+		return
+	fi
+	record "$1" "$2" "$3" "$(awk -v i=$((i1 - i0)) -v p=$((p1 - p0)) \
+		'BEGIN { printf "%.1f", i * 1000 / p }')" "$((i1 - i0)) interrupts, $((p1 - p0)) packets"
+}
+
 rr_test() {
 	local srv out
 	ip netns exec "$PEER_NS" timeout $((secs + 30)) python3 "$tool" rr-server 10.99.0.2 $RR_PORT &
@@ -174,7 +205,7 @@ ping_test() {
 # One configuration in one round: bind, measure, break and recover, unbind.
 run_slot() {
 	local round=$1 cfg=$2 pci=${cfg_pci[$2]} net=${cfg_net[$2]} drv m out v dev summary=
-	local c0 c1 bytes bps
+	local c0 c1 s0 bytes bps
 	if [ "$net" = rust ]; then
 		drv=$rust_drv
 		if [ -z "$drv" ]; then
@@ -199,7 +230,9 @@ run_slot() {
 	[ "$queues" -gt 1 ] && ethtool -L "$dev" combined 1 > /dev/null 2>&1
 	sleep 0.5
 
+	s0="$(nic_irqs) $(nic_pkts "$dev")"
 	if out=$(profiled "$cfg-pktgen" pps_test "$dev" "$secs"); then
+		record_irqs "$round" "$cfg" pktgen_irq_kpkt "$s0" "$(nic_irqs) $(nic_pkts "$dev")"
 		read -r v m <<< "$out"
 		record "$round" "$cfg" tx_kpps "$v"
 		record "$round" "$cfg" rx_kpps "$m"
@@ -207,11 +240,14 @@ run_slot() {
 	else
 		record "$round" "$cfg" tx_kpps failed "pktgen"
 		record "$round" "$cfg" rx_kpps failed "pktgen"
+		record "$round" "$cfg" pktgen_irq_kpkt failed "pktgen"
 	fi
 
 	c0=$(cpu_busy)
+	s0="$(nic_irqs) $(nic_pkts "$dev")"
 	if out=$(profiled "$cfg-tcp-tx" iperf_json "$secs"); then
 		c1=$(cpu_busy)
+		record_irqs "$round" "$cfg" tcp_tx_irq_kpkt "$s0" "$(nic_irqs) $(nic_pkts "$dev")"
 		read -r bps bytes <<< "$out"
 		v=$(awk -v b="$bps" 'BEGIN { printf "%.1f", b / 1e6 }')
 		record "$round" "$cfg" tcp_tx_mbps "$v"
@@ -222,6 +258,7 @@ run_slot() {
 	else
 		record "$round" "$cfg" tcp_tx_mbps failed "$out"
 		record "$round" "$cfg" cpu_s_per_gb failed "iperf3"
+		record "$round" "$cfg" tcp_tx_irq_kpkt failed "iperf3"
 	fi
 	if out=$(iperf_json "$secs" -R); then
 		read -r bps bytes <<< "$out"
@@ -253,11 +290,14 @@ run_slot() {
 	else
 		record "$round" "$cfg" ping_rtt_us failed "ping"
 	fi
+	s0="$(nic_irqs) $(nic_pkts "$dev")"
 	if v=$(profiled "$cfg-rr" rr_test) && [ -n "$v" ]; then
 		record "$round" "$cfg" tcp_rr_tps "$v"
+		record_irqs "$round" "$cfg" rr_irq_kpkt "$s0" "$(nic_irqs) $(nic_pkts "$dev")"
 		summary+=", rr ${v}/s"
 	else
 		record "$round" "$cfg" tcp_rr_tps failed "rr"
+		record "$round" "$cfg" rr_irq_kpkt failed "rr"
 	fi
 
 	# Last: the device breaks. rvirtio-pci recovers it (its debugfs injection, timed by
