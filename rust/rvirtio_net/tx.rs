@@ -169,8 +169,18 @@ impl TxQueue {
             self.stats.dropped.add(1, Relaxed);
             return;
         };
-        let done = ring.reclaim(0);
-        self.account(done);
+        // Reclaim what the device sent. Its interrupts stay off while the stack has more
+        // packets for us, and come back at the end of a burst only for when most of the ring is
+        // used: reclaiming here is what frees buffers while packets keep coming.
+        let more = xmit_more();
+        loop {
+            ring.vq.disable_cb();
+            let done = ring.reclaim(0);
+            self.account(done);
+            if more || ring.vq.enable_cb_delayed() {
+                break;
+            }
+        }
         if self.inject.as_ref().is_some_and(|i| i.take()) {
             Self::post_malformed(ring, dev);
         }
@@ -184,11 +194,15 @@ impl TxQueue {
             self.stats.dropped.add(1, Relaxed);
         }
         if !Self::has_room(ring) {
-            // The stack does not transmit on a stopped queue: this stops a running one.
+            // The stack does not transmit on a stopped queue: this stops a running one. The
+            // queue is woken by NAPI, on an interrupt or now if none would come.
             dev.stop_queue(self.index);
             self.stats.stop.add(1, Relaxed);
+            if !ring.vq.enable_cb_delayed() {
+                self.napi.schedule();
+            }
         }
-        if !xmit_more() || dev.queue_stopped(self.index) {
+        if !more || dev.queue_stopped(self.index) {
             ring.vq.kick();
         }
     }
@@ -214,6 +228,8 @@ impl TxQueue {
             napi.complete_done(0);
             return 0;
         };
+        // No interrupts while we look; they are on again below.
+        ring.vq.disable_cb();
         let done = ring.reclaim(budget);
         if dev.queue_stopped(self.index) && Self::has_room(ring) {
             dev.wake_queue(self.index);

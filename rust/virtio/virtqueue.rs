@@ -326,6 +326,20 @@ impl<B: Buffer> Virtqueue<B> {
         unsafe { bindings::virtqueue_enable_cb_prepare(self.as_raw()) }
     }
 
+    /// Asks the device not to interrupt for used buffers (a hint: one may still come).
+    pub(crate) fn disable_cb(&mut self) {
+        // SAFETY: The queue is valid and ring operations are serialised (`&mut self`).
+        unsafe { bindings::virtqueue_disable_cb(self.as_raw()) }
+    }
+
+    /// Re-enables interrupts, for when about three quarters of the buffers now on the ring
+    /// are used. Returns false if that many were used already: the caller then reclaims them
+    /// itself (no interrupt is coming for them).
+    pub(crate) fn enable_cb_delayed(&mut self) -> bool {
+        // SAFETY: The queue is valid and ring operations are serialised (`&mut self`).
+        unsafe { bindings::virtqueue_enable_cb_delayed(self.as_raw()) }
+    }
+
     /// Whether buffers were used after the position `last` from
     /// [`Virtqueue::enable_cb_prepare`].
     pub(crate) fn poll(&self, last: u32) -> bool {
