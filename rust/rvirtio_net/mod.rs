@@ -478,6 +478,9 @@ impl Poll for NetPriv {
         // NAPI ids are the ids of their virtqueues: even ones receive, odd ones transmit.
         let q = (napi.id() / 2) as usize;
         if napi.id() % 2 == 0 {
+            if let Some(tq) = self.tx.get(q) {
+                tq.clean(napi.device(), budget);
+            }
             self.rx.get(q).map_or(0, |rq| rq.poll(napi, budget))
         } else {
             self.tx.get(q).map_or(0, |tq| tq.poll(napi, budget))
