@@ -376,6 +376,35 @@ u8 rvirtio_helper_skb_gso_type(const struct sk_buff *skb)
 	return v;
 }
 
+/*
+ * Where a header of @len bytes can go right in front of the data of @skb, to be sent with it as
+ * one buffer; NULL if it cannot: not enough headroom, a headroom shared with a clone, or data
+ * not aligned to @align (virtio_net's can_push).
+ */
+u8 *rvirtio_helper_skb_header_room(struct sk_buff *skb, unsigned int len, unsigned int align)
+{
+	if (((unsigned long)skb->data & (align - 1)) || skb_header_cloned(skb) ||
+	    skb_headroom(skb) < len)
+		return NULL;
+	return skb->data - len;
+}
+
+/*
+ * Maps the @hdr_len bytes in front of the data of @skb (a header the caller wrote there, see
+ * rvirtio_helper_skb_header_room()) and the data into @sg. The skb is left as it was: its
+ * length stays that of the packet.
+ */
+int rvirtio_helper_skb_to_sgvec_with_header(struct sk_buff *skb, struct scatterlist *sg,
+					    unsigned int hdr_len)
+{
+	int n;
+
+	__skb_push(skb, hdr_len);
+	n = skb_to_sgvec(skb, sg, 0, skb->len);
+	__skb_pull(skb, hdr_len);
+	return n;
+}
+
 /* The control buffer of @skb: the driver's while it transmits it. */
 u8 *rvirtio_helper_skb_cb(struct sk_buff *skb)
 {

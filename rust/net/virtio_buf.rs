@@ -268,19 +268,26 @@ pub(crate) fn apply_rx_hdr(skb: &mut SkBuff, hdr: &[u8; 12]) -> Result {
     })
 }
 
-/// An skb on a transmit queue with its virtio-net header (kept in the skb's control buffer,
-/// which is the driver's while it transmits), both read by the device.
+/// An skb on a transmit queue with its virtio-net header, both read by the device. The header
+/// goes right in front of the data where the skb has room for it (header and linear data are
+/// then one buffer for the device, as with virtio_net), else in the skb's control buffer, which
+/// is the driver's while it transmits.
 ///
 /// # Invariants
 ///
-/// The first `hdr_len` bytes of the skb's control buffer hold the header.
+/// `hdr_len` bytes of header are in front of the skb's data, in its headroom and not shared
+/// with a clone, if `in_headroom`; else at the start of its control buffer.
 pub(crate) struct TxSkb {
     skb: SkBuff,
     hdr_len: u32,
+    in_headroom: bool,
 }
 
 /// Room for a header in the control buffer (`sizeof(skb->cb)`).
 const CB_LEN: usize = 48;
+
+/// The alignment of the header's fields (`__le16`), for a header in the headroom.
+const HDR_ALIGN: u32 = 2;
 
 impl TxSkb {
     /// Puts `hdr` in front of `skb`'s data.
@@ -288,16 +295,25 @@ impl TxSkb {
         if hdr.len() > CB_LEN {
             return Err(skb);
         }
-        // SAFETY: The skb is valid; its control buffer has `CB_LEN` bytes, which the driver
-        // may use while it transmits the skb.
-        unsafe {
-            let cb = bindings::skb_cb(skb.as_raw());
-            core::ptr::copy_nonoverlapping(hdr.as_ptr(), cb, hdr.len());
-        }
-        // INVARIANT: The header was just written.
+        let hdr_len = hdr.len() as u32;
+        // SAFETY: The skb is valid.
+        let room = unsafe { bindings::skb_header_room(skb.as_raw(), hdr_len, HDR_ALIGN) };
+        let in_headroom = !room.is_null();
+        let dst = if in_headroom {
+            room
+        } else {
+            // SAFETY: The skb is valid.
+            unsafe { bindings::skb_cb(skb.as_raw()) }
+        };
+        // SAFETY: `dst` has room for `hdr_len` bytes: headroom of the skb not shared with a
+        // clone (checked by the helper), or its control buffer of `CB_LEN` bytes. Both are the
+        // driver's while it transmits the skb.
+        unsafe { core::ptr::copy_nonoverlapping(hdr.as_ptr(), dst, hdr.len()) };
+        // INVARIANT: The header was just written where `in_headroom` says.
         Ok(Self {
             skb,
-            hdr_len: hdr.len() as u32,
+            hdr_len,
+            in_headroom,
         })
     }
 
@@ -307,14 +323,16 @@ impl TxSkb {
     }
 }
 
-// SAFETY: The entries cover the header (in the skb's control buffer, inside the slab-allocated
-// `struct sk_buff`) and the skb's data (linear part and fragments), owned by the skb, which the
-// raw pointer keeps alive until `from_raw`; the device only reads them.
+// SAFETY: The entries cover the header (in the skb's headroom, or in its control buffer inside
+// the slab-allocated `struct sk_buff`) and the skb's data (linear part and fragments), owned by
+// the skb, which the raw pointer keeps alive until `from_raw`; the device only reads them.
 unsafe impl Buffer for TxSkb {
     fn map(&self, sg: &mut SgList<'_>) -> Result {
         let skb = self.skb.as_raw();
-        // SAFETY: The control buffer lives in the skb (type invariant) with the header.
-        unsafe { map_one(sg, bindings::skb_cb(skb).cast(), self.hdr_len)? };
+        if !self.in_headroom {
+            // SAFETY: The control buffer lives in the skb, with the header (type invariant).
+            unsafe { map_one(sg, bindings::skb_cb(skb).cast(), self.hdr_len)? };
+        }
         let (entries, n) = sg.remaining();
         let len = i32::try_from(self.skb.len())?;
         // SAFETY: The skb is valid.
@@ -322,8 +340,15 @@ unsafe impl Buffer for TxSkb {
         if usize::try_from(needed).map_or(true, |needed| needed > n) {
             return Err(EMSGSIZE);
         }
-        // SAFETY: `entries` has `n` free entries, as many as the skb's data needs at most.
-        let used = unsafe { bindings::skb_to_sgvec(skb, entries, 0, len) };
+        let used = if self.in_headroom {
+            // SAFETY: `entries` has `n` free entries, as many as the skb's data needs at most
+            // (the header joins the linear part's entry). The header is in front of the data
+            // (type invariant); the skb is ours, and the helper leaves it as it was.
+            unsafe { bindings::skb_to_sgvec_with_header(skb, entries, self.hdr_len) }
+        } else {
+            // SAFETY: `entries` has `n` free entries, as many as the skb's data needs at most.
+            unsafe { bindings::skb_to_sgvec(skb, entries, 0, len) }
+        };
         let used = usize::try_from(used).map_err(|_| EMSGSIZE)?;
         sg.advance(used)
     }
@@ -337,6 +362,10 @@ unsafe impl Buffer for TxSkb {
         // SAFETY: `ptr` comes from `into_raw`: an skb we own again.
         let skb = unsafe { SkBuff::from_raw(ptr.as_ptr().cast()) };
         // The header is no longer needed once the device is done.
-        Self { skb, hdr_len: 0 }
+        Self {
+            skb,
+            hdr_len: 0,
+            in_headroom: false,
+        }
     }
 }
