@@ -219,6 +219,48 @@ void rvirtio_helper_netif_tx_disable(struct net_device *dev)
 	netif_tx_disable(dev);
 }
 
+/* Transmit queues under their xmit lock, and byte queue limits. */
+
+struct netdev_queue *rvirtio_helper_netdev_txq(struct net_device *dev, unsigned int index)
+{
+	return index < dev->num_tx_queues ? netdev_get_tx_queue(dev, index) : NULL;
+}
+
+void rvirtio_helper_netdev_txq_lock_bh(struct netdev_queue *txq)
+{
+	__netif_tx_lock_bh(txq);
+}
+
+bool rvirtio_helper_netdev_txq_trylock_bh(struct netdev_queue *txq)
+{
+	local_bh_disable();
+	if (__netif_tx_trylock(txq))
+		return true;
+	local_bh_enable();
+	return false;
+}
+
+void rvirtio_helper_netdev_txq_unlock_bh(struct netdev_queue *txq)
+{
+	__netif_tx_unlock_bh(txq);
+}
+
+bool rvirtio_helper_netdev_txq_sent(struct netdev_queue *txq, unsigned int bytes, bool more)
+{
+	return __netdev_tx_sent_queue(txq, bytes, more);
+}
+
+void rvirtio_helper_netdev_txq_completed(struct netdev_queue *txq, unsigned int packets,
+					 unsigned int bytes)
+{
+	netdev_tx_completed_queue(txq, packets, bytes);
+}
+
+void rvirtio_helper_netdev_txq_reset(struct netdev_queue *txq)
+{
+	netdev_tx_reset_queue(txq);
+}
+
 /* NAPI. */
 
 void rvirtio_helper_netif_napi_add(struct net_device *dev, struct napi_struct *napi,

@@ -220,6 +220,40 @@ impl Device {
 }
 
 impl Device {
+    /// Takes the xmit lock of transmit queue `index` (bottom halves off), as the stack holds
+    /// it while it transmits: for completing packets outside transmit. `None` if the device
+    /// has no such queue. Spins while the stack transmits on the queue.
+    pub(crate) fn lock_tx_queue(&self, index: u16) -> Option<TxQueueLocked<'_>> {
+        // SAFETY: The device is valid; the helper checks the index.
+        let txq = NonNull::new(unsafe { bindings::netdev_txq(self.as_raw(), index.into()) })?;
+        // SAFETY: `txq` is a queue of the device, valid as long as the device.
+        unsafe { bindings::netdev_txq_lock_bh(txq.as_ptr()) };
+        // INVARIANT: The lock was just taken, and the guard releases it.
+        Some(TxQueueLocked {
+            txq,
+            index,
+            owned: true,
+            _p: PhantomData,
+        })
+    }
+
+    /// As [`Device::lock_tx_queue`], but `None` at once if the lock is held elsewhere.
+    pub(crate) fn try_lock_tx_queue(&self, index: u16) -> Option<TxQueueLocked<'_>> {
+        // SAFETY: The device is valid; the helper checks the index.
+        let txq = NonNull::new(unsafe { bindings::netdev_txq(self.as_raw(), index.into()) })?;
+        // SAFETY: `txq` is a queue of the device, valid as long as the device.
+        if !unsafe { bindings::netdev_txq_trylock_bh(txq.as_ptr()) } {
+            return None;
+        }
+        // INVARIANT: The lock was just taken, and the guard releases it.
+        Some(TxQueueLocked {
+            txq,
+            index,
+            owned: true,
+            _p: PhantomData,
+        })
+    }
+
     /// Marks the device absent (it is being reset) and stops its transmit queues.
     pub(crate) fn detach(&self) {
         // SAFETY: The device is valid by the type invariant.
@@ -230,6 +264,81 @@ impl Device {
     pub(crate) fn attach(&self) {
         // SAFETY: The device is valid by the type invariant.
         unsafe { bindings::netif_device_attach(self.as_raw()) }
+    }
+}
+
+/// A transmit queue of a device, its xmit lock held: by the stack around
+/// [`Operations::start_xmit`], or by the driver ([`Device::lock_tx_queue`]) to complete
+/// packets. Byte queue limits (BQL), which stop the queue when enough bytes are in flight,
+/// count under that lock: [`TxQueueLocked::sent`] for each packet given to the device,
+/// [`TxQueueLocked::completed`] for the packets it sent, [`TxQueueLocked::reset`] for those
+/// dropped unsent.
+///
+/// # Invariants
+///
+/// `txq` is transmit queue `index` of a device that outlives `'a`, and its xmit lock is held
+/// while this lives: by this guard if `owned` (released on drop), else by the stack.
+pub(crate) struct TxQueueLocked<'a> {
+    txq: NonNull<bindings::netdev_queue>,
+    index: u16,
+    owned: bool,
+    /// Bound to the device and to this CPU (the lock is released where it was taken).
+    _p: PhantomData<(&'a Device, kernel::types::NotThreadSafe)>,
+}
+
+impl<'a> TxQueueLocked<'a> {
+    /// The queue the stack is transmitting on.
+    ///
+    /// `None` if the device has no queue `index`.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the xmit lock of queue `index` of `dev` for `'a`.
+    unsafe fn held(dev: &'a Device, index: u16) -> Option<Self> {
+        // SAFETY: The device is valid; the helper checks the index.
+        let txq = NonNull::new(unsafe { bindings::netdev_txq(dev.as_raw(), index.into()) })?;
+        // INVARIANT: The caller holds the lock.
+        Some(Self {
+            txq,
+            index,
+            owned: false,
+            _p: PhantomData,
+        })
+    }
+
+    /// The queue's index.
+    pub(crate) fn index(&self) -> u16 {
+        self.index
+    }
+
+    /// Counts `bytes` of a packet just given to the device; `more` is the stack's
+    /// `xmit_more`. Returns whether to notify the device now: at the end of a burst, or if the
+    /// queue is stopped (then the stack sends no more until it is woken).
+    pub(crate) fn sent(&self, bytes: u32, more: bool) -> bool {
+        // SAFETY: The queue is valid and its lock held (type invariant).
+        unsafe { bindings::netdev_txq_sent(self.txq.as_ptr(), bytes, more) }
+    }
+
+    /// Counts `packets` of `bytes` the device sent, each counted by [`TxQueueLocked::sent`]
+    /// before; wakes a queue that BQL stopped once enough is done.
+    pub(crate) fn completed(&self, packets: u32, bytes: u32) {
+        // SAFETY: The queue is valid and its lock held (type invariant).
+        unsafe { bindings::netdev_txq_completed(self.txq.as_ptr(), packets, bytes) }
+    }
+
+    /// Forgets the packets in flight: the device dropped them unsent (it was reset).
+    pub(crate) fn reset(&self) {
+        // SAFETY: The queue is valid and its lock held (type invariant).
+        unsafe { bindings::netdev_txq_reset(self.txq.as_ptr()) }
+    }
+}
+
+impl Drop for TxQueueLocked<'_> {
+    fn drop(&mut self) {
+        if self.owned {
+            // SAFETY: This guard took the lock, on this CPU (type invariant).
+            unsafe { bindings::netdev_txq_unlock_bh(self.txq.as_ptr()) }
+        }
     }
 }
 
@@ -379,8 +488,9 @@ pub(crate) trait Operations: Send + Sync + Sized {
     /// The interface goes down.
     fn stop(&self, dev: &Device) -> Result;
 
-    /// Transmits `skb` on queue `queue`; the skb is the driver's, sent or dropped.
-    fn start_xmit(&self, dev: &Device, skb: SkBuff, queue: u16);
+    /// Transmits `skb` on `txq`, whose lock the stack holds (the driver must not take it
+    /// again); the skb is the driver's, sent or dropped.
+    fn start_xmit(&self, dev: &Device, skb: SkBuff, txq: &TxQueueLocked<'_>);
 
     /// Fills the interface statistics.
     fn get_stats64(&self, dev: &Device, stats: &mut Stats64);
@@ -607,8 +717,13 @@ impl<T: Operations> Adapter<T> {
         let (d, t) = unsafe { Self::get(dev) };
         // SAFETY: The stack hands over a valid skb, which the driver now owns.
         let skb = unsafe { SkBuff::from_raw(skb) };
-        let queue = skb.queue_mapping();
-        t.start_xmit(d, skb, queue);
+        // SAFETY: The stack holds the xmit lock of the queue it picked, the skb's queue
+        // mapping, while it calls us: the device does not ask for lockless transmit.
+        match unsafe { TxQueueLocked::held(d, skb.queue_mapping()) } {
+            Some(txq) => t.start_xmit(d, skb, &txq),
+            // The stack only picks queues the device has.
+            None => drop(skb),
+        }
         bindings::netdev_tx_NETDEV_TX_OK
     }
 

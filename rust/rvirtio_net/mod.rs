@@ -12,7 +12,7 @@ mod tx;
 use crate::{
     net::{
         self, features as nf, napi::Poll, DeviceOf, MacAddr, Napi, Rtnl, RxMode, RxQueueStats,
-        SkBuff, Stats64, TxQueueStats,
+        SkBuff, Stats64, TxQueueLocked, TxQueueStats,
     },
     virtio::{self, QueueSpec},
 };
@@ -247,7 +247,7 @@ impl NetPriv {
             drop(rq.take_ring());
         }
         for tq in &self.tx {
-            tq.drop_ring();
+            tq.drop_ring(dev);
         }
         self.ctrl.replace_queue(None);
     }
@@ -339,9 +339,9 @@ impl net::Operations for NetPriv {
         Ok(())
     }
 
-    fn start_xmit(&self, dev: &net::Device, skb: SkBuff, queue: u16) {
-        match self.tx.get(usize::from(queue)) {
-            Some(tq) => tq.xmit(dev, skb),
+    fn start_xmit(&self, dev: &net::Device, skb: SkBuff, txq: &TxQueueLocked<'_>) {
+        match self.tx.get(usize::from(txq.index())) {
+            Some(tq) => tq.xmit(dev, txq, skb),
             // The stack only uses the queues the device has.
             None => drop(skb),
         }

@@ -9,7 +9,8 @@ use super::{
 };
 use crate::{
     net::{
-        self, skbuff::xmit_more, BhDisabled, DeviceOf, Napi, SkBuff, Stats64, TxQueueStats, TxSkb,
+        self, skbuff::xmit_more, BhDisabled, DeviceOf, Napi, SkBuff, Stats64, TxQueueLocked,
+        TxQueueStats, TxSkb,
     },
     virtio::{virtqueue::MAX_SG, Virtqueue},
 };
@@ -37,14 +38,18 @@ struct TxRing {
     vq: Virtqueue<TxSkb>,
 }
 
+/// Packets and bytes the device sent, freed by one reclaim.
+type Done = (u32, u32);
+
 impl TxRing {
-    /// Frees the packets the device sent; returns their number and bytes.
-    fn reclaim(&mut self, budget: u32) -> (u64, u64) {
-        let (mut packets, mut bytes) = (0u64, 0u64);
+    /// Frees the packets the device sent.
+    fn reclaim(&mut self, budget: u32) -> Done {
+        // At most a ring of packets of at most 64 KiB each (no BIG TCP): the sums fit.
+        let (mut packets, mut bytes) = (0u32, 0u32);
         while let Some((buf, _)) = self.vq.get_buf() {
             let skb = buf.into_skb();
-            packets += 1;
-            bytes += u64::from(skb.len());
+            packets = packets.saturating_add(1);
+            bytes = bytes.saturating_add(skb.len());
             skb.napi_consume(budget);
         }
         (packets, bytes)
@@ -97,8 +102,9 @@ impl TxQueue {
     }
 
     /// Drops the ring before a reset (which the drop does): the packets still on it are
-    /// freed and counted as dropped. NAPI is disabled and the device detached.
-    pub(super) fn drop_ring(&self) {
+    /// freed and counted as dropped, and the queue's byte limits forget them. NAPI is
+    /// disabled and the device detached.
+    pub(super) fn drop_ring(&self, dev: &net::Device) {
         // Transmit and NAPI take the lock with bottom halves off: so does this. The ring is
         // emptied after, outside: resetting the device may sleep.
         let ring = {
@@ -118,6 +124,10 @@ impl TxQueue {
         if lost != 0 {
             self.stats.dropped.add(lost, Relaxed);
         }
+        // Transmit finds no ring from now on: nothing is counted in flight until a new one.
+        if let Some(txq) = dev.lock_tx_queue(self.index) {
+            txq.reset();
+        }
     }
 
     /// Puts a new ring in, after a reset.
@@ -134,10 +144,19 @@ impl TxQueue {
         self.napi.disable();
     }
 
-    fn account(&self, (packets, bytes): (u64, u64)) {
+    fn account(&self, (packets, bytes): Done) {
         if packets != 0 {
-            self.stats.packets.add(packets, Relaxed);
-            self.stats.bytes.add(bytes, Relaxed);
+            self.stats.packets.add(packets.into(), Relaxed);
+            self.stats.bytes.add(bytes.into(), Relaxed);
+        }
+    }
+
+    /// Tells the queue's byte limits what the device sent (which may wake the queue), and
+    /// counts it.
+    fn complete(&self, txq: &TxQueueLocked<'_>, done: Done) {
+        if done.0 != 0 {
+            txq.completed(done.0, done.1);
+            self.account(done);
         }
     }
 
@@ -161,7 +180,8 @@ impl TxQueue {
         hdr::encode_tx(&req, &self.caps).ok()
     }
 
-    pub(super) fn xmit(&self, dev: &net::Device, mut skb: SkBuff) {
+    /// Transmits `skb`; the stack holds the lock of `txq`, this queue.
+    pub(super) fn xmit(&self, dev: &net::Device, txq: &TxQueueLocked<'_>, mut skb: SkBuff) {
         let hdr = self.header(&skb);
         let mut guard = self.ring.lock();
         let Some(ring) = Option::as_mut(&mut *guard) else {
@@ -176,7 +196,7 @@ impl TxQueue {
         loop {
             ring.vq.disable_cb();
             let done = ring.reclaim(0);
-            self.account(done);
+            self.complete(txq, done);
             if more || ring.vq.enable_cb_delayed() {
                 break;
             }
@@ -186,6 +206,7 @@ impl TxQueue {
         }
 
         skb.tx_timestamp();
+        let len = skb.len();
         let queued = match hdr.map(|h| TxSkb::new(skb, &h)) {
             Some(Ok(buf)) => ring.vq.add_outbuf(buf).map_err(|(_, b)| drop(b)),
             _ => Err(()),
@@ -202,7 +223,13 @@ impl TxQueue {
                 self.napi.schedule();
             }
         }
-        if !more || dev.queue_stopped(self.index) {
+        // Byte queue limits count what is in flight, and may stop the queue: then the
+        // device is told now, as at the end of a burst.
+        let kick = match queued {
+            Ok(()) => txq.sent(len, more),
+            Err(()) => !more || dev.queue_stopped(self.index),
+        };
+        if kick {
             ring.vq.kick();
         }
     }
@@ -222,8 +249,10 @@ impl TxQueue {
 
     pub(super) fn poll(&self, napi: &Napi, budget: u32) -> u32 {
         let dev = napi.device();
+        // The queue's lock first, as in transmit: completions count under it.
+        let txq = dev.lock_tx_queue(self.index);
         let mut guard = self.ring.lock();
-        let Some(ring) = Option::as_mut(&mut *guard) else {
+        let (Some(txq), Some(ring)) = (txq, Option::as_mut(&mut *guard)) else {
             drop(guard);
             napi.complete_done(0);
             return 0;
@@ -231,13 +260,14 @@ impl TxQueue {
         // No interrupts while we look; they are on again below.
         ring.vq.disable_cb();
         let done = ring.reclaim(budget);
+        self.complete(&txq, done);
         if dev.queue_stopped(self.index) && Self::has_room(ring) {
             dev.wake_queue(self.index);
             self.stats.wake.add(1, Relaxed);
         }
         let last = ring.vq.enable_cb_prepare();
         drop(guard);
-        self.account(done);
+        drop(txq);
         if napi.complete_done(0) && self.ring.lock().as_ref().is_some_and(|r| r.vq.poll(last)) {
             napi.schedule();
         }
@@ -249,18 +279,19 @@ impl TxQueue {
     /// spares the transmit interrupt. Skipped while transmit or the queue's own poll holds
     /// the ring.
     pub(super) fn clean(&self, dev: &net::Device, budget: u32) {
+        let Some(txq) = dev.try_lock_tx_queue(self.index) else {
+            return;
+        };
         let Some(mut guard) = self.ring.try_lock() else {
             return;
         };
         let Some(ring) = Option::as_mut(&mut *guard) else {
             return;
         };
-        let (mut packets, mut bytes) = (0, 0);
         loop {
             ring.vq.disable_cb();
-            let (p, b) = ring.reclaim(budget);
-            packets += p;
-            bytes += b;
+            let done = ring.reclaim(budget);
+            self.complete(&txq, done);
             if ring.vq.enable_cb_delayed() {
                 break;
             }
@@ -269,8 +300,6 @@ impl TxQueue {
             dev.wake_queue(self.index);
             self.stats.wake.add(1, Relaxed);
         }
-        drop(guard);
-        self.account((packets, bytes));
     }
 
     /// The ring's size (0 while the device is reset).

@@ -270,6 +270,29 @@ netdev_stat() {
 	cat "/sys/class/net/$1/statistics/$2"
 }
 
+# Byte queue limits of interface $1, one line per transmit queue: "tx-N inflight B limit L".
+bql_show() {
+	local q
+	for q in /sys/class/net/"$1"/queues/tx-*; do
+		echo "${q##*/} inflight $(cat "$q/byte_queue_limits/inflight") limit $(cat "$q/byte_queue_limits/limit")"
+	done
+}
+
+bql_idle() {
+	! bql_show "$1" | awk '$3 != 0 { bad = 1 } END { exit !bad }'
+}
+
+# Fails unless byte queue limits of interface $1 come back to nothing in flight on every
+# transmit queue within 5 s (each byte counted as given to the device counted back as sent, or
+# forgotten at a reset), and unless the limit of some queue grew from 0 (the driver reports
+# both); prints the queues.
+bql_settled() {
+	wait_for 5 bql_idle "$1" || fail "BQL: bytes still in flight: $(bql_show "$1" | tr '\n' ' ')"
+	bql_show "$1"
+	bql_show "$1" | awk '$5 > 0 { ok = 1 } END { exit !ok }' ||
+		fail "BQL: every queue's limit is still 0 after traffic"
+}
+
 # Fails unless the interface of NIC0 is driven by rvirtio_net.
 assert_rvirtio_net() {
 	local drv

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # rvirtio_net carries traffic: ping both ways over IPv4 and IPv6, and iperf3 TCP both ways
 # with the bytes the peer counted matching the interface counters within protocol overhead.
+# Byte queue limits saw the traffic and count nothing in flight after it.
 # The transport is the C virtio-pci, or rvirtio-pci with RVNET_TRANSPORT=rust.
 . "$(dirname "$0")/../lib.sh"
 
@@ -31,6 +32,7 @@ check_bytes() {
 tx0=$(netdev_stat "$dev" tx_bytes) re0=$(tcp_retrans)
 sent=$(iperf_run 5) || fail "iperf3 failed: $sent"
 check_bytes "TX" $(($(netdev_stat "$dev" tx_bytes) - tx0)) "$sent" $(($(tcp_retrans) - re0))
+bql_settled "$dev"
 
 rx0=$(netdev_stat "$dev" rx_bytes) rp0=$(netdev_stat "$dev" rx_packets) re0=$(tcp_retrans "$PEER_NS")
 got=$(iperf_run 5 -R) || fail "iperf3 -R failed: $got"

@@ -3,9 +3,10 @@
 # rvirtio_net survives DEVICE_NEEDS_RESET on rvirtio-pci. Its own knob makes QEMU see a
 # malformed transmit request while iperf3 runs: the transport resets the device with
 # rvirtio_net's reset_prepare/reset_done, the interface keeps its name and addresses, the
-# carrier goes off and on again, traffic resumes. Then the time from injection to the first
-# answered ping (median of $RVIRTIO_RECOVERY_ROUNDS) with the driver's knob and with the
-# transport's, and once more with freeze/restore forced.
+# carrier goes off and on again, traffic resumes, and byte queue limits count nothing in flight
+# once it ends (the packets the reset dropped were forgotten). Then the time from injection to
+# the first answered ping (median of $RVIRTIO_RECOVERY_ROUNDS) with the driver's knob and with
+# the transport's, and once more with freeze/restore forced.
 . "$(dirname "$0")/../lib.sh"
 
 cleanup() {
@@ -39,6 +40,7 @@ IPERF_CLIENT=
 grep receiver /tmp/iperf.out
 tx1=$(netdev_stat "$dev" tx_bytes)
 [ $((tx1 - tx0)) -gt 100000 ] || fail "little traffic after the recovery ($((tx1 - tx0)) bytes)"
+bql_settled "$dev"
 strategy=$(recovery_field "$NIC0" last_strategy)
 [ "$strategy" = reset_prepare/reset_done ] || fail "recovered by $strategy"
 [ "$(netdev_by_mac "$NIC0_MAC")" = "$dev" ] || fail "interface renamed or gone"
