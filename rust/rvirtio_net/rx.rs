@@ -195,8 +195,11 @@ impl RxQueue {
     /// Takes the ring out, to drop it (which resets the device) before a reset. NAPI is
     /// disabled.
     pub(super) fn take_ring(&self) -> Option<RxRing> {
+        // The guard is a local declared after `_bh`, so that it is dropped first: a temporary
+        // of the tail expression would outlive `_bh`, leaving bottom halves on under the lock.
         let _bh = BhDisabled::new();
-        self.ring.lock().take()
+        let mut ring = self.ring.lock();
+        ring.take()
     }
 
     /// Puts a new ring in, after a reset; [`RxQueue::open`] fills it if the interface is up.
@@ -228,7 +231,8 @@ impl RxQueue {
         self.napi.disable();
         let ok = {
             let _bh = BhDisabled::new();
-            match Option::as_mut(&mut *self.ring.lock()) {
+            let mut ring = self.ring.lock();
+            match Option::as_mut(&mut *ring) {
                 Some(ring) => self.refill(ring, dev),
                 None => true,
             }
@@ -442,7 +446,8 @@ impl RxQueue {
     /// The ring's size (0 while the device is reset).
     pub(super) fn ring_size(&self) -> u32 {
         let _bh = BhDisabled::new();
-        Option::as_mut(&mut *self.ring.lock()).map_or(0, |ring| ring.with_vq(|vq| vq.size()))
+        let mut ring = self.ring.lock();
+        Option::as_mut(&mut *ring).map_or(0, |ring| ring.with_vq(|vq| vq.size()))
     }
 
     /// Packets, bytes, drops, errors (as ethtool names them).

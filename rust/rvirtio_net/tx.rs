@@ -108,8 +108,10 @@ impl TxQueue {
         // Transmit and NAPI take the lock with bottom halves off: so does this. The ring is
         // emptied after, outside: resetting the device may sleep.
         let ring = {
+            // The guard is dropped before `_bh` (see `RxQueue::take_ring`).
             let _bh = BhDisabled::new();
-            self.ring.lock().take()
+            let mut ring = self.ring.lock();
+            ring.take()
         };
         let Some(mut ring) = ring else {
             return;
@@ -305,7 +307,8 @@ impl TxQueue {
     /// The ring's size (0 while the device is reset).
     pub(super) fn ring_size(&self) -> u32 {
         let _bh = BhDisabled::new();
-        self.ring.lock().as_ref().map_or(0, |r| r.vq.size())
+        let ring = self.ring.lock();
+        ring.as_ref().map_or(0, |r| r.vq.size())
     }
 
     /// Packets, bytes, dropped, stop, wake (as ethtool names them).
