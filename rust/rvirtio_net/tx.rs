@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Transmit queues: packets to the device, completions reclaimed by NAPI and on transmit.
+//! Transmit queues: packets to the device, completions reclaimed by NAPI.
 
 use super::{
     fault::{TxInject, BAD_LEN},
@@ -191,24 +191,16 @@ impl TxQueue {
             self.stats.dropped.add(1, Relaxed);
             return;
         };
-        // Reclaim what the device sent. Its interrupts stay off while the stack has more
-        // packets for us, and come back at the end of a burst only for when most of the ring is
-        // used: reclaiming here is what frees buffers while packets keep coming.
-        let more = xmit_more();
-        loop {
-            ring.vq.disable_cb();
-            let done = ring.reclaim(0);
-            self.complete(txq, done);
-            if more || ring.vq.enable_cb_delayed() {
-                break;
-            }
-        }
+        // What the device sent is reclaimed by NAPI and by the receive poll, never here: the
+        // interrupt stays off while we queue, and is armed again after the kick below.
+        ring.vq.disable_cb();
         if self.inject.as_ref().is_some_and(|i| i.take()) {
             Self::post_malformed(ring, dev);
         }
 
         skb.tx_timestamp();
         let len = skb.len();
+        let more = xmit_more();
         let queued = match hdr.map(|h| TxSkb::new(skb, &h)) {
             Some(Ok(buf)) => ring.vq.add_outbuf(buf).map_err(|(_, b)| drop(b)),
             _ => Err(()),
@@ -217,13 +209,11 @@ impl TxQueue {
             self.stats.dropped.add(1, Relaxed);
         }
         if !Self::has_room(ring) {
-            // The stack does not transmit on a stopped queue: this stops a running one. The
-            // queue is woken by NAPI, on an interrupt or now if none would come.
+            // The stack does not transmit on a stopped queue: this stops a running one. NAPI
+            // wakes it once the device has sent enough (the interrupt is armed below: a stopped
+            // queue always kicks).
             dev.stop_queue(self.index);
             self.stats.stop.add(1, Relaxed);
-            if !ring.vq.enable_cb_delayed() {
-                self.napi.schedule();
-            }
         }
         // Byte queue limits count what is in flight, and may stop the queue: then the
         // device is told now, as at the end of a burst.
@@ -233,6 +223,12 @@ impl TxQueue {
         };
         if kick {
             ring.vq.kick();
+            // An interrupt once about three quarters of what is in flight is sent: NAPI
+            // reclaims it then, in one go. If that many are sent already, NAPI runs now.
+            if !ring.vq.enable_cb_delayed() {
+                ring.vq.disable_cb();
+                self.napi.schedule();
+            }
         }
     }
 
