@@ -153,6 +153,11 @@ void rvirtio_helper_netdev_set_mtu_range(struct net_device *dev, unsigned int mi
 	dev->max_mtu = max;
 }
 
+void rvirtio_helper_netdev_set_needed_headroom(struct net_device *dev, unsigned short len)
+{
+	dev->needed_headroom = len;
+}
+
 void rvirtio_helper_netdev_addr(const struct net_device *dev, u8 *addr)
 {
 	ether_addr_copy(addr, dev->dev_addr);

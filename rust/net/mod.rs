@@ -110,6 +110,13 @@ impl Device {
         unsafe { bindings::netdev_set_mtu_range(self.as_raw(), min, max) }
     }
 
+    /// Asks the stack for `len` bytes of headroom in front of the link-layer header of the
+    /// packets it builds for the device (`LL_RESERVED_SPACE`); before registration.
+    pub(crate) fn set_needed_headroom(&self, len: u16) {
+        // SAFETY: The device is valid; called before registration.
+        unsafe { bindings::netdev_set_needed_headroom(self.as_raw(), len) }
+    }
+
     /// The device's Ethernet address.
     pub(crate) fn addr(&self) -> MacAddr {
         let mut a = [0u8; ETH_ALEN];

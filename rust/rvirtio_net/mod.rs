@@ -539,6 +539,9 @@ impl VirtNet {
             nd.set_random_addr();
         }
         nd.set_mtu_range(MIN_MTU, max_mtu);
+        // Room for our header in front of the packets the stack builds: then transmit puts it
+        // there, and a linear packet is one descriptor. 12 bytes: the cast cannot truncate.
+        nd.set_needed_headroom(HDR_LEN as u16);
         if let Some(mtu) = mtu {
             nd.set_mtu(mtu);
         }
