@@ -153,16 +153,22 @@ cpu_busy() {
 	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
 }
 
-# Interrupts the NIC under test has taken so far: its MSI-X vectors (or its INTx line if it has
-# none), all CPUs.
-nic_irqs() {
+# The interrupts the NIC under test has taken so far, per vector: "NAME=COUNT" words, NAME as
+# /proc/interrupts has it without its "virtioN-" (config, input.0, output.1...), COUNT over all
+# CPUs. Its MSI-X vectors, or its INTx line if it has none.
+nic_irq_vectors() {
 	local d=/sys/bus/pci/devices/$NIC0 irqs
 	irqs=$(ls "$d/msi_irqs" 2> /dev/null)
 	[ -n "$irqs" ] || irqs=$(cat "$d/irq")
 	awk -v list="$irqs" '
 		BEGIN { n = split(list, a); for (i = 1; i <= n; i++) want[a[i] ":"] = 1 }
-		$1 in want { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i }
-		END { print s + 0 }' /proc/interrupts
+		$1 in want {
+			s = 0
+			for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i
+			name = $NF
+			sub(/^virtio[0-9]+-/, "", name)
+			printf "%s=%d ", name, s
+		}' /proc/interrupts
 }
 
 # Packets the interface has sent and received so far.
@@ -171,17 +177,33 @@ nic_pkts() {
 		$(cat "/sys/class/net/$1/statistics/rx_packets")))
 }
 
-# Records METRIC ($3): interrupts per 1000 packets between two "IRQS PACKETS" samples ($4, $5).
+# A sample for record_irqs: "PACKETS NAME=COUNT...".
+irq_sample() { # irq_sample DEV
+	echo "$(nic_pkts "$1") $(nic_irq_vectors)"
+}
+
+# Records METRIC ($3): interrupts per 1000 packets between two samples of irq_sample ($4, $5);
+# the note has the counts, and the interrupts of each vector that took some.
 record_irqs() { # record_irqs ROUND CONFIG METRIC BEFORE AFTER
-	local i0 p0 i1 p1
-	read -r i0 p0 <<< "$4"
-	read -r i1 p1 <<< "$5"
-	if [ $((p1 - p0)) -le 0 ]; then
+	local v
+	if ! v=$(awk -v a="$4" -v b="$5" 'BEGIN {
+		n = split(a, x, " "); for (i = 2; i <= n; i++) { split(x[i], kv, "="); c[kv[1]] = kv[2] }
+		p0 = x[1]
+		n = split(b, y, " ")
+		for (i = 2; i <= n; i++) {
+			split(y[i], kv, "=")
+			d = kv[2] - c[kv[1]]
+			t += d
+			if (d > 0) per = per sprintf("%s%s %d", per == "" ? "" : ", ", kv[1], d)
+		}
+		p = y[1] - p0
+		if (p <= 0) exit 1
+		printf "%.1f\t%d interrupts, %d packets (%s)", t * 1000 / p, t, p, per == "" ? "none" : per
+	}'); then
 		record "$1" "$2" "$3" failed "no packets"
 		return
 	fi
-	record "$1" "$2" "$3" "$(awk -v i=$((i1 - i0)) -v p=$((p1 - p0)) \
-		'BEGIN { printf "%.1f", i * 1000 / p }')" "$((i1 - i0)) interrupts, $((p1 - p0)) packets"
+	record "$1" "$2" "$3" "${v%%$'\t'*}" "${v#*$'\t'}"
 }
 
 rr_test() {
@@ -230,9 +252,9 @@ run_slot() {
 	[ "$queues" -gt 1 ] && ethtool -L "$dev" combined 1 > /dev/null 2>&1
 	sleep 0.5
 
-	s0="$(nic_irqs) $(nic_pkts "$dev")"
+	s0=$(irq_sample "$dev")
 	if out=$(profiled "$cfg-pktgen" pps_test "$dev" "$secs"); then
-		record_irqs "$round" "$cfg" pktgen_irq_kpkt "$s0" "$(nic_irqs) $(nic_pkts "$dev")"
+		record_irqs "$round" "$cfg" pktgen_irq_kpkt "$s0" "$(irq_sample "$dev")"
 		read -r v m <<< "$out"
 		record "$round" "$cfg" tx_kpps "$v"
 		record "$round" "$cfg" rx_kpps "$m"
@@ -244,10 +266,10 @@ run_slot() {
 	fi
 
 	c0=$(cpu_busy)
-	s0="$(nic_irqs) $(nic_pkts "$dev")"
+	s0=$(irq_sample "$dev")
 	if out=$(profiled "$cfg-tcp-tx" iperf_json "$secs"); then
 		c1=$(cpu_busy)
-		record_irqs "$round" "$cfg" tcp_tx_irq_kpkt "$s0" "$(nic_irqs) $(nic_pkts "$dev")"
+		record_irqs "$round" "$cfg" tcp_tx_irq_kpkt "$s0" "$(irq_sample "$dev")"
 		read -r bps bytes <<< "$out"
 		v=$(awk -v b="$bps" 'BEGIN { printf "%.1f", b / 1e6 }')
 		record "$round" "$cfg" tcp_tx_mbps "$v"
@@ -290,10 +312,10 @@ run_slot() {
 	else
 		record "$round" "$cfg" ping_rtt_us failed "ping"
 	fi
-	s0="$(nic_irqs) $(nic_pkts "$dev")"
+	s0=$(irq_sample "$dev")
 	if v=$(profiled "$cfg-rr" rr_test) && [ -n "$v" ]; then
 		record "$round" "$cfg" tcp_rr_tps "$v"
-		record_irqs "$round" "$cfg" rr_irq_kpkt "$s0" "$(nic_irqs) $(nic_pkts "$dev")"
+		record_irqs "$round" "$cfg" rr_irq_kpkt "$s0" "$(irq_sample "$dev")"
 		summary+=", rr ${v}/s"
 	else
 		record "$round" "$cfg" tcp_rr_tps failed "rr"
