@@ -77,7 +77,9 @@ def cell(samples):
     values = [(r, num(v)) for r, v, _ in samples if num(v) is not None]
     kinds = [v for _, v, _ in samples if num(v) is None]
     c = {"samples": [v for _, v in values], "rounds": [r for r, _ in values],
-         "failed": kinds.count("failed"), "notes": sorted({n for _, _, n in samples if n})[:5]}
+         "failed": kinds.count("failed"),
+         # In round order, each once (the recovery path, say, is the same every round).
+         "notes": list(dict.fromkeys(n for _, _, n in sorted(samples, key=lambda s: s[0]) if n))}
     if values:
         vs = [v for _, v in values]
         c.update(status="ok", median=statistics.median(vs), min=min(vs), max=max(vs))
