@@ -17,7 +17,7 @@ pub(crate) mod skbuff;
 mod virtio_buf;
 
 use crate::bindings;
-use core::{marker::PhantomData, mem, ptr::NonNull};
+use core::{cell::UnsafeCell, marker::PhantomData, mem, ptr::NonNull};
 use kernel::{device, error::from_result, ffi::c_int, prelude::*, types::Opaque};
 pub(crate) use napi::Napi;
 pub(crate) use qstats::{RxQueueStats, TxQueueStats};
@@ -238,6 +238,7 @@ impl Device {
         // INVARIANT: The lock was just taken, and the guard releases it.
         Some(TxQueueLocked {
             txq,
+            dev: NonNull::from(self),
             index,
             owned: true,
             _p: PhantomData,
@@ -255,6 +256,7 @@ impl Device {
         // INVARIANT: The lock was just taken, and the guard releases it.
         Some(TxQueueLocked {
             txq,
+            dev: NonNull::from(self),
             index,
             owned: true,
             _p: PhantomData,
@@ -287,6 +289,8 @@ impl Device {
 /// while this lives: by this guard if `owned` (released on drop), else by the stack.
 pub(crate) struct TxQueueLocked<'a> {
     txq: NonNull<bindings::netdev_queue>,
+    /// The device, to tell whose queue this is ([`XmitCell::get`]).
+    dev: NonNull<Device>,
     index: u16,
     owned: bool,
     /// Bound to the device and to this CPU (the lock is released where it was taken).
@@ -307,6 +311,7 @@ impl<'a> TxQueueLocked<'a> {
         // INVARIANT: The caller holds the lock.
         Some(Self {
             txq,
+            dev: NonNull::from(dev),
             index,
             owned: false,
             _p: PhantomData,
@@ -346,6 +351,52 @@ impl Drop for TxQueueLocked<'_> {
             // SAFETY: This guard took the lock, on this CPU (type invariant).
             unsafe { bindings::netdev_txq_unlock_bh(self.txq.as_ptr()) }
         }
+    }
+}
+
+/// Data that the xmit lock of a transmit queue protects, such as the driver's ring of that
+/// queue: transmit, which runs under the lock, and whatever completes packets under it
+/// ([`Device::lock_tx_queue`]) use it without a lock of their own, as C drivers do.
+///
+/// # Invariants
+///
+/// `data` is only accessed with the xmit lock of queue `index` of `dev` held.
+pub(crate) struct XmitCell<T> {
+    dev: NonNull<Device>,
+    index: u16,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: The data moves with the cell; `T: Send` lets it go to another thread.
+unsafe impl<T: Send> Send for XmitCell<T> {}
+// SAFETY: Shared references only reach the data with the queue's lock held (type invariant),
+// which makes accesses from different threads exclusive; `T: Send` as the lock hands it over.
+unsafe impl<T: Send> Sync for XmitCell<T> {}
+
+impl<T> XmitCell<T> {
+    /// Data for transmit queue `index` of `dev`.
+    pub(crate) fn new(dev: &Device, index: u16, data: T) -> Self {
+        // INVARIANT: Not shared yet; `get` checks the lock from now on.
+        Self {
+            dev: NonNull::from(dev),
+            index,
+            data: UnsafeCell::new(data),
+        }
+    }
+
+    /// The data, through the lock of its queue, and the lock again for the byte queue
+    /// limits; `None` if `txq` is not this cell's queue.
+    pub(crate) fn get<'b, 'a>(
+        &'b self,
+        txq: &'b mut TxQueueLocked<'a>,
+    ) -> Option<(&'b mut T, &'b TxQueueLocked<'a>)> {
+        if txq.dev != self.dev || txq.index != self.index {
+            return None;
+        }
+        // SAFETY: `txq` holds the lock of this cell's queue, and is borrowed mutably for as long
+        // as the reference lives: no other reference to the data can be made meanwhile (there
+        // is one guard of a held lock at a time).
+        Some((unsafe { &mut *self.data.get() }, txq))
     }
 }
 
@@ -497,7 +548,7 @@ pub(crate) trait Operations: Send + Sync + Sized {
 
     /// Transmits `skb` on `txq`, whose lock the stack holds (the driver must not take it
     /// again); the skb is the driver's, sent or dropped.
-    fn start_xmit(&self, dev: &Device, skb: SkBuff, txq: &TxQueueLocked<'_>);
+    fn start_xmit(&self, dev: &Device, skb: SkBuff, txq: &mut TxQueueLocked<'_>);
 
     /// Fills the interface statistics.
     fn get_stats64(&self, dev: &Device, stats: &mut Stats64);
@@ -727,7 +778,7 @@ impl<T: Operations> Adapter<T> {
         // SAFETY: The stack holds the xmit lock of the queue it picked, the skb's queue
         // mapping, while it calls us: the device does not ask for lockless transmit.
         match unsafe { TxQueueLocked::held(d, skb.queue_mapping()) } {
-            Some(txq) => t.start_xmit(d, skb, &txq),
+            Some(mut txq) => t.start_xmit(d, skb, &mut txq),
             // The stack only picks queues the device has.
             None => drop(skb),
         }

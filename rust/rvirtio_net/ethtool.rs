@@ -49,10 +49,10 @@ impl Ethtool for NetPriv {
         self.set_pairs(dev, combined)
     }
 
-    fn rings(&self, _dev: &net::Device) -> Rings {
+    fn rings(&self, dev: &net::Device) -> Rings {
         Rings {
             rx: self.rx.first().map_or(0, |q| q.ring_size()),
-            tx: self.tx.first().map_or(0, |q| q.ring_size()),
+            tx: self.tx.first().map_or(0, |q| q.ring_size(dev)),
         }
     }
 

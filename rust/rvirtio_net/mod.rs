@@ -257,7 +257,7 @@ impl NetPriv {
         for (i, (rq, tq)) in self.rx.iter().zip(self.tx.iter()).enumerate() {
             let i = u16::try_from(i)?;
             rq.set_ring(take_rx_ring(&mut vqs, i, &self.rx_caps)?);
-            tq.set_ring(vqs.take(usize::from(i) * 2 + 1)?);
+            tq.set_ring(dev, vqs.take(usize::from(i) * 2 + 1)?)?;
         }
         let pairs = self.rx.len();
         if let Ok(cvq) = vqs.take(pairs * 2) {
@@ -339,7 +339,7 @@ impl net::Operations for NetPriv {
         Ok(())
     }
 
-    fn start_xmit(&self, dev: &net::Device, skb: SkBuff, txq: &TxQueueLocked<'_>) {
+    fn start_xmit(&self, dev: &net::Device, skb: SkBuff, txq: &mut TxQueueLocked<'_>) {
         match self.tx.get(usize::from(txq.index())) {
             Some(tq) => tq.xmit(dev, txq, skb),
             // The stack only uses the queues the device has.

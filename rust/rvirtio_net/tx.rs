@@ -9,17 +9,16 @@ use super::{
 };
 use crate::{
     net::{
-        self, skbuff::xmit_more, BhDisabled, DeviceOf, Napi, SkBuff, Stats64, TxQueueLocked,
-        TxQueueStats, TxSkb,
+        self, skbuff::xmit_more, DeviceOf, Napi, SkBuff, Stats64, TxQueueLocked, TxQueueStats,
+        TxSkb, XmitCell,
     },
     virtio::{virtqueue::MAX_SG, Virtqueue},
 };
 use kernel::{
-    new_spinlock,
     prelude::*,
     sync::{
         atomic::{Atomic, Relaxed},
-        Arc, SpinLock,
+        Arc,
     },
 };
 
@@ -61,10 +60,9 @@ impl TxRing {
 pub(super) struct TxQueue {
     #[pin]
     napi: Napi,
-    /// Taken by transmit (bottom halves off) and by NAPI polls. Empty while the device is
-    /// being reset.
-    #[pin]
-    ring: SpinLock<Option<TxRing>>,
+    /// Under the queue's xmit lock: the stack's in transmit, ours in NAPI polls. Empty while
+    /// the device is being reset.
+    ring: XmitCell<Option<TxRing>>,
     index: u16,
     /// What the device does for us.
     caps: TxCaps,
@@ -83,7 +81,7 @@ impl TxQueue {
     ) -> impl PinInit<Self> + '_ {
         pin_init!(Self {
             napi <- Napi::new(dev, u32::from(index) * 2 + 1, true),
-            ring <- new_spinlock!(Some(TxRing { vq })),
+            ring: XmitCell::new(dev, index, Some(TxRing { vq })),
             index,
             caps,
             inject,
@@ -105,14 +103,10 @@ impl TxQueue {
     /// freed and counted as dropped, and the queue's byte limits forget them. NAPI is
     /// disabled and the device detached.
     pub(super) fn drop_ring(&self, dev: &net::Device) {
-        // Transmit and NAPI take the lock with bottom halves off: so does this. The ring is
-        // emptied after, outside: resetting the device may sleep.
-        let ring = {
-            // The guard is dropped before `_bh` (see `RxQueue::take_ring`).
-            let _bh = BhDisabled::new();
-            let mut ring = self.ring.lock();
-            ring.take()
-        };
+        // The ring is emptied after the lock is released: resetting the device may sleep.
+        let ring = dev
+            .lock_tx_queue(self.index)
+            .and_then(|mut txq| self.ring.get(&mut txq).and_then(|(r, _)| r.take()));
         let Some(mut ring) = ring else {
             return;
         };
@@ -133,9 +127,11 @@ impl TxQueue {
     }
 
     /// Puts a new ring in, after a reset.
-    pub(super) fn set_ring(&self, vq: Virtqueue<TxSkb>) {
-        let _bh = BhDisabled::new();
-        *self.ring.lock() = Some(TxRing { vq });
+    pub(super) fn set_ring(&self, dev: &net::Device, vq: Virtqueue<TxSkb>) -> Result {
+        let mut txq = dev.lock_tx_queue(self.index).ok_or(EINVAL)?;
+        let (ring, _) = self.ring.get(&mut txq).ok_or(EINVAL)?;
+        *ring = Some(TxRing { vq });
+        Ok(())
     }
 
     pub(super) fn open(&self) {
@@ -183,10 +179,9 @@ impl TxQueue {
     }
 
     /// Transmits `skb`; the stack holds the lock of `txq`, this queue.
-    pub(super) fn xmit(&self, dev: &net::Device, txq: &TxQueueLocked<'_>, mut skb: SkBuff) {
+    pub(super) fn xmit(&self, dev: &net::Device, txq: &mut TxQueueLocked<'_>, mut skb: SkBuff) {
         let hdr = self.header(&skb);
-        let mut guard = self.ring.lock();
-        let Some(ring) = Option::as_mut(&mut *guard) else {
+        let Some((Some(ring), txq)) = self.ring.get(txq) else {
             // The device is being reset; its queue is stopped, this one raced with that.
             self.stats.dropped.add(1, Relaxed);
             return;
@@ -247,26 +242,25 @@ impl TxQueue {
 
     pub(super) fn poll(&self, napi: &Napi, budget: u32) -> u32 {
         let dev = napi.device();
-        // The queue's lock first, as in transmit: completions count under it.
-        let txq = dev.lock_tx_queue(self.index);
-        let mut guard = self.ring.lock();
-        let (Some(txq), Some(ring)) = (txq, Option::as_mut(&mut *guard)) else {
-            drop(guard);
+        // The ring is the queue's, under its xmit lock: completions count under it too.
+        let mut txq = dev.lock_tx_queue(self.index);
+        let Some((Some(ring), txq)) = txq.as_mut().and_then(|txq| self.ring.get(txq)) else {
             napi.complete_done(0);
             return 0;
         };
         // No interrupts while we look; they are on again below.
         ring.vq.disable_cb();
         let done = ring.reclaim(budget);
-        self.complete(&txq, done);
+        self.complete(txq, done);
         if dev.queue_stopped(self.index) && Self::has_room(ring) {
             dev.wake_queue(self.index);
             self.stats.wake.add(1, Relaxed);
         }
+        // Done, unless the device sent more while we looked: then again, as no interrupt
+        // comes for those.
         let last = ring.vq.enable_cb_prepare();
-        drop(guard);
-        drop(txq);
-        if napi.complete_done(0) && self.ring.lock().as_ref().is_some_and(|r| r.vq.poll(last)) {
+        if napi.complete_done(0) && ring.vq.poll(last) {
+            ring.vq.disable_cb();
             napi.schedule();
         }
         0
@@ -277,19 +271,16 @@ impl TxQueue {
     /// spares the transmit interrupt. Skipped while transmit or the queue's own poll holds
     /// the ring.
     pub(super) fn clean(&self, dev: &net::Device, budget: u32) {
-        let Some(txq) = dev.try_lock_tx_queue(self.index) else {
+        let Some(mut txq) = dev.try_lock_tx_queue(self.index) else {
             return;
         };
-        let Some(mut guard) = self.ring.try_lock() else {
-            return;
-        };
-        let Some(ring) = Option::as_mut(&mut *guard) else {
+        let Some((Some(ring), txq)) = self.ring.get(&mut txq) else {
             return;
         };
         loop {
             ring.vq.disable_cb();
             let done = ring.reclaim(budget);
-            self.complete(&txq, done);
+            self.complete(txq, done);
             if ring.vq.enable_cb_delayed() {
                 break;
             }
@@ -301,10 +292,13 @@ impl TxQueue {
     }
 
     /// The ring's size (0 while the device is reset).
-    pub(super) fn ring_size(&self) -> u32 {
-        let _bh = BhDisabled::new();
-        let ring = self.ring.lock();
-        ring.as_ref().map_or(0, |r| r.vq.size())
+    pub(super) fn ring_size(&self, dev: &net::Device) -> u32 {
+        dev.lock_tx_queue(self.index)
+            .and_then(|mut txq| {
+                let (ring, _) = self.ring.get(&mut txq)?;
+                ring.as_ref().map(|r| r.vq.size())
+            })
+            .unwrap_or(0)
     }
 
     /// Packets, bytes, dropped, stop, wake (as ethtool names them).
