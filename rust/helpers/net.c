@@ -73,11 +73,6 @@ void rvirtio_helper_sg_set_buf(struct scatterlist *sg, const void *buf, unsigned
 	sg_set_buf(sg, buf, len);
 }
 
-void rvirtio_helper_sg_mark_end(struct scatterlist *sg)
-{
-	sg_mark_end(sg);
-}
-
 /* Network devices. */
 
 void *rvirtio_helper_netdev_priv(const struct net_device *dev)
@@ -308,16 +303,6 @@ void rvirtio_helper_dev_kfree_skb_any(struct sk_buff *skb)
 	dev_kfree_skb_any(skb);
 }
 
-unsigned int rvirtio_helper_skb_len(const struct sk_buff *skb)
-{
-	return skb->len;
-}
-
-unsigned char *rvirtio_helper_skb_data(const struct sk_buff *skb)
-{
-	return skb->data;
-}
-
 unsigned int rvirtio_helper_skb_tailroom(const struct sk_buff *skb)
 {
 	return skb_tailroom(skb);
@@ -331,11 +316,6 @@ unsigned int rvirtio_helper_skb_headlen(const struct sk_buff *skb)
 int rvirtio_helper_skb_cow_head(struct sk_buff *skb, unsigned int headroom)
 {
 	return skb_cow_head(skb, headroom);
-}
-
-u16 rvirtio_helper_skb_get_queue_mapping(const struct sk_buff *skb)
-{
-	return skb_get_queue_mapping(skb);
 }
 
 void rvirtio_helper_skb_record_rx_queue(struct sk_buff *skb, u16 queue)
@@ -357,17 +337,6 @@ bool rvirtio_helper_netdev_xmit_more(void)
 void rvirtio_helper_skb_eth_type_trans(struct sk_buff *skb, struct net_device *dev)
 {
 	skb->protocol = eth_type_trans(skb, dev);
-}
-
-/*
- * Scatterlist entries skb_to_sgvec() needs for the data of @skb: its linear part and its page
- * fragments; -1 with a fragment list, which our devices never get (no NETIF_F_FRAGLIST).
- */
-int rvirtio_helper_skb_sg_entries(const struct sk_buff *skb)
-{
-	if (skb_has_frag_list(skb))
-		return -1;
-	return 1 + skb_shinfo(skb)->nr_frags;
 }
 
 struct device *rvirtio_helper_netdev_to_dev(struct net_device *dev)
@@ -438,14 +407,17 @@ u8 *rvirtio_helper_skb_header_room(struct sk_buff *skb, unsigned int len, unsign
 
 /*
  * Maps the @hdr_len bytes in front of the data of @skb (a header the caller wrote there, see
- * rvirtio_helper_skb_header_room()) and the data into @sg. The skb is left as it was: its
- * length stays that of the packet.
+ * rvirtio_helper_skb_header_room(), or none) and the data into the @nents entries at @sg:
+ * -EMSGSIZE if they need more, or if the skb has a fragment list (our devices never get one: no
+ * NETIF_F_FRAGLIST). The skb is left as it was: its length stays that of the packet.
  */
 int rvirtio_helper_skb_to_sgvec_with_header(struct sk_buff *skb, struct scatterlist *sg,
-					    unsigned int hdr_len)
+					    unsigned int nents, unsigned int hdr_len)
 {
 	int n;
 
+	if (unlikely(skb_has_frag_list(skb) || skb_shinfo(skb)->nr_frags >= nents))
+		return -EMSGSIZE;
 	__skb_push(skb, hdr_len);
 	n = skb_to_sgvec(skb, sg, 0, skb->len);
 	__skb_pull(skb, hdr_len);
@@ -572,11 +544,6 @@ void rvirtio_helper_netdev_set_unicast_filter(struct net_device *dev)
 bool rvirtio_helper_schedule_delayed_work_ms(struct delayed_work *dwork, unsigned int msecs)
 {
 	return schedule_delayed_work(dwork, msecs_to_jiffies(msecs));
-}
-
-void rvirtio_helper_sg_unmark_end(struct scatterlist *sg)
-{
-	sg_unmark_end(sg);
 }
 
 /*

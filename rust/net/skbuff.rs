@@ -72,8 +72,14 @@ impl SkBuff {
 
     /// Bytes of data.
     pub(crate) fn len(&self) -> u32 {
+        // SAFETY: The skb is valid (type invariant); a plain field, read in place as C does.
+        unsafe { (*self.as_raw()).len }
+    }
+
+    /// Where the data starts.
+    pub(crate) fn data_ptr(&self) -> *mut u8 {
         // SAFETY: The skb is valid (type invariant).
-        unsafe { bindings::skb_len(self.as_raw()) }
+        unsafe { (*self.as_raw()).data }
     }
 
     /// Room after the data.
@@ -88,7 +94,7 @@ impl SkBuff {
         // by this skb while it is borrowed.
         unsafe {
             let len = bindings::skb_headlen(self.as_raw()) as usize;
-            let data = bindings::skb_data(self.as_raw());
+            let data = self.data_ptr();
             if len == 0 || data.is_null() {
                 return &[];
             }
@@ -152,8 +158,9 @@ impl SkBuff {
 
     /// The transmit queue the stack chose.
     pub(crate) fn queue_mapping(&self) -> u16 {
-        // SAFETY: The skb is valid (type invariant).
-        unsafe { bindings::skb_get_queue_mapping(self.as_raw()) }
+        // SAFETY: The skb is valid (type invariant); a plain field, as `skb_get_queue_mapping()`
+        // reads it.
+        unsafe { (*self.as_raw()).queue_mapping }
     }
 
     /// Sets the protocol from the Ethernet header, which it pulls, for receiving on `dev`.

@@ -53,7 +53,7 @@ impl RxSkb {
 unsafe impl Buffer for RxSkb {
     fn map(&self, sg: &mut SgList<'_>) -> Result {
         // SAFETY: The skb's data has `cap` bytes of room, in its slab or page-fragment head.
-        unsafe { map_one(sg, bindings::skb_data(self.skb.as_raw()).cast(), self.cap) }
+        unsafe { map_one(sg, self.skb.data_ptr().cast(), self.cap) }
     }
 
     fn into_raw(self) -> NonNull<c_void> {
@@ -327,6 +327,7 @@ impl TxSkb {
 // the slab-allocated `struct sk_buff`) and the skb's data (linear part and fragments), owned by
 // the skb, which the raw pointer keeps alive until `from_raw`; the device only reads them.
 unsafe impl Buffer for TxSkb {
+    #[inline]
     fn map(&self, sg: &mut SgList<'_>) -> Result {
         let skb = self.skb.as_raw();
         if !self.in_headroom {
@@ -334,21 +335,13 @@ unsafe impl Buffer for TxSkb {
             unsafe { map_one(sg, bindings::skb_cb(skb).cast(), self.hdr_len)? };
         }
         let (entries, n) = sg.remaining();
-        let len = i32::try_from(self.skb.len())?;
-        // SAFETY: The skb is valid.
-        let needed = unsafe { bindings::skb_sg_entries(skb) };
-        if usize::try_from(needed).map_or(true, |needed| needed > n) {
-            return Err(EMSGSIZE);
-        }
-        let used = if self.in_headroom {
-            // SAFETY: `entries` has `n` free entries, as many as the skb's data needs at most
-            // (the header joins the linear part's entry). The header is in front of the data
-            // (type invariant); the skb is ours, and the helper leaves it as it was.
-            unsafe { bindings::skb_to_sgvec_with_header(skb, entries, self.hdr_len) }
-        } else {
-            // SAFETY: `entries` has `n` free entries, as many as the skb's data needs at most.
-            unsafe { bindings::skb_to_sgvec(skb, entries, 0, len) }
-        };
+        // The header is mapped with the data if it is in front of it, else it was above.
+        let pushed = if self.in_headroom { self.hdr_len } else { 0 };
+        // SAFETY: `entries` has `n` free entries, which the helper checks the skb's data fits
+        // in (the header joins the linear part's entry). A header in front of the data is in
+        // the headroom the skb owns (type invariant); the helper leaves the skb as it was.
+        let used =
+            unsafe { bindings::skb_to_sgvec_with_header(skb, entries, u32::try_from(n)?, pushed) };
         let used = usize::try_from(used).map_err(|_| EMSGSIZE)?;
         sg.advance(used)
     }

@@ -15,7 +15,7 @@ use crate::bindings;
 use core::{marker::PhantomData, ptr::NonNull};
 use kernel::{
     alloc::{KBox, KVec},
-    ffi::c_void,
+    ffi::{c_ulong, c_void},
     prelude::*,
     str::CString,
     sync::{
@@ -26,6 +26,20 @@ use kernel::{
 
 /// Scatter-gather entries a buffer may use: an skb's linear part and fragments, and a header.
 pub(crate) const MAX_SG: usize = bindings::MAX_SKB_FRAGS as usize + 2;
+
+// The end and chain marks in a scatterlist entry's `page_link` (small constants: no truncation).
+const SG_END: c_ulong = bindings::SG_END as c_ulong;
+const SG_CHAIN: c_ulong = bindings::SG_CHAIN as c_ulong;
+
+/// Marks `sg` as the last entry of its list, as C's `sg_mark_end()`.
+fn sg_mark_end(sg: &mut bindings::scatterlist) {
+    sg.page_link = (sg.page_link | SG_END) & !SG_CHAIN;
+}
+
+/// Clears the end mark of `sg`, as C's `sg_unmark_end()`.
+fn sg_unmark_end(sg: &mut bindings::scatterlist) {
+    sg.page_link &= !SG_END;
+}
 
 /// The scatter-gather list a [`Buffer`] describes itself with.
 pub(crate) struct SgList<'a> {
@@ -202,12 +216,10 @@ impl Virtqueues {
             sg: unsafe { core::mem::zeroed() },
             _b: PhantomData,
         };
-        // SAFETY: `sg` has `MAX_SG` entries. The table's end mark is cleared: each buffer
-        // marks its own last entry.
-        unsafe {
-            bindings::sg_init_table(q.sg.as_mut_ptr(), MAX_SG as u32);
-            bindings::sg_unmark_end(&raw mut q.sg[MAX_SG - 1]);
-        }
+        // SAFETY: `sg` has `MAX_SG` entries.
+        unsafe { bindings::sg_init_table(q.sg.as_mut_ptr(), MAX_SG as u32) };
+        // The table's end mark is cleared: each buffer marks its own last entry.
+        sg_unmark_end(&mut q.sg[MAX_SG - 1]);
         Ok(q)
     }
 }
@@ -239,6 +251,7 @@ impl<B: Buffer> Virtqueue<B> {
         self.vq.as_ptr()
     }
 
+    #[inline]
     fn add(&mut self, buf: B, out: bool) -> Result<(), (Error, B)> {
         // The entries are initialised (`take`) and carry no end mark between two calls: the
         // one this sets is cleared again below, so nothing needs initialising per buffer.
@@ -253,8 +266,7 @@ impl<B: Buffer> Virtqueue<B> {
         if n == 0 {
             return Err((EINVAL, buf));
         }
-        // SAFETY: Entry `n - 1` was filled by `map`.
-        unsafe { bindings::sg_mark_end(&raw mut self.sg[n - 1]) };
+        sg_mark_end(&mut self.sg[n - 1]);
         let token = buf.into_raw();
         // SAFETY: The queue is valid by the type invariant and the caller serialises ring
         // operations (`&mut self`); the entries describe memory the token owns.
@@ -277,8 +289,8 @@ impl<B: Buffer> Virtqueue<B> {
                 )
             }
         };
-        // SAFETY: Entry `n - 1` is valid; the vring copied what it needed.
-        unsafe { bindings::sg_unmark_end(&raw mut self.sg[n - 1]) };
+        // The vring copied what it needed.
+        sg_unmark_end(&mut self.sg[n - 1]);
         if ret < 0 {
             // SAFETY: The vring refused the buffer, so the token is ours again.
             return Err((Error::from_errno(ret), unsafe { B::from_raw(token) }));
@@ -289,11 +301,13 @@ impl<B: Buffer> Virtqueue<B> {
     /// Makes `buf` available for the device to read (without sleeping: the vring may allocate
     /// an indirect descriptor table with `GFP_ATOMIC`). On failure (`ENOSPC`: the ring is full)
     /// the buffer is handed back.
+    #[inline]
     pub(crate) fn add_outbuf(&mut self, buf: B) -> Result<(), (Error, B)> {
         self.add(buf, true)
     }
 
     /// Makes `buf` available for the device to write.
+    #[inline]
     pub(crate) fn add_inbuf(&mut self, buf: B) -> Result<(), (Error, B)> {
         self.add(buf, false)
     }
@@ -309,9 +323,14 @@ impl<B: Buffer> Virtqueue<B> {
     }
 
     /// Publishes the buffers added since the last kick and notifies the device if it wants.
+    /// Returns false if the notification failed (the device is broken).
     pub(crate) fn kick(&mut self) -> bool {
-        // SAFETY: The queue is valid and ring operations are serialised (`&mut self`).
-        unsafe { bindings::virtqueue_kick(self.as_raw()) }
+        // SAFETY: The queue is valid and ring operations are serialised (`&mut self`);
+        // notifying needs no serialisation. (`virtqueue_kick()` does the same, out of line.)
+        unsafe {
+            !bindings::virtqueue_kick_prepare(self.as_raw())
+                || bindings::virtqueue_notify(self.as_raw())
+        }
     }
 
     /// The number of descriptors of the ring.
@@ -414,11 +433,9 @@ impl Virtqueue<KBox<Request>> {
                 bindings::GFP_ATOMIC,
             )
         };
-        // SAFETY: `sg_init_one` marked both entries as list ends; the vring is done with them.
-        unsafe {
-            bindings::sg_unmark_end(&raw mut self.sg[0]);
-            bindings::sg_unmark_end(&raw mut self.sg[1]);
-        }
+        // `sg_init_one` marked both entries as list ends; the vring is done with them.
+        sg_unmark_end(&mut self.sg[0]);
+        sg_unmark_end(&mut self.sg[1]);
         if ret < 0 {
             // SAFETY: The vring refused it: the token is ours again.
             return Err((Error::from_errno(ret), unsafe { KBox::from_raw(token) }));
