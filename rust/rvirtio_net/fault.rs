@@ -2,9 +2,9 @@
 
 //! Fault injection: making the device fail on purpose, to prove recovery end to end.
 //!
-//! Writing to `/sys/kernel/debug/rvirtio_net-virtio<N>/inject_tx` makes the next transmit on
-//! queue 0 post, before its packet, a request with no device-readable descriptor (one 4-byte
-//! device-writable buffer): there is no header to read. A device that checks (QEMU:
+//! Writing to `/sys/kernel/debug/rvirtio_net-virtio<N>/inject_tx` makes the next transmit, on
+//! whichever queue, post before its packet a request with no device-readable descriptor (one
+//! 4-byte device-writable buffer): there is no header to read. A device that checks (QEMU:
 //! "virtio-net header not in first element") reports a protocol error: DEVICE_NEEDS_RESET and
 //! a configuration interrupt. Only with the module parameter `fault_inject=1` or
 //! `CONFIG_FAULT_INJECTION`.

@@ -165,13 +165,7 @@ impl NetPriv {
             )?;
             tx.push(
                 KBox::pin_init(
-                    TxQueue::new(
-                        dev,
-                        i,
-                        vqs.take(q + 1)?,
-                        tx_caps,
-                        (i == 0).then(|| inject.clone()),
-                    ),
+                    TxQueue::new(dev, i, vqs.take(q + 1)?, tx_caps, inject.clone()),
                     GFP_KERNEL,
                 )?,
                 GFP_KERNEL,

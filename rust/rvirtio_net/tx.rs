@@ -66,8 +66,9 @@ pub(super) struct TxQueue {
     index: u16,
     /// What the device does for us.
     caps: TxCaps,
-    /// A fault to inject before the next packet (queue 0).
-    inject: Option<Arc<TxInject>>,
+    /// A fault to inject before the next packet, shared by the queues (the first to transmit
+    /// takes it).
+    inject: Arc<TxInject>,
     stats: TxStats,
 }
 
@@ -77,7 +78,7 @@ impl TxQueue {
         index: u16,
         vq: Virtqueue<TxSkb>,
         caps: TxCaps,
-        inject: Option<Arc<TxInject>>,
+        inject: Arc<TxInject>,
     ) -> impl PinInit<Self> + '_ {
         pin_init!(Self {
             napi <- Napi::new(dev, u32::from(index) * 2 + 1, true),
@@ -189,7 +190,7 @@ impl TxQueue {
         // What the device sent is reclaimed by NAPI and by the receive poll, never here: the
         // interrupt stays off while we queue, and is armed again after the kick below.
         ring.vq.disable_cb();
-        if self.inject.as_ref().is_some_and(|i| i.take()) {
+        if self.inject.take() {
             Self::post_malformed(ring, dev);
         }
 
