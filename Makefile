@@ -12,6 +12,8 @@
 #   make bench        setup, build, benchmark {C, Rust} transport x {C, Rust} net driver in one
 #                     boot (BENCH_ROUNDS=5 ...): table, out/bench/bench.json and bench.png
 #   make bench-smoke  the same in smoke mode: one round of 1 s tests
+#   make profile      guest instructions per frame sent, per configuration and kernel symbol
+#                     (QEMU instruction-count plugin): out/profile/profile.txt
 #   make kernel       build (or reuse) the pinned kernel; kernel-debug for the debug flavour
 #   make clippy       build with CLIPPY=1;  make rustdoc;  make rustfmt / rustfmtcheck
 #
@@ -37,7 +39,7 @@ BUILD ?= $(TOP)/out/build
 KMAKE = $(MAKE) -C $(KDIR) M=$(TOP) MO=$(BUILD) $(KBUILD_TOOLCHAIN)
 
 .PHONY: all modules clean setup toolchain kernel kernel-debug run check check-debug clippy \
-	rustdoc rustfmt rustfmtcheck bench bench-smoke
+	rustdoc rustfmt rustfmtcheck bench bench-smoke profile
 
 all: modules
 
@@ -77,6 +79,10 @@ bench: setup
 bench-smoke: setup
 	$(MAKE) -C $(TOP) modules
 	BENCH_SMOKE=1 RVIRTIO_MODDIR=$(BUILD) $(TOP)/selftests/bench/bench.sh
+
+profile: setup
+	$(MAKE) -C $(TOP) modules
+	RVIRTIO_MODDIR=$(BUILD) $(TOP)/selftests/bench/profile/profile.sh
 
 # The robustness suite on the debug kernel, with modules built for it in their own directory.
 DEBUG_BUILD := $(TOP)/out/build-debug

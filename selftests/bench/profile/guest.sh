@@ -1,0 +1,101 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# In the guest, run by selftests/bench/profile/profile.sh through run-vm with the insn_count
+# plugin loaded: binds the NIC under test to each configuration in turn, as the benchmark does,
+# and sends PROF_PACKETS 64-byte UDP frames to the peer with pktgen between two snapshots of the
+# plugin's counts. Writes, to $RVIRTIO_OUT: "labels" (snapshot number, configuration and
+# start/end), "packets" (configuration, frames the interface sent, pktgen's rate) and
+# "kallsyms", to resolve the addresses.
+#
+# Environment: PROF_CONFIGS (configurations in run order, "c_c r_r c_r r_c c_c"), PROF_PACKETS
+# (200000), RVIRTIO_MODDIR.
+. "$RVIRTIO_TOP/selftests/guest/lib.sh"
+
+tool=$RVIRTIO_TOP/selftests/bench/bench_tool.py
+packets=${PROF_PACKETS:-200000}
+configs=${PROF_CONFIGS:-c_c r_r c_r r_c c_c}
+snaps=0
+
+# Asks the plugin for a snapshot and waits until it is written.
+snapshot() { # snapshot LABEL
+	local i=0
+	snaps=$((snaps + 1))
+	printf '%s\t%s\n' "$snaps" "$1" >> "$RVIRTIO_OUT/labels"
+	: > "$RVIRTIO_OUT/req-$snaps"
+	while [ ! -e "$RVIRTIO_OUT/ack-$snaps" ]; do
+		i=$((i + 1))
+		[ $i -le 1200 ] || fail "the plugin did not answer snapshot $snaps (is it loaded?)"
+		sleep 0.05
+	done
+}
+
+pci_unbind() {
+	[ -e "/sys/bus/pci/devices/$1/driver" ] && echo "$1" > "/sys/bus/pci/devices/$1/driver/unbind"
+	return 0
+}
+
+# pktgen, one thread on CPU 0: $2 frames of 60 bytes (64 with the FCS) on $1, as the bench
+# sends them; prints pktgen's rate.
+pktgen_count() {
+	local dev=$1 t=/proc/net/pktgen/kpktgend_0 d=/proc/net/pktgen/$1 c
+	echo rem_device_all > $t
+	echo "add_device $dev" > $t || return 1
+	for c in "count $2" "clone_skb 0" "pkt_size 60" "delay 0" "dst 10.99.0.2" \
+		"dst_mac $NIC1_MAC" "udp_src_min 9" "udp_src_max 9" "udp_dst_min 9" "udp_dst_max 9"; do
+		echo "$c" > "$d" || return 1
+	done
+	echo start > /proc/net/pktgen/pgctrl
+	grep -o '[0-9]\+pps' "$d" | head -n 1
+	echo rem_device_all > $t
+}
+
+cleanup() {
+	netns_cleanup > /dev/null 2>&1
+	pci_unbind "$NIC0"
+	echo "" > "/sys/bus/pci/devices/$NIC0/driver_override"
+	echo "$NIC0" > /sys/bus/pci/drivers_probe 2>/dev/null
+}
+trap cleanup EXIT
+
+rm -f "$RVIRTIO_OUT"/{labels,packets,kallsyms} "$RVIRTIO_OUT"/req-* "$RVIRTIO_OUT"/ack-* \
+	"$RVIRTIO_OUT"/snap-*
+must kmod_load virtio_net
+must kmod_load pktgen
+must rvirtio_load rvirtio_pci
+must rvirtio_load rvirtio_net
+rust_drv=
+for d in /sys/bus/virtio/drivers/*; do
+	[ "$(basename "$(readlink "$d/module" 2>/dev/null)")" = rvirtio_net ] && rust_drv=$(basename "$d")
+done
+[ -n "$rust_drv" ] || fail "rvirtio_net registered no virtio driver"
+wait_for 5 netdev_by_mac "$NIC1_MAC" || fail "no peer interface"
+wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface under test"
+netns_setup > /dev/null || fail "namespace setup failed"
+
+for cfg in $configs; do
+	case $cfg in
+	c_c) pci=virtio-pci drv=virtio_net ;;
+	r_c) pci=rvirtio-pci drv=virtio_net ;;
+	c_r) pci=virtio-pci drv=$rust_drv ;;
+	r_r) pci=rvirtio-pci drv=$rust_drv ;;
+	*) fail "unknown configuration $cfg" ;;
+	esac
+	pci_unbind "$NIC0"
+	out=$(python3 "$tool" probe "$NIC0" "$pci" "$drv" "$NIC0_MAC" 10.99.0.1/24 10.99.0.2 2>&1) ||
+		fail "$cfg: probe failed: $out"
+	read -r _ dev _ <<< "$out"
+	ethtool -L "$dev" combined 1 > /dev/null 2>&1
+	sleep 0.5
+	# Warm: the first run of a path pays for its translation, counted apart.
+	pktgen_count "$dev" 20000 > /dev/null || fail "$cfg: pktgen failed"
+	tx0=$(cat "/sys/class/net/$dev/statistics/tx_packets")
+	snapshot "$cfg start"
+	pps=$(pktgen_count "$dev" "$packets") || fail "$cfg: pktgen failed"
+	snapshot "$cfg end"
+	tx1=$(cat "/sys/class/net/$dev/statistics/tx_packets")
+	printf '%s\t%s\t%s\n' "$cfg" $((tx1 - tx0)) "${pps%pps}" >> "$RVIRTIO_OUT/packets"
+	echo "$cfg: $((tx1 - tx0)) frames sent, pktgen ${pps:-no rate}"
+done
+cat /proc/kallsyms > "$RVIRTIO_OUT/kallsyms"
+exit 0

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make profile: where the guest's instructions go when it sends frames, per configuration
+# (transport x driver, as in the benchmark), by kernel symbol. Boots the guest under TCG with
+# the insn_count QEMU plugin (insn_count.c here), which counts the instructions executed per
+# translation block; the guest (guest.sh) sends PROF_PACKETS frames with pktgen on each
+# configuration between two snapshots of the counts; report.py resolves the addresses with the
+# guest's kallsyms. This is what the benchmark's instruction clock (BENCH_ICOUNT) charges, so it
+# tells why a pktgen ratio is below 1 where perf cannot look (no PMU under TCG, and its timer
+# starves a guest on the instruction clock).
+#
+# The plugin builds against the qemu-plugin.h of the QEMU that runs it: taken from the source
+# of the installed Debian package (the header alone, cached under $RVIRTIO_CACHE/qemu-plugin).
+#
+# Environment: PROF_CONFIGS ("c_c r_r c_r r_c c_c"), PROF_PACKETS (200000), PROF_QUEUES (2, as
+# the benchmark's NICs), PROF_OUT (out/profile), PROF_TOP (25 symbols per table), KDIR,
+# RVIRTIO_MODDIR.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../../.." && pwd)
+. "$top/scripts/env.sh"
+here=$top/selftests/bench/profile
+out=${PROF_OUT:-$top/out/profile}
+queues=${PROF_QUEUES:-2}
+kdir=${KDIR:-$("$top/scripts/kernel.sh" --path normal)}
+moddir=${RVIRTIO_MODDIR:-$top/out/build}
+mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+
+qemu=$(command -v qemu-system-x86_64) || { echo "profile: no qemu-system-x86_64" >&2; exit 1; }
+# The source version of the installed QEMU, e.g. 1:7.2+dfsg-7+deb12u18 -> 7.2+dfsg.
+pkg=$(dpkg-query -S "$qemu" 2> /dev/null | cut -d: -f1) || pkg=
+ver=
+[ -n "$pkg" ] && ver=$(dpkg-query -W -f '${source:Upstream-Version}' "$pkg" 2> /dev/null)
+if [ -z "$ver" ]; then
+	echo "profile: $qemu is not from a Debian package: cannot tell which qemu-plugin.h it needs" >&2
+	exit 1
+fi
+cache=$RVIRTIO_CACHE/qemu-plugin/$ver
+header=$cache/include/qemu-plugin.h
+if [ ! -s "$header" ]; then
+	echo "profile: fetching qemu-plugin.h of QEMU $ver from the Debian source package" >&2
+	mkdir -p "$cache/include"
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	curl -fsS -o "$tmp/orig.tar.xz" "$mirror/pool/main/q/qemu/qemu_$ver.orig.tar.xz"
+	tar -xJf "$tmp/orig.tar.xz" -C "$tmp" --wildcards '*/include/qemu/qemu-plugin.h'
+	cp "$tmp"/*/include/qemu/qemu-plugin.h "$header"
+fi
+plugin=$cache/libinsn_count.so
+if [ ! -f "$plugin" ] || [ "$here/insn_count.c" -nt "$plugin" ]; then
+	gcc -O2 -Wall -shared -fPIC -I"$cache/include" -o "$plugin" "$here/insn_count.c" -lpthread
+fi
+
+# Two queue pairs need tap backends in a network namespace (as for the benchmark).
+if [ "$queues" -gt 1 ] && ! { [ -c /dev/net/tun ] && unshare --net true 2> /dev/null; }; then
+	echo "profile: cannot create a network namespace: one queue pair" >&2
+	queues=1
+fi
+mkdir -p "$out/vm/share"
+echo "profile: ${PROF_CONFIGS:-c_c r_r c_r r_c c_c}, ${PROF_PACKETS:-200000} frames each;" \
+	"logs in $out/vm" >&2
+rc=0
+RVIRTIO_ACCEL=tcg "$top/selftests/vm/run-vm" -k "$kdir" -o "$out/vm" -t 1800 -Q "$queues" \
+	-e "RVIRTIO_MODDIR=$moddir" -e "PROF_CONFIGS=${PROF_CONFIGS:-c_c r_r c_r r_c c_c}" \
+	-e "PROF_PACKETS=${PROF_PACKETS:-200000}" -q "-plugin $plugin,dir=$out/vm/share" \
+	"$here/guest.sh" > "$out/vm.log" 2>&1 || rc=$?
+if [ $rc != 0 ]; then
+	echo "profile: the guest run failed (run-vm status $rc); see $out/vm.log" >&2
+	tail -n 20 "$out/vm.log" >&2
+	exit 1
+fi
+python3 "$here/report.py" "$out/vm/share" "${PROF_TOP:-25}" | tee "$out/profile.txt"
+echo "profile: $out/profile.txt" >&2
