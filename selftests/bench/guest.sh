@@ -18,6 +18,7 @@
 # first, not reported), BENCH_PERF (0; 1: profile the guest with perf during pktgen, TCP to the
 # peer and request/response, reports in $RVIRTIO_OUT/perf/), RVIRTIO_MODDIR.
 . "$RVIRTIO_TOP/selftests/guest/lib.sh"
+. "$RVIRTIO_TOP/selftests/bench/guest-lib.sh"
 
 rounds=${BENCH_ROUNDS:-5}
 secs=${BENCH_DURATION:-5}
@@ -69,11 +70,6 @@ peer_stat() {
 	ip netns exec "$PEER_NS" cat "/sys/class/net/$PEER/statistics/$1"
 }
 
-pci_unbind() {
-	[ -e "/sys/bus/pci/devices/$1/driver" ] && echo "$1" > "/sys/bus/pci/devices/$1/driver/unbind"
-	return 0
-}
-
 # Runs "$2..." (a command or function), with the whole guest profiled by perf (cpu-clock: there
 # is no PMU under TCG) if BENCH_PERF=1; the report, by symbol, goes to $RVIRTIO_OUT/perf/$1.txt.
 profiled() {
@@ -99,13 +95,8 @@ profiled() {
 # 64-byte UDP frames (60 bytes + FCS) to the peer with pktgen, one thread on CPU 0, for $2
 # seconds; prints "TX_KPPS RX_KPPS": pktgen's own rate, and the peer's rx_packets delta.
 pps_test() {
-	local dev=$1 secs=$2 t=/proc/net/pktgen/kpktgend_0 d=/proc/net/pktgen/$1 c rx0 rx1 t0 t1 pid pps
-	echo rem_device_all > $t
-	echo "add_device $dev" > $t || return 1
-	for c in "count 0" "clone_skb 0" "pkt_size 60" "delay 0" "dst 10.99.0.2" \
-		"dst_mac $NIC1_MAC" "udp_src_min 9" "udp_src_max 9" "udp_dst_min 9" "udp_dst_max 9"; do
-		echo "$c" > "$d" || return 1
-	done
+	local dev=$1 secs=$2 t=/proc/net/pktgen/kpktgend_0 d=/proc/net/pktgen/$1 rx0 rx1 t0 t1 pid pps
+	pktgen_prepare "$dev" 0 || return 1
 	rx0=$(peer_stat rx_packets)
 	t0=$(now_ns)
 	echo start > /proc/net/pktgen/pgctrl &
@@ -346,13 +337,7 @@ run_slot() {
 	echo "round $round $cfg:$summary"
 }
 
-cleanup() {
-	netns_cleanup > /dev/null 2>&1
-	pci_unbind "$NIC0"
-	echo "" > "/sys/bus/pci/devices/$NIC0/driver_override"
-	echo "$NIC0" > /sys/bus/pci/drivers_probe 2>/dev/null
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 
 : > "$raw"
 must kmod_load virtio_net

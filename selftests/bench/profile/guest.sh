@@ -11,6 +11,7 @@
 # Environment: PROF_CONFIGS (configurations in run order, "c_c r_r c_r r_c c_c"), PROF_PACKETS
 # (200000), RVIRTIO_MODDIR.
 . "$RVIRTIO_TOP/selftests/guest/lib.sh"
+. "$RVIRTIO_TOP/selftests/bench/guest-lib.sh"
 
 tool=$RVIRTIO_TOP/selftests/bench/bench_tool.py
 packets=${PROF_PACKETS:-200000}
@@ -30,33 +31,17 @@ snapshot() { # snapshot LABEL
 	done
 }
 
-pci_unbind() {
-	[ -e "/sys/bus/pci/devices/$1/driver" ] && echo "$1" > "/sys/bus/pci/devices/$1/driver/unbind"
-	return 0
-}
-
 # pktgen, one thread on CPU 0: $2 frames of 60 bytes (64 with the FCS) on $1, as the bench
 # sends them; prints pktgen's rate.
 pktgen_count() {
-	local dev=$1 t=/proc/net/pktgen/kpktgend_0 d=/proc/net/pktgen/$1 c
-	echo rem_device_all > $t
-	echo "add_device $dev" > $t || return 1
-	for c in "count $2" "clone_skb 0" "pkt_size 60" "delay 0" "dst 10.99.0.2" \
-		"dst_mac $NIC1_MAC" "udp_src_min 9" "udp_src_max 9" "udp_dst_min 9" "udp_dst_max 9"; do
-		echo "$c" > "$d" || return 1
-	done
+	local dev=$1 t=/proc/net/pktgen/kpktgend_0 d=/proc/net/pktgen/$1
+	pktgen_prepare "$dev" "$2" || return 1
 	echo start > /proc/net/pktgen/pgctrl
 	grep -o '[0-9]\+pps' "$d" | head -n 1
 	echo rem_device_all > $t
 }
 
-cleanup() {
-	netns_cleanup > /dev/null 2>&1
-	pci_unbind "$NIC0"
-	echo "" > "/sys/bus/pci/devices/$NIC0/driver_override"
-	echo "$NIC0" > /sys/bus/pci/drivers_probe 2>/dev/null
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 
 rm -f "$RVIRTIO_OUT"/{labels,packets,kallsyms} "$RVIRTIO_OUT"/req-* "$RVIRTIO_OUT"/ack-* \
 	"$RVIRTIO_OUT"/snap-*
