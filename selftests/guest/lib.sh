@@ -168,7 +168,8 @@ iperf_background() {
 }
 
 # Runs iperf3 from the NIC under test to the peer for $1 seconds ($2: extra iperf3 options);
-# prints the bytes received by the server.
+# prints the bytes received by the server, and with IPERF_SENT=1 after them the bytes the client
+# wrote (more: what was still in flight when the test ended is not received).
 IPERF_PORT=5201
 iperf_run() {
 	local secs=$1 opts=${2:-} out
@@ -177,12 +178,13 @@ iperf_run() {
 	wait_for 5 iperf_listening
 	out=$(iperf3 -c 10.99.0.2 -p $IPERF_PORT -t "$secs" -J $opts 2>&1)
 	wait "$srv"
-	echo "$out" | python3 -c '
-import json, sys
+	echo "$out" | IPERF_SENT=${IPERF_SENT:-0} python3 -c '
+import json, os, sys
 r = json.load(sys.stdin)
 if "error" in r:
     raise SystemExit(r["error"])
-print(int(r["end"]["sum_received"]["bytes"]))'
+e = r["end"]
+print(int(e["sum_received"]["bytes"]), *([int(e["sum_sent"]["bytes"])] if os.environ["IPERF_SENT"] == "1" else []))'
 }
 
 # The rvirtio-pci debugfs directory of PCI device $1.
