@@ -126,11 +126,6 @@ const char *rvirtio_helper_netdev_name(const struct net_device *dev)
 	return netdev_name(dev);
 }
 
-int rvirtio_helper_netdev_ifindex(const struct net_device *dev)
-{
-	return dev->ifindex;
-}
-
 unsigned int rvirtio_helper_netdev_mtu(const struct net_device *dev)
 {
 	return READ_ONCE(dev->mtu);
@@ -168,16 +163,6 @@ void rvirtio_helper_eth_hw_addr_random(struct net_device *dev)
 	eth_hw_addr_random(dev);
 }
 
-bool rvirtio_helper_is_valid_ether_addr(const u8 *addr)
-{
-	return is_valid_ether_addr(addr);
-}
-
-unsigned int rvirtio_helper_netdev_flags(const struct net_device *dev)
-{
-	return READ_ONCE(dev->flags);
-}
-
 void rvirtio_helper_netdev_set_features(struct net_device *dev, u64 hw, u64 features)
 {
 	dev->hw_features = hw;
@@ -194,11 +179,6 @@ bool rvirtio_helper_netif_running(const struct net_device *dev)
 	return netif_running(dev);
 }
 
-bool rvirtio_helper_netif_carrier_ok(const struct net_device *dev)
-{
-	return netif_carrier_ok(dev);
-}
-
 void rvirtio_helper_netif_tx_stop_queue(struct net_device *dev, unsigned int index)
 {
 	netif_tx_stop_queue(netdev_get_tx_queue(dev, index));
@@ -212,11 +192,6 @@ void rvirtio_helper_netif_tx_wake_queue(struct net_device *dev, unsigned int ind
 bool rvirtio_helper_netif_tx_queue_stopped(struct net_device *dev, unsigned int index)
 {
 	return netif_tx_queue_stopped(netdev_get_tx_queue(dev, index));
-}
-
-void rvirtio_helper_netif_tx_disable(struct net_device *dev)
-{
-	netif_tx_disable(dev);
 }
 
 /* Transmit queues under their xmit lock, and byte queue limits. */
@@ -308,16 +283,6 @@ unsigned int rvirtio_helper_skb_tailroom(const struct sk_buff *skb)
 	return skb_tailroom(skb);
 }
 
-unsigned int rvirtio_helper_skb_headlen(const struct sk_buff *skb)
-{
-	return skb_headlen(skb);
-}
-
-int rvirtio_helper_skb_cow_head(struct sk_buff *skb, unsigned int headroom)
-{
-	return skb_cow_head(skb, headroom);
-}
-
 void rvirtio_helper_skb_record_rx_queue(struct sk_buff *skb, u16 queue)
 {
 	skb_record_rx_queue(skb, queue);
@@ -350,85 +315,6 @@ void rvirtio_helper_napi_gro_receive(struct napi_struct *napi, struct sk_buff *s
 }
 
 /* Transmit offloads: what the stack asks of an skb, for the virtio-net header. */
-
-bool rvirtio_helper_skb_csum_partial(const struct sk_buff *skb)
-{
-	return skb->ip_summed == CHECKSUM_PARTIAL;
-}
-
-unsigned int rvirtio_helper_skb_csum_start(const struct sk_buff *skb)
-{
-	return skb_checksum_start_offset(skb);
-}
-
-unsigned int rvirtio_helper_skb_csum_offset(const struct sk_buff *skb)
-{
-	return skb->csum_offset;
-}
-
-/* The GSO segment size of @skb, 0 if it is not a GSO skb. */
-unsigned int rvirtio_helper_skb_gso_size(const struct sk_buff *skb)
-{
-	return skb_is_gso(skb) ? skb_shinfo(skb)->gso_size : 0;
-}
-
-/* The GSO type of @skb as the virtio-net header's bits: 1 TCPv4, 4 TCPv6, 5 UDP L4 (| 0x80
- * for ECN), 0xff for a type virtio-net cannot express. */
-u8 rvirtio_helper_skb_gso_type(const struct sk_buff *skb)
-{
-	unsigned int t = skb_shinfo(skb)->gso_type;
-	u8 v;
-
-	if (t & SKB_GSO_TCPV4)
-		v = VIRTIO_NET_HDR_GSO_TCPV4;
-	else if (t & SKB_GSO_TCPV6)
-		v = VIRTIO_NET_HDR_GSO_TCPV6;
-	else if (t & SKB_GSO_UDP_L4)
-		v = VIRTIO_NET_HDR_GSO_UDP_L4;
-	else
-		return 0xff;
-	if (t & SKB_GSO_TCP_ECN)
-		v |= VIRTIO_NET_HDR_GSO_ECN;
-	return v;
-}
-
-/*
- * Where a header of @len bytes can go right in front of the data of @skb, to be sent with it as
- * one buffer; NULL if it cannot: not enough headroom, a headroom shared with a clone, or data
- * not aligned to @align (virtio_net's can_push).
- */
-u8 *rvirtio_helper_skb_header_room(struct sk_buff *skb, unsigned int len, unsigned int align)
-{
-	if (((unsigned long)skb->data & (align - 1)) || skb_header_cloned(skb) ||
-	    skb_headroom(skb) < len)
-		return NULL;
-	return skb->data - len;
-}
-
-/*
- * Maps the @hdr_len bytes in front of the data of @skb (a header the caller wrote there, see
- * rvirtio_helper_skb_header_room(), or none) and the data into the @nents entries at @sg:
- * -EMSGSIZE if they need more, or if the skb has a fragment list (our devices never get one: no
- * NETIF_F_FRAGLIST). The skb is left as it was: its length stays that of the packet.
- */
-int rvirtio_helper_skb_to_sgvec_with_header(struct sk_buff *skb, struct scatterlist *sg,
-					    unsigned int nents, unsigned int hdr_len)
-{
-	int n;
-
-	if (unlikely(skb_has_frag_list(skb) || skb_shinfo(skb)->nr_frags >= nents))
-		return -EMSGSIZE;
-	__skb_push(skb, hdr_len);
-	n = skb_to_sgvec(skb, sg, 0, skb->len);
-	__skb_pull(skb, hdr_len);
-	return n;
-}
-
-/* The control buffer of @skb: the driver's while it transmits it. */
-u8 *rvirtio_helper_skb_cb(struct sk_buff *skb)
-{
-	return (u8 *)skb->cb;
-}
 
 /* Receive. */
 
@@ -544,34 +430,6 @@ void rvirtio_helper_netdev_set_unicast_filter(struct net_device *dev)
 bool rvirtio_helper_schedule_delayed_work_ms(struct delayed_work *dwork, unsigned int msecs)
 {
 	return schedule_delayed_work(dwork, msecs_to_jiffies(msecs));
-}
-
-/*
- * What the stack asks for transmitting @skb, in one call: returns the GSO type in virtio-net
- * terms (as rvirtio_helper_skb_gso_type(), 0 without GSO) | 0x100 if the checksum is partial;
- * fills the checksum start and offset, the GSO size (0 without GSO) and the linear length.
- */
-unsigned int rvirtio_helper_skb_tx_meta(const struct sk_buff *skb, unsigned int *csum_start,
-					unsigned int *csum_offset, unsigned int *gso_size,
-					unsigned int *headlen)
-{
-	unsigned int r = 0;
-
-	*headlen = skb_headlen(skb);
-	*gso_size = 0;
-	if (skb_is_gso(skb)) {
-		*gso_size = skb_shinfo(skb)->gso_size;
-		r = rvirtio_helper_skb_gso_type(skb);
-	}
-	if (skb->ip_summed == CHECKSUM_PARTIAL) {
-		*csum_start = skb_checksum_start_offset(skb);
-		*csum_offset = skb->csum_offset;
-		r |= 0x100;
-	} else {
-		*csum_start = 0;
-		*csum_offset = 0;
-	}
-	return r;
 }
 
 void rvirtio_helper_local_bh_disable(void)

@@ -7,7 +7,10 @@
 use super::Device;
 use crate::bindings;
 use core::ptr::NonNull;
-use kernel::prelude::*;
+use kernel::{
+    prelude::*,
+    sync::atomic::{Atomic, Relaxed},
+};
 
 /// The offloads the stack asks for a packet to transmit.
 #[derive(Clone, Copy, Debug)]
@@ -93,7 +96,7 @@ impl SkBuff {
         // SAFETY: The skb is valid; its linear data is `skb_headlen()` bytes at `data`, owned
         // by this skb while it is borrowed.
         unsafe {
-            let len = bindings::skb_headlen(self.as_raw()) as usize;
+            let len = self.headlen() as usize;
             let data = self.data_ptr();
             if len == 0 || data.is_null() {
                 return &[];
@@ -125,25 +128,135 @@ impl SkBuff {
 
     /// What the stack asks the device to do for this packet.
     pub(crate) fn tx_offload(&self) -> TxOffload {
-        let (mut csum_start, mut csum_offset, mut gso_size, mut headlen) = (0, 0, 0, 0);
-        // SAFETY: The skb is valid (type invariant); the helper only reads it.
-        let r = unsafe {
-            bindings::skb_tx_meta(
-                self.as_raw(),
-                &mut csum_start,
-                &mut csum_offset,
-                &mut gso_size,
-                &mut headlen,
-            )
-        };
-        TxOffload {
-            csum_partial: r & 0x100 != 0,
-            csum_start,
-            csum_offset,
-            gso_size,
-            gso_type: (r & 0xff) as u8,
-            headlen,
+        let skb = self.as_raw();
+        let shinfo = self.shinfo();
+        // SAFETY: The skb and its shared info are valid (type invariant). The fields read here
+        // are the owner's, which we are while we transmit the skb. The headers are the first
+        // member of their `struct_group` union (where `ip_summed` and the checksum offsets
+        // are); `csum_start`/`csum_offset` share a union with `csum`, and are the ones that
+        // hold with `CHECKSUM_PARTIAL`.
+        unsafe {
+            let headers = &*(&raw const (*skb).__bindgen_anon_4)
+                .cast::<bindings::sk_buff__bindgen_ty_4__bindgen_ty_1>();
+            let csum_partial = u32::from(headers.ip_summed()) == bindings::CHECKSUM_PARTIAL;
+            let (csum_start, csum_offset) = if csum_partial {
+                let c = headers.__bindgen_anon_1.__bindgen_anon_1;
+                // Both are offsets from `head`; the headroom is far below 4 GiB.
+                let start = u32::from(c.csum_start).wrapping_sub(self.headroom());
+                (start, u32::from(c.csum_offset))
+            } else {
+                (0, 0)
+            };
+            let gso_size = u32::from((*shinfo).gso_size);
+            let gso_type = if gso_size != 0 {
+                virtio_gso_type((*shinfo).gso_type)
+            } else {
+                0
+            };
+            TxOffload {
+                csum_partial,
+                csum_start,
+                csum_offset,
+                gso_size,
+                gso_type,
+                headlen: self.headlen(),
+            }
         }
+    }
+
+    /// The shared information after the linear data (`skb_shinfo()`).
+    fn shinfo(&self) -> *mut bindings::skb_shared_info {
+        let skb = self.as_raw();
+        // SAFETY: The skb is valid (type invariant). On 64-bit `end` is an offset from `head`
+        // (`NET_SKBUFF_DATA_USES_OFFSET`; a pointer elsewhere, which the `u32` refuses to
+        // build with), and the shared information starts there.
+        unsafe {
+            let end: u32 = (*skb).end;
+            (*skb).head.add(end as usize).cast()
+        }
+    }
+
+    /// Bytes in front of the data.
+    fn headroom(&self) -> u32 {
+        let skb = self.as_raw();
+        // SAFETY: The skb is valid (type invariant); `data` points into the buffer at `head`,
+        // less than 4 GiB after it (`skb_headroom()`).
+        unsafe { (*skb).data.offset_from((*skb).head) as u32 }
+    }
+
+    /// Bytes of the linear part (`skb_headlen()`).
+    pub(crate) fn headlen(&self) -> u32 {
+        let skb = self.as_raw();
+        // SAFETY: The skb is valid (type invariant); plain fields.
+        unsafe { (*skb).len - (*skb).data_len }
+    }
+
+    /// Where a header of `len` bytes can be written right in front of the data, to go out
+    /// with it: `None` if the headroom is too small or shared with a clone, or if the data is
+    /// not aligned to `align` bytes (a power of two).
+    pub(crate) fn header_room(&mut self, len: u32, align: u32) -> Option<*mut u8> {
+        let data = self.data_ptr();
+        if (data as usize) & (align as usize).wrapping_sub(1) != 0
+            || self.headroom() < len
+            || self.header_cloned()
+        {
+            return None;
+        }
+        // SAFETY: At least `len` bytes of headroom precede `data`.
+        Some(unsafe { data.sub(len as usize) })
+    }
+
+    /// Whether a clone may still use the headroom (`skb_header_cloned()`).
+    fn header_cloned(&self) -> bool {
+        let skb = self.as_raw();
+        // SAFETY: The skb is valid (type invariant). The bit is read by value, as
+        // `sk_buff::cloned()` reads it, without a reference to the whole skb.
+        let cloned = unsafe { (*skb)._bitfield_1 }.get(0, 1) != 0;
+        if !cloned {
+            return false;
+        }
+        // SAFETY: The shared information is valid while the skb is; other owners of the data
+        // change `dataref` atomically, and we read it atomically.
+        let dataref = unsafe { Atomic::from_ptr(&raw mut (*self.shinfo()).dataref.counter) }
+            .load(Relaxed) as u32;
+        (dataref & bindings::SKB_DATAREF_MASK) - (dataref >> bindings::SKB_DATAREF_SHIFT) != 1
+    }
+
+    /// The control buffer, the driver's while it transmits the skb.
+    pub(crate) fn cb_ptr(&self) -> *mut u8 {
+        // SAFETY: The skb is valid (type invariant).
+        unsafe { (&raw mut (*self.as_raw()).cb).cast() }
+    }
+
+    /// Maps the paged data (the fragments after the linear part) into the `nents` entries at
+    /// `sg`; returns how many it used.
+    ///
+    /// # Safety
+    ///
+    /// `sg` must be valid for writing `nents` initialised entries.
+    pub(crate) unsafe fn frags_to_sgvec(
+        &self,
+        sg: *mut bindings::scatterlist,
+        nents: usize,
+    ) -> Result<usize> {
+        let skb = self.as_raw();
+        let shinfo = self.shinfo();
+        let headlen = self.headlen();
+        let paged = self.len() - headlen;
+        if paged == 0 {
+            return Ok(0);
+        }
+        // SAFETY: The shared information is valid while the skb is (type invariant).
+        let (frag_list, nr_frags) = unsafe { ((*shinfo).frag_list, (*shinfo).nr_frags) };
+        // `__skb_to_sgvec()` writes an entry per fragment without a bound: check it here. Our
+        // devices never get a fragment list (no `NETIF_F_FRAGLIST`).
+        if !frag_list.is_null() || usize::from(nr_frags) > nents {
+            return Err(EMSGSIZE);
+        }
+        // SAFETY: The skb is valid; the data from `headlen` on is the fragments, which fit in
+        // the `nents` entries at `sg` (checked above).
+        let n = unsafe { bindings::skb_to_sgvec(skb, sg, headlen as i32, paged as i32) };
+        usize::try_from(n).map_err(|_| EMSGSIZE)
     }
 
     /// Removes `len` bytes from the start of the data.
@@ -181,8 +294,16 @@ impl SkBuff {
 
     /// Takes the software transmit timestamp, if asked for.
     pub(crate) fn tx_timestamp(&mut self) {
-        // SAFETY: The skb is valid (type invariant).
-        unsafe { bindings::skb_tx_timestamp(self.as_raw()) }
+        // `skb_tx_timestamp()` does nothing unless a PHY may timestamp, or the socket asked
+        // for a software timestamp: look before the call.
+        // SAFETY: The shared information is valid while the skb is (type invariant).
+        let flags = u32::from(unsafe { (*self.shinfo()).tx_flags });
+        if cfg!(CONFIG_NETWORK_PHY_TIMESTAMPING)
+            || flags & (bindings::SKBTX_SW_TSTAMP | bindings::SKBTX_BPF) != 0
+        {
+            // SAFETY: The skb is valid (type invariant).
+            unsafe { bindings::skb_tx_timestamp(self.as_raw()) }
+        }
     }
 
     /// Frees a transmitted skb from NAPI context (`budget` as the poll's; 0 from elsewhere).
@@ -196,6 +317,25 @@ impl Drop for SkBuff {
     fn drop(&mut self) {
         // SAFETY: The skb is ours (type invariant); this is fine in any context.
         unsafe { bindings::dev_kfree_skb_any(self.as_raw()) }
+    }
+}
+
+/// The segmentation type of `skb_shared_info::gso_type` in virtio-net terms: 1 TCPv4, 4 TCPv6,
+/// 5 UDP (`| 0x80` with ECN); 0xff for a type virtio-net cannot express.
+fn virtio_gso_type(t: u32) -> u8 {
+    let v = if t & bindings::SKB_GSO_TCPV4 as u32 != 0 {
+        1
+    } else if t & bindings::SKB_GSO_TCPV6 as u32 != 0 {
+        4
+    } else if t & bindings::SKB_GSO_UDP_L4 as u32 != 0 {
+        5
+    } else {
+        return 0xff;
+    };
+    if t & bindings::SKB_GSO_TCP_ECN as u32 != 0 {
+        v | 0x80
+    } else {
+        v
     }
 }
 

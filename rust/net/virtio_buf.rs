@@ -291,22 +291,16 @@ const HDR_ALIGN: u32 = 2;
 
 impl TxSkb {
     /// Puts `hdr` in front of `skb`'s data.
-    pub(crate) fn new(skb: SkBuff, hdr: &[u8]) -> Result<Self, SkBuff> {
+    pub(crate) fn new(mut skb: SkBuff, hdr: &[u8]) -> Result<Self, SkBuff> {
         if hdr.len() > CB_LEN {
             return Err(skb);
         }
         let hdr_len = hdr.len() as u32;
-        // SAFETY: The skb is valid.
-        let room = unsafe { bindings::skb_header_room(skb.as_raw(), hdr_len, HDR_ALIGN) };
-        let in_headroom = !room.is_null();
-        let dst = if in_headroom {
-            room
-        } else {
-            // SAFETY: The skb is valid.
-            unsafe { bindings::skb_cb(skb.as_raw()) }
-        };
+        let room = skb.header_room(hdr_len, HDR_ALIGN);
+        let in_headroom = room.is_some();
+        let dst = room.unwrap_or_else(|| skb.cb_ptr());
         // SAFETY: `dst` has room for `hdr_len` bytes: headroom of the skb not shared with a
-        // clone (checked by the helper), or its control buffer of `CB_LEN` bytes. Both are the
+        // clone (`header_room`), or its control buffer of `CB_LEN` bytes. Both are the
         // driver's while it transmits the skb.
         unsafe { core::ptr::copy_nonoverlapping(hdr.as_ptr(), dst, hdr.len()) };
         // INVARIANT: The header was just written where `in_headroom` says.
@@ -329,20 +323,24 @@ impl TxSkb {
 unsafe impl Buffer for TxSkb {
     #[inline]
     fn map(&self, sg: &mut SgList<'_>) -> Result {
-        let skb = self.skb.as_raw();
-        if !self.in_headroom {
+        // A header in front of the data goes with the linear part, as one entry.
+        let pushed = if self.in_headroom {
+            self.hdr_len
+        } else {
             // SAFETY: The control buffer lives in the skb, with the header (type invariant).
-            unsafe { map_one(sg, bindings::skb_cb(skb).cast(), self.hdr_len)? };
+            unsafe { map_one(sg, self.skb.cb_ptr().cast(), self.hdr_len)? };
+            0
+        };
+        let linear = self.skb.headlen() + pushed;
+        if linear != 0 {
+            // SAFETY: The linear data and the `pushed` bytes of header in front of it (in the
+            // headroom the skb owns, type invariant) are in the skb's head, from the slab or
+            // the page allocator.
+            unsafe { map_one(sg, self.skb.data_ptr().sub(pushed as usize).cast(), linear)? };
         }
         let (entries, n) = sg.remaining();
-        // The header is mapped with the data if it is in front of it, else it was above.
-        let pushed = if self.in_headroom { self.hdr_len } else { 0 };
-        // SAFETY: `entries` has `n` free entries, which the helper checks the skb's data fits
-        // in (the header joins the linear part's entry). A header in front of the data is in
-        // the headroom the skb owns (type invariant); the helper leaves the skb as it was.
-        let used =
-            unsafe { bindings::skb_to_sgvec_with_header(skb, entries, u32::try_from(n)?, pushed) };
-        let used = usize::try_from(used).map_err(|_| EMSGSIZE)?;
+        // SAFETY: `entries` has `n` free, initialised entries.
+        let used = unsafe { self.skb.frags_to_sgvec(entries, n)? };
         sg.advance(used)
     }
 
