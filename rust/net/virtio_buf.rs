@@ -321,7 +321,8 @@ impl TxSkb {
 // the slab-allocated `struct sk_buff`) and the skb's data (linear part and fragments), owned by
 // the skb, which the raw pointer keeps alive until `from_raw`; the device only reads them.
 unsafe impl Buffer for TxSkb {
-    #[inline]
+    // Per packet sent: into `Virtqueue::add`, itself in the transmit path.
+    #[inline(always)]
     fn map(&self, sg: &mut SgList<'_>) -> Result {
         // A header in front of the data goes with the linear part, as one entry.
         let pushed = if self.in_headroom {

@@ -180,6 +180,7 @@ impl TxQueue {
     }
 
     /// Transmits `skb`; the stack holds the lock of `txq`, this queue.
+    #[inline]
     pub(super) fn xmit(&self, dev: &net::Device, txq: &mut TxQueueLocked<'_>, mut skb: SkBuff) {
         let hdr = self.header(&skb);
         let Some((Some(ring), txq)) = self.ring.get(txq) else {

@@ -251,7 +251,8 @@ impl<B: Buffer> Virtqueue<B> {
         self.vq.as_ptr()
     }
 
-    #[inline]
+    // Into each caller: the hot paths post one kind of buffer, in one direction.
+    #[inline(always)]
     fn add(&mut self, buf: B, out: bool) -> Result<(), (Error, B)> {
         // The entries are initialised (`take`) and carry no end mark between two calls: the
         // one this sets is cleared again below, so nothing needs initialising per buffer.
