@@ -108,6 +108,19 @@ def main():
               f"   ({frames} frames, pktgen {pps or '?'} pps on the host clock,"
               f" {trans[name]} blocks translated meanwhile)")
 
+    # A configuration profiled more than once (PROF_CONFIGS="c_c r_r c_c r_r ..."): its mean and
+    # spread, as the totals move by a percent or two from run to run (see benchmarks.rst).
+    by_cfg = collections.defaultdict(list)
+    for name, cfg, *_ in runs:
+        by_cfg[cfg].append(totals[name])
+    if any(len(v) > 1 for v in by_cfg.values()):
+        first = runs[0][1]
+        mean = {c: sum(v) / len(v) for c, v in by_cfg.items()}
+        print("\nPer configuration, over its runs: mean [min-max], mean against the first's:")
+        for c, v in by_cfg.items():
+            print(f"  {c:8s} {mean[c]:8.0f}  [{min(v):.0f}-{max(v):.0f}]  x{mean[c] / mean[first]:.3f}"
+                  f"   ({len(v)} run{'s' if len(v) > 1 else ''})")
+
     every = set()
     for name in names:
         every |= set(insns[name])
