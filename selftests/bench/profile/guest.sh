@@ -3,18 +3,21 @@
 #
 # In the guest, run by selftests/bench/profile/profile.sh through run-vm with the insn_count
 # plugin loaded: binds the NIC under test to each configuration in turn, as the benchmark does,
-# and sends PROF_PACKETS 64-byte UDP frames to the peer with pktgen between two snapshots of the
-# plugin's counts. Writes, to $RVIRTIO_OUT: "labels" (snapshot number, configuration and
-# start/end), "packets" (configuration, frames the interface sent, pktgen's rate) and
-# "kallsyms", to resolve the addresses.
+# and runs the test between two snapshots of the plugin's counts: PROF_TEST=pktgen sends
+# PROF_PACKETS 64-byte UDP frames to the peer with pktgen; PROF_TEST=tcp_rx has iperf3 send
+# PROF_BYTES of TCP from the peer to the NIC under test. Writes, to $RVIRTIO_OUT: "unit" (what
+# the counts are divided by), "labels" (snapshot number, configuration and start/end),
+# "packets" (configuration, units, the test's rate) and "kallsyms", to resolve the addresses.
 #
-# Environment: PROF_CONFIGS (configurations in run order, "c_c r_r c_r r_c c_c"), PROF_PACKETS
-# (200000), RVIRTIO_MODDIR.
+# Environment: PROF_CONFIGS (configurations in run order, "c_c r_r c_r r_c c_c"), PROF_TEST
+# (pktgen), PROF_PACKETS (200000), PROF_BYTES (200000000), RVIRTIO_MODDIR.
 . "$RVIRTIO_TOP/selftests/guest/lib.sh"
 . "$RVIRTIO_TOP/selftests/bench/guest-lib.sh"
 
 tool=$RVIRTIO_TOP/selftests/bench/bench_tool.py
 packets=${PROF_PACKETS:-200000}
+bytes=${PROF_BYTES:-200000000}
+test=${PROF_TEST:-pktgen}
 configs=${PROF_CONFIGS:-c_c r_r c_r r_c c_c}
 snaps=0
 
@@ -40,6 +43,34 @@ pktgen_count() {
 	grep -o '[0-9]\+pps' "$d" | head -n 1
 	echo rem_device_all > $t
 }
+
+iperf_listening_on() {
+	ip netns exec "$PEER_NS" ss -ltnH "sport = :$1" | grep -q .
+}
+
+# iperf3 from the peer to $1 (the NIC under test, 10.99.0.1): $2 bytes of TCP, one stream;
+# prints the bytes received and iperf3's rate in Mbit/s.
+tcp_rx_count() {
+	local srv out port=5201
+	ip netns exec "$PEER_NS" timeout 300 iperf3 -s -1 -p $port -B 10.99.0.2 > /dev/null 2>&1 &
+	srv=$!
+	wait_for 5 iperf_listening_on $port || { kill "$srv"; return 1; }
+	out=$(timeout 300 iperf3 -c 10.99.0.2 -p $port -R -n "$2" -J 2>&1)
+	wait "$srv"
+	echo "$out" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+if "error" in r:
+    raise SystemExit(r["error"])
+s = r["end"]["sum_received"]
+print(int(s["bytes"]), round(s["bits_per_second"] / 1e6, 1))'
+}
+
+case $test in
+pktgen) echo "frame sent (pktgen, 64-byte UDP)" > "$RVIRTIO_OUT/unit" ;;
+tcp_rx) echo "KB received (iperf3, TCP from the peer, one stream)" > "$RVIRTIO_OUT/unit" ;;
+*) fail "unknown PROF_TEST $test (pktgen, tcp_rx)" ;;
+esac
 
 trap bench_cleanup EXIT
 
@@ -73,6 +104,16 @@ for cfg in $configs; do
 	ethtool -L "$dev" combined 1 > /dev/null 2>&1
 	sleep 0.5
 	# Warm: the first run of a path pays for its translation, counted apart.
+	if [ "$test" = tcp_rx ]; then
+		tcp_rx_count "$dev" $((bytes / 10)) > /dev/null || fail "$cfg: iperf3 failed"
+		snapshot "$cfg start"
+		out=$(tcp_rx_count "$dev" "$bytes") || fail "$cfg: iperf3 failed: $out"
+		snapshot "$cfg end"
+		read -r got mbps <<< "$out"
+		printf '%s\t%s\t%s\n' "$cfg" $((got / 1000)) "$mbps" >> "$RVIRTIO_OUT/packets"
+		echo "$cfg: $got bytes received, $mbps Mbit/s"
+		continue
+	fi
 	pktgen_count "$dev" 20000 > /dev/null || fail "$cfg: pktgen failed"
 	tx0=$(cat "/sys/class/net/$dev/statistics/tx_packets")
 	snapshot "$cfg start"

@@ -13,9 +13,10 @@
 # The plugin builds against the qemu-plugin.h of the QEMU that runs it: taken from the source
 # of the installed Debian package (the header alone, cached under $RVIRTIO_CACHE/qemu-plugin).
 #
-# Environment: PROF_CONFIGS ("c_c r_r c_r r_c c_c"), PROF_PACKETS (200000), PROF_QUEUES (2, as
-# the benchmark's NICs), PROF_OUT (out/profile), PROF_TOP (25 symbols per table), KDIR,
-# RVIRTIO_MODDIR.
+# Environment: PROF_CONFIGS ("c_c r_r c_r r_c c_c"), PROF_TEST (pktgen; tcp_rx: iperf3 sends
+# PROF_BYTES of TCP from the peer, counts per KB received), PROF_PACKETS (200000), PROF_BYTES
+# (200000000), PROF_QUEUES (2, as the benchmark's NICs), PROF_OUT (out/profile), PROF_TOP (25
+# symbols per table), KDIR, RVIRTIO_MODDIR.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 . "$top/scripts/env.sh"
@@ -57,12 +58,12 @@ if [ "$queues" -gt 1 ] && ! { [ -c /dev/net/tun ] && unshare --net true 2> /dev/
 	queues=1
 fi
 mkdir -p "$out/vm/share"
-echo "profile: ${PROF_CONFIGS:-c_c r_r c_r r_c c_c}, ${PROF_PACKETS:-200000} frames each;" \
-	"logs in $out/vm" >&2
+echo "profile: ${PROF_TEST:-pktgen} on ${PROF_CONFIGS:-c_c r_r c_r r_c c_c}; logs in $out/vm" >&2
 rc=0
 RVIRTIO_ACCEL=tcg "$top/selftests/vm/run-vm" -k "$kdir" -o "$out/vm" -t 1800 -Q "$queues" \
 	-e "RVIRTIO_MODDIR=$moddir" -e "PROF_CONFIGS=${PROF_CONFIGS:-c_c r_r c_r r_c c_c}" \
-	-e "PROF_PACKETS=${PROF_PACKETS:-200000}" -q "-plugin $plugin,dir=$out/vm/share" \
+	-e "PROF_PACKETS=${PROF_PACKETS:-200000}" -e "PROF_TEST=${PROF_TEST:-pktgen}" \
+	-e "PROF_BYTES=${PROF_BYTES:-200000000}" -q "-plugin $plugin,dir=$out/vm/share" \
 	"$here/guest.sh" > "$out/vm.log" 2>&1 || rc=$?
 if [ $rc != 0 ]; then
 	echo "profile: the guest run failed (run-vm status $rc); see $out/vm.log" >&2

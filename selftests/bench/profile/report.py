@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Turns the snapshots of the insn_count plugin into guest instructions per frame sent, by
-configuration and by kernel symbol (see profile.sh).
+"""Turns the snapshots of the insn_count plugin into guest instructions per frame sent (or per
+KB received: the unit guest.sh names), by configuration and by kernel symbol (see profile.sh).
 
     report.py DIR [TOP]
 
-DIR holds what guest.sh and the plugin wrote: labels, packets, kallsyms, snap-N.
+DIR holds what guest.sh and the plugin wrote: unit, labels, packets, kallsyms, snap-N.
 """
 
 import bisect
@@ -65,6 +65,14 @@ def main():
             return ("[unknown]", ""), False
         return (syms[i][1], syms[i][2]), addrs[i] == vaddr
 
+    try:
+        with open(f"{d}/unit") as f:
+            unit = f.read().strip()
+    except FileNotFoundError:
+        unit = "frame sent (pktgen, 64-byte UDP)"
+    short = unit.split(" (")[0]
+    per = short.split()[0]
+    rate = "pps" if per == "frame" else "Mbit/s"
     labels = []
     with open(f"{d}/labels") as f:
         for line in f:
@@ -101,11 +109,11 @@ def main():
 
     names = [r[0] for r in runs]
     base = names[0]
-    print("Guest instructions per frame sent (pktgen, 64-byte UDP; the whole guest: the sender,")
-    print("the peer's receive path, interrupts and timers), counted by QEMU's insn_count plugin:")
+    print(f"Guest instructions per {unit}: the whole guest (both ends, user space,")
+    print("interrupts and timers), counted by QEMU's insn_count plugin:")
     for name, cfg, frames, pps, _ in runs:
         print(f"  {name:8s} {totals[name]:8.0f}  x{totals[name] / totals[base]:.3f}"
-              f"   ({frames} frames, pktgen {pps or '?'} pps on the host clock,"
+              f"   ({frames} {per}s, {pps or '?'} {rate} on the host clock,"
               f" {trans[name]} blocks translated meanwhile)")
 
     # A configuration profiled more than once (PROF_CONFIGS="c_c r_r c_c r_r ..."): its mean and
@@ -138,18 +146,19 @@ def main():
                   + "".join(f"{values[n].get(s, 0):9.{digits}f}" for n in names))
 
     by_total = sorted(every, key=lambda s: -sum(insns[n].get(s, 0) for n in names))
-    table(f"Top {top} symbols, instructions per frame:", by_total[:top], insns)
+    table(f"Top {top} symbols, instructions per {short}:", by_total[:top], insns)
     diff = sorted(every, key=lambda s: -max(abs(insns[n].get(s, 0) - insns[base].get(s, 0))
                                             for n in names))
     diff = [s for s in diff[:top]
             if max(abs(insns[n].get(s, 0) - insns[base].get(s, 0)) for n in names) >= 1]
-    table(f"Largest differences from {base}, instructions per frame:", diff, insns)
+    table(f"Largest differences from {base}, instructions per {short}:", diff, insns)
     # Interrupts, polls and notifications: how often, not how much, and set by the device's
     # timing as much as by the driver (the device runs in QEMU's time, not the guest's).
     events = [s for s in every
               if s[0] in ("vring_interrupt", "__napi_poll", "vp_notify", "virtqueue_notify")
               or (s[1] == "rvirtio_pci" and dem.get(s[0], "").endswith("::notify"))]
-    table("Calls per frame (interrupts, NAPI polls, notifications):", sorted(events), calls, 3)
+    table(f"Calls per {short} (interrupts, NAPI polls, notifications):", sorted(events), calls,
+          3)
 
 
 if __name__ == "__main__":
