@@ -28,3 +28,40 @@ pktgen_prepare() {
 		echo "$c" > "$d" || return 1
 	done
 }
+
+iperf_listening_on() {
+	ip netns exec "$PEER_NS" ss -ltnH "sport = :$1" | grep -q .
+}
+
+# iperf3 between the NIC under test and the peer (10.99.0.2; its server in the peer's
+# namespace, for one test): $1 is how many seconds the test may take, $2... iperf3's options
+# (-t or -n, -R, -P...). Prints iperf3's report (JSON).
+iperf_client() {
+	local limit=$1 srv
+	shift
+	ip netns exec "$PEER_NS" timeout $((limit + 30)) iperf3 -s -1 -p $IPERF_PORT -B 10.99.0.2 \
+		> /dev/null 2>&1 &
+	srv=$!
+	wait_for 5 iperf_listening_on $IPERF_PORT || { kill "$srv"; return 1; }
+	timeout $((limit + 25)) iperf3 -c 10.99.0.2 -p $IPERF_PORT -J "$@" 2>&1
+	wait "$srv"
+}
+
+# Reads an iperf3 report (JSON) and prints "BITS_PER_SECOND BYTES" as received; fails with
+# iperf3's error, if any.
+iperf_received() {
+	python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+if "error" in r:
+    raise SystemExit(r["error"])
+s = r["end"]["sum_received"]
+print(s["bits_per_second"], int(s["bytes"]))' 2>&1
+}
+
+# iperf_client, then iperf_received.
+iperf_json() {
+	local out
+	out=$(iperf_client "$@")
+	echo "$out" | iperf_received
+}

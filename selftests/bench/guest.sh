@@ -114,30 +114,6 @@ pps_test() {
 		'BEGIN { printf "%.2f %.2f\n", p / 1000, n / (ns / 1e9) / 1000 }'
 }
 
-iperf_listening_on() {
-	ip netns exec "$PEER_NS" ss -ltnH "sport = :$1" | grep -q .
-}
-
-# iperf3 from the NIC under test to the peer for $1 seconds ($2...: more iperf3 options);
-# prints "BITS_PER_SECOND BYTES" as received.
-iperf_json() {
-	local secs=$1 srv out
-	shift
-	ip netns exec "$PEER_NS" timeout $((secs + 30)) iperf3 -s -1 -p $IPERF_PORT -B 10.99.0.2 \
-		> /dev/null 2>&1 &
-	srv=$!
-	wait_for 5 iperf_listening_on $IPERF_PORT || { kill "$srv"; return 1; }
-	out=$(timeout $((secs + 25)) iperf3 -c 10.99.0.2 -p $IPERF_PORT -t "$secs" -J "$@" 2>&1)
-	wait "$srv"
-	echo "$out" | python3 -c '
-import json, sys
-r = json.load(sys.stdin)
-if "error" in r:
-    raise SystemExit(r["error"])
-s = r["end"]["sum_received"]
-print(s["bits_per_second"], int(s["bytes"]))' 2>&1
-}
-
 # Busy CPU time of the guest so far, all CPUs, in clock ticks (user nice system irq softirq
 # steal of /proc/stat).
 cpu_busy() {
@@ -258,7 +234,7 @@ run_slot() {
 
 	c0=$(cpu_busy)
 	s0=$(irq_sample "$dev")
-	if out=$(profiled "$cfg-tcp-tx" iperf_json "$secs"); then
+	if out=$(profiled "$cfg-tcp-tx" iperf_json "$secs" -t "$secs"); then
 		c1=$(cpu_busy)
 		record_irqs "$round" "$cfg" tcp_tx_irq_kpkt "$s0" "$(irq_sample "$dev")"
 		read -r bps bytes <<< "$out"
@@ -273,7 +249,7 @@ run_slot() {
 		record "$round" "$cfg" cpu_s_per_gb failed "iperf3"
 		record "$round" "$cfg" tcp_tx_irq_kpkt failed "iperf3"
 	fi
-	if out=$(iperf_json "$secs" -R); then
+	if out=$(iperf_json "$secs" -t "$secs" -R); then
 		read -r bps bytes <<< "$out"
 		v=$(awk -v b="$bps" 'BEGIN { printf "%.1f", b / 1e6 }')
 		record "$round" "$cfg" tcp_rx_mbps "$v"
@@ -286,7 +262,7 @@ run_slot() {
 	elif ! out=$(ethtool -L "$dev" combined "$queues" 2>&1); then
 		record "$round" "$cfg" tcp_mq_mbps n/a "ethtool -L combined $queues: $out"
 	else
-		if out=$(iperf_json "$secs" -P "$queues"); then
+		if out=$(iperf_json "$secs" -t "$secs" -P "$queues"); then
 			read -r bps bytes <<< "$out"
 			v=$(awk -v b="$bps" 'BEGIN { printf "%.1f", b / 1e6 }')
 			record "$round" "$cfg" tcp_mq_mbps "$v"

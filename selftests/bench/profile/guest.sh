@@ -44,26 +44,12 @@ pktgen_count() {
 	echo rem_device_all > $t
 }
 
-iperf_listening_on() {
-	ip netns exec "$PEER_NS" ss -ltnH "sport = :$1" | grep -q .
-}
-
-# iperf3 from the peer to $1 (the NIC under test, 10.99.0.1): $2 bytes of TCP, one stream;
-# prints the bytes received and iperf3's rate in Mbit/s.
-tcp_rx_count() {
-	local srv out port=5201
-	ip netns exec "$PEER_NS" timeout 300 iperf3 -s -1 -p $port -B 10.99.0.2 > /dev/null 2>&1 &
-	srv=$!
-	wait_for 5 iperf_listening_on $port || { kill "$srv"; return 1; }
-	out=$(timeout 300 iperf3 -c 10.99.0.2 -p $port -R -n "$2" -J 2>&1)
-	wait "$srv"
-	echo "$out" | python3 -c '
-import json, sys
-r = json.load(sys.stdin)
-if "error" in r:
-    raise SystemExit(r["error"])
-s = r["end"]["sum_received"]
-print(int(s["bytes"]), round(s["bits_per_second"] / 1e6, 1))'
+# Prints "BYTES MBIT/S" received, from iperf3's report on stdin.
+tcp_rx_result() {
+	local out bps got
+	out=$(iperf_received) || { echo "$out"; return 1; }
+	read -r bps got <<< "$out"
+	echo "$got" "$(awk -v b="$bps" 'BEGIN { printf "%.1f", b / 1e6 }')"
 }
 
 case $test in
@@ -105,10 +91,14 @@ for cfg in $configs; do
 	sleep 0.5
 	# Warm: the first run of a path pays for its translation, counted apart.
 	if [ "$test" = tcp_rx ]; then
-		tcp_rx_count "$dev" $((bytes / 10)) > /dev/null || fail "$cfg: iperf3 failed"
+		# iperf3 from the peer to the NIC under test: $bytes of TCP, one stream. Its report is
+		# read after the snapshot: python's start is no part of the test.
+		iperf_client 270 -R -n $((bytes / 10)) | tcp_rx_result > /dev/null ||
+			fail "$cfg: iperf3 failed"
 		snapshot "$cfg start"
-		out=$(tcp_rx_count "$dev" "$bytes") || fail "$cfg: iperf3 failed: $out"
+		json=$(iperf_client 270 -R -n "$bytes")
 		snapshot "$cfg end"
+		out=$(echo "$json" | tcp_rx_result) || fail "$cfg: iperf3 failed: $out"
 		read -r got mbps <<< "$out"
 		printf '%s\t%s\t%s\n' "$cfg" $((got / 1000)) "$mbps" >> "$RVIRTIO_OUT/packets"
 		echo "$cfg: $got bytes received, $mbps Mbit/s"

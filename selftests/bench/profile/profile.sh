@@ -60,7 +60,10 @@ fi
 mkdir -p "$out/vm/share"
 echo "profile: ${PROF_TEST:-pktgen} on ${PROF_CONFIGS:-c_c r_r c_r r_c c_c}; logs in $out/vm" >&2
 rc=0
+# tsc=reliable: no clocksource watchdog, which under TCG on a busy host may switch the guest to
+# the HPET halfway (each clock read then costs more instructions, in the later runs only).
 RVIRTIO_ACCEL=tcg "$top/selftests/vm/run-vm" -k "$kdir" -o "$out/vm" -t 1800 -Q "$queues" \
+	-c tsc=reliable \
 	-e "RVIRTIO_MODDIR=$moddir" -e "PROF_CONFIGS=${PROF_CONFIGS:-c_c r_r c_r r_c c_c}" \
 	-e "PROF_PACKETS=${PROF_PACKETS:-200000}" -e "PROF_TEST=${PROF_TEST:-pktgen}" \
 	-e "PROF_BYTES=${PROF_BYTES:-200000000}" -q "-plugin $plugin,dir=$out/vm/share" \
