@@ -102,7 +102,8 @@ impl<'bound> PciTransport<'bound> {
                 q.alloc_vectors(pdev, n, n, VectorType::MsiX, true)?;
             }
             IrqMode::Shared => {
-                q.alloc_vectors(pdev, 2, 2, VectorType::MsiX, true)?;
+                // As the C transport: one vector for every queue cannot follow a spread.
+                q.alloc_vectors(pdev, 2, 2, VectorType::MsiX, false)?;
             }
             IrqMode::Intx => {
                 q.alloc_vectors(pdev, 1, 1, VectorType::Intx, false)?;

@@ -368,13 +368,29 @@ impl<'a> Queues<'a> {
             VectorType::MsiX => bindings::PCI_IRQ_MSIX,
             VectorType::Intx => bindings::PCI_IRQ_INTX,
         };
-        let desc = if affinity && !self.desc.is_null() {
-            flags |= bindings::PCI_IRQ_AFFINITY;
-            self.desc
+        // Vector 0 is the configuration vector: like the C transport, keep it out of the
+        // spread (`pre_vectors`), so that the queue vectors get the CPUs the driver asked for.
+        // Without that, the core spreads `max` vectors over the CPUs and, with fewer CPUs than
+        // queues plus one, grants fewer vectors than asked. The driver's descriptor is copied,
+        // not changed: this may be called again in another mode.
+        let mut spread = if affinity && !self.desc.is_null() {
+            // SAFETY: `desc` is not NULL, so it is the driver's `struct irq_affinity`, valid for
+            // `'a` (see `Queues::new`); it is plain data.
+            let mut d = unsafe { ptr::read(self.desc) };
+            d.pre_vectors = d.pre_vectors.saturating_add(1);
+            Some(d)
         } else {
-            ptr::null_mut()
+            None
         };
-        // SAFETY: `raw` is a valid, bound `struct pci_dev`; `desc` is NULL or the driver's.
+        let desc = match spread.as_mut() {
+            Some(d) => {
+                flags |= bindings::PCI_IRQ_AFFINITY;
+                ptr::from_mut(d)
+            }
+            None => ptr::null_mut(),
+        };
+        // SAFETY: `raw` is a valid, bound `struct pci_dev`; `desc` is NULL or points to `spread`,
+        // which outlives the call (the core does not keep it).
         let ret = unsafe { bindings::pci_alloc_irq_vectors_affinity(raw, min, max, flags, desc) };
         let n = u32::try_from(ret).map_err(|_| Error::from_errno(ret))?;
         self.state.vectors = Some(raw);

@@ -154,6 +154,23 @@ irq_count() {
 		END { if (!f) print -1 }' /proc/interrupts
 }
 
+# The interrupt vectors of virtio device $1, one line each: the name after "$1-" (config,
+# req.0, input.0...), the CPUs it may run on, and whether its affinity is managed by the kernel.
+irq_vectors() {
+	local irq name
+	awk -v p="$1-" 'index($NF, p) == 1 { sub(/:$/, "", $1); print $1, substr($NF, length(p) + 1) }' /proc/interrupts |
+		while read -r irq name; do
+			echo "$name $(cat "/proc/irq/$irq/smp_affinity_list")"
+		done
+}
+
+# Prints QEMU's "broken" flag (true or false) of the virtio device of QEMU device id $1 (nic0,
+# blk0...): only QEMU's virtio_error() sets it, when the device itself raises NEEDS_RESET.
+qemu_broken() {
+	qmp x-query-virtio-status "{\"path\": \"/machine/peripheral/$1/virtio-backend\"}" |
+		python3 -c 'import json, sys; print(str(json.load(sys.stdin)["broken"]).lower())'
+}
+
 iperf_listening() {
 	ip netns exec "$PEER_NS" ss -ltnH "sport = :$IPERF_PORT" | grep -q .
 }
