@@ -51,6 +51,10 @@ module! {
             default: 0,
             description: "0: strongest the driver supports, 1: reset_prepare/done, 2: freeze/restore, 3: reprobe",
         },
+        status_poll_ms: u32 {
+            default: 1000,
+            description: "Period of the device status check while DRIVER_OK is set, in milliseconds (0: off)",
+        },
         fault_inject: u32 {
             default: 0,
             description: "Enable the debugfs fault injection file without CONFIG_FAULT_INJECTION",

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! DEVICE_NEEDS_RESET handling of the transport: detection in the configuration interrupt,
-//! recovery in the reset work (following the policy of [`super::recovery`]), the statistics,
-//! and the debugfs files that show them and inject faults.
+//! DEVICE_NEEDS_RESET handling of the transport: detection (in the configuration interrupt, in
+//! the periodic status check, and in status reads by the driver), recovery in the reset work
+//! (following the policy of [`super::recovery`]), the statistics, and the debugfs files that
+//! show them and inject faults.
+//!
+//! A device that sets FAILED itself (the driver did not write it) is treated as one that sets
+//! DEVICE_NEEDS_RESET.
 
-use super::recovery::{self, Action, Limits, Phase, Strategy};
+use super::recovery::{self, Action, Detector, Limits, Phase, Strategy};
 use crate::virtio::{
     debugfs,
     reset::{Control, DriverGuard, Recovery},
@@ -43,6 +47,8 @@ pub(crate) struct Config {
     pub(crate) forced: Option<Strategy>,
     /// Whether the fault injection file exists.
     pub(crate) inject: bool,
+    /// Period of the status check in milliseconds, 0 for none.
+    pub(crate) poll_ms: u32,
 }
 
 impl Config {
@@ -71,6 +77,7 @@ impl Config {
             },
             forced,
             inject: cfg!(CONFIG_FAULT_INJECTION) || *p::fault_inject.value() != 0,
+            poll_ms: *p::status_poll_ms.value(),
         }
     }
 }
@@ -98,12 +105,25 @@ pub(crate) struct State {
     last: Option<Last>,
 }
 
-/// Counters the configuration interrupt updates without a lock.
+/// What the detectors update without a lock (they may run in interrupt context).
 pub(crate) struct IrqStats {
-    /// Configuration interrupts that found NEEDS_RESET set.
+    /// Times a device asking for a reset was found.
     events: Atomic<u32>,
+    /// How many of them each [`Detector`] found, by `Detector::id() - 1`.
+    detected: [Atomic<u32>; 3],
+    /// The detector of the last event, as `Detector::id()` (0: none).
+    last_detector: Atomic<u32>,
     /// The device status the last of them read.
     last_status: Atomic<u32>,
+    /// The last status the driver wrote (FAILED there is ours, not the device's).
+    written: Atomic<u32>,
+    /// When the last fault was injected, in nanoseconds since `epoch` (0: none pending).
+    injected_ns: Atomic<i64>,
+    /// Time from the last injection to its detection, in microseconds (-1: none).
+    latency_us: Atomic<i64>,
+    /// 1 from a detection until the recovery of it is over.
+    busy: Atomic<u32>,
+    epoch: Instant<Monotonic>,
 }
 
 impl IrqStats {
@@ -111,8 +131,30 @@ impl IrqStats {
     pub(crate) fn new() -> Self {
         Self {
             events: Atomic::new(0),
+            detected: [Atomic::new(0), Atomic::new(0), Atomic::new(0)],
+            last_detector: Atomic::new(0),
             last_status: Atomic::new(0),
+            written: Atomic::new(0),
+            injected_ns: Atomic::new(0),
+            latency_us: Atomic::new(-1),
+            busy: Atomic::new(0),
+            epoch: Instant::now(),
         }
+    }
+
+    /// Records the status the driver writes.
+    pub(crate) fn written(&self, status: u8) {
+        self.written.store(status.into(), Relaxed);
+    }
+
+    fn now_ns(&self) -> i64 {
+        // Never 0, which means "none".
+        self.epoch.elapsed().as_nanos().max(1)
+    }
+
+    /// Records that a fault is being injected now.
+    fn injected(&self) {
+        self.injected_ns.store(self.now_ns(), Relaxed);
     }
 }
 
@@ -147,20 +189,54 @@ pub(crate) trait Device {
     fn irq_stats(&self) -> &IrqStats;
 }
 
-/// The configuration interrupt: returns `true` if it was a NEEDS_RESET, handled here, and
-/// `false` if it is a configuration change for the virtio core.
-pub(crate) fn config_interrupt(dev: &impl Device, ctl: &Control<'_>, enabled: bool) -> bool {
-    let status = dev.status();
-    if status == status::GONE || status & status::NEEDS_RESET == 0 {
+/// Looks at `status`, just read from the device by `how`: if the device asks for a reset,
+/// schedules the reset work (when `enabled`) and returns `true`. Any context.
+///
+/// Only the first detector to find it counts it: the others (and the status reads of the
+/// virtio core while the recovery runs) see `busy` set until the recovery is over.
+pub(crate) fn detect(
+    dev: &impl Device,
+    ctl: &Control<'_>,
+    how: Detector,
+    status: u8,
+    enabled: bool,
+) -> bool {
+    let stats = dev.irq_stats();
+    let written = stats.written.load(Relaxed) as u8;
+    if !recovery::wants_reset(status, written) || !how.acts_on(status) {
         return false;
     }
-    let stats = dev.irq_stats();
-    stats.events.add(1, Relaxed);
-    stats.last_status.store(status.into(), Relaxed);
+    // Scheduled in any case: a running recovery may have read the status before this fault.
     if enabled {
         ctl.schedule_reset(0);
     }
+    if stats.busy.cmpxchg(0, 1, Relaxed).is_err() {
+        return true;
+    }
+    stats.events.add(1, Relaxed);
+    if let Some(n) = stats.detected.get((how.id() - 1) as usize) {
+        n.add(1, Relaxed);
+    }
+    stats.last_detector.store(how.id(), Relaxed);
+    stats.last_status.store(status.into(), Relaxed);
+    let injected = stats.injected_ns.xchg(0, Relaxed);
+    if injected != 0 {
+        let us = (stats.now_ns() - injected) / 1000;
+        stats.latency_us.store(us, Relaxed);
+    }
     true
+}
+
+/// The configuration interrupt: returns `true` if the device asks for a reset, handled here,
+/// and `false` if it is a configuration change for the virtio core.
+pub(crate) fn config_interrupt(dev: &impl Device, ctl: &Control<'_>, enabled: bool) -> bool {
+    detect(dev, ctl, Detector::Interrupt, dev.status(), enabled)
+}
+
+/// The periodic status check: one status read. Returns the delay of the next check.
+pub(crate) fn poll(dev: &impl Device, ctl: &Control<'_>, enabled: bool, period: u32) -> u32 {
+    detect(dev, ctl, Detector::Poll, dev.status(), enabled);
+    period
 }
 
 /// The reset work.
@@ -171,7 +247,8 @@ pub(crate) fn recover(dev: &impl Device, rec: &Recovery<'_>) {
     match st.policy.phase() {
         Phase::Failed | Phase::Running => return,
         Phase::Idle => {
-            if status == status::GONE || status & status::NEEDS_RESET == 0 {
+            let written = dev.irq_stats().written.load(Relaxed) as u8;
+            if !recovery::wants_reset(status, written) {
                 // Already handled, or spurious.
                 return;
             }
@@ -224,12 +301,15 @@ pub(crate) fn recover(dev: &impl Device, rec: &Recovery<'_>) {
         result,
         duration_us,
     });
+    let found =
+        Detector::from_id(dev.irq_stats().last_detector.load(Relaxed)).map_or("?", Detector::name);
     if ok {
         st.recovered += 1;
         dev_info!(
             dev.pdev(),
-            "recovered from DEVICE_NEEDS_RESET (status {:#04x}) by {} in {} us\n",
+            "recovered from DEVICE_NEEDS_RESET (status {:#04x}, found by {}) by {} in {} us\n",
             status,
+            found,
             strategy.name(),
             duration_us
         );
@@ -250,6 +330,26 @@ pub(crate) fn recover(dev: &impl Device, rec: &Recovery<'_>) {
         }
         Action::Fail => give_up(dev, &mut st, rec),
         Action::None => {}
+    }
+}
+
+/// Ends the current detection once the recovery is over (the policy is idle again), so that
+/// the next fault is counted. Called after every run of the reset work.
+pub(crate) fn settle(dev: &impl Device) {
+    if dev.state().lock().policy.phase() == Phase::Idle {
+        dev.irq_stats().busy.store(0, Relaxed);
+    }
+}
+
+/// The status as the virtio core and the driver see it: a FAILED that the device set itself
+/// is hidden from them, as it is ours to handle (the core would otherwise write it back after
+/// every reset, taking it for its own).
+pub(crate) fn status_for_driver(dev: &impl Device, status: u8) -> u8 {
+    let written = dev.irq_stats().written.load(Relaxed) as u8;
+    if status != status::GONE && written & status::FAILED == 0 {
+        status & !status::FAILED
+    } else {
+        status
     }
 }
 
@@ -345,6 +445,22 @@ pub(crate) fn show(dev: &impl Device, m: &SeqFile) {
     seq_print!(m, "state: {}\n", phase);
     seq_print!(m, "device_status: {:#04x}\n", dev.status());
     seq_print!(m, "needs_reset_events: {}\n", stats.events.load(Relaxed));
+    for d in Detector::ALL {
+        if let Some(n) = stats.detected.get((d.id() - 1) as usize) {
+            seq_print!(m, "detected_by_{}: {}\n", d.name(), n.load(Relaxed));
+        }
+    }
+    seq_print!(
+        m,
+        "last_detector: {}\n",
+        Detector::from_id(stats.last_detector.load(Relaxed)).map_or("none", Detector::name)
+    );
+    seq_print!(
+        m,
+        "last_detection_latency_us: {}\n",
+        stats.latency_us.load(Relaxed)
+    );
+    seq_print!(m, "status_poll_ms: {}\n", st.config.poll_ms);
     seq_print!(
         m,
         "needs_reset_status: {:#04x}\n",
@@ -389,12 +505,31 @@ pub(crate) fn recover_now(ctl: &Control<'_>, buf: &[u8]) -> Result {
 }
 
 /// Handles a write to the `inject` debugfs file: the number of a queue to corrupt.
-pub(crate) fn inject(dev: &impl Device, ctl: &Control<'_>, buf: &[u8]) -> Result {
+///
+/// With `silent`, `detach` is called first: it takes the configuration interrupt away from the
+/// device, so that only the status check or the driver can find the fault.
+pub(crate) fn inject(
+    dev: &impl Device,
+    ctl: &Control<'_>,
+    buf: &[u8],
+    silent: bool,
+    detach: impl FnOnce() -> Result,
+) -> Result {
     if !dev.state().lock().config.inject {
         return Err(EPERM);
     }
     let index = debugfs::parse_u32(buf)?;
     let index = u16::try_from(index).map_err(|_| EINVAL)?;
+    if silent {
+        detach().inspect_err(|e| {
+            dev_warn!(
+                dev.pdev(),
+                "cannot detach the configuration interrupt: {:?}\n",
+                e
+            );
+        })?;
+    }
+    dev.irq_stats().injected();
     ctl.inject_bad_head(index).inspect_err(|e| {
         dev_warn!(
             dev.pdev(),
@@ -403,6 +538,15 @@ pub(crate) fn inject(dev: &impl Device, ctl: &Control<'_>, buf: &[u8]) -> Result
             e
         );
     })?;
-    dev_info!(dev.pdev(), "fault injected on queue {}\n", index);
+    dev_info!(
+        dev.pdev(),
+        "fault injected on queue {}{}\n",
+        index,
+        if silent {
+            " (configuration interrupt detached)"
+        } else {
+            ""
+        }
+    );
     Ok(())
 }

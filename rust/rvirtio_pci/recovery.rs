@@ -7,6 +7,70 @@
 //! transport feeds it events with the current time and acts on its answers; it keeps no clock
 //! and takes no locks of its own.
 
+/// `DEVICE_NEEDS_RESET` (virtio 1.2, 2.1).
+pub(crate) const STATUS_NEEDS_RESET: u8 = 0x40;
+/// `FAILED` (virtio 1.2, 2.1).
+pub(crate) const STATUS_FAILED: u8 = 0x80;
+/// `DRIVER_OK` (virtio 1.2, 2.1).
+pub(crate) const STATUS_DRIVER_OK: u8 = 0x04;
+
+/// Whether a device status read from the device asks for a reset: DEVICE_NEEDS_RESET is set,
+/// or FAILED is set and the driver did not write it (`written` is the last status the driver
+/// wrote: a device such as mlx5's vDPA sets FAILED itself when its setup fails). A device
+/// that is gone reads all ones, which is not a request.
+pub(crate) fn wants_reset(status: u8, written: u8) -> bool {
+    if status == u8::MAX {
+        return false;
+    }
+    status & STATUS_NEEDS_RESET != 0
+        || (status & STATUS_FAILED != 0 && written & STATUS_FAILED == 0)
+}
+
+/// How the transport found that a device wants a reset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Detector {
+    /// The configuration interrupt read the status.
+    Interrupt,
+    /// The periodic status check.
+    Poll,
+    /// A status read by the driver on top (for example its transmit watchdog) or the core.
+    Driver,
+}
+
+impl Detector {
+    /// All detectors, in the order of their counters.
+    pub(crate) const ALL: [Detector; 3] = [Self::Interrupt, Self::Poll, Self::Driver];
+
+    /// Name used in messages and in debugfs.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Interrupt => "interrupt",
+            Self::Poll => "poll",
+            Self::Driver => "driver",
+        }
+    }
+
+    /// Index of the detector's counter, from 1 (0 means none).
+    pub(crate) fn id(self) -> u32 {
+        match self {
+            Self::Interrupt => 1,
+            Self::Poll => 2,
+            Self::Driver => 3,
+        }
+    }
+
+    /// The detector of counter index `id`.
+    pub(crate) fn from_id(id: u32) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.id() == id)
+    }
+
+    /// Whether this detector acts on a device whose status is `status`: the interrupt always
+    /// does; the poll and status reads only while the driver is running (DRIVER_OK).
+    pub(crate) fn acts_on(self, status: u8) -> bool {
+        self == Self::Interrupt || status & STATUS_DRIVER_OK != 0
+    }
+}
+
 /// How to bring a device and its driver back after a full device reset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Strategy {

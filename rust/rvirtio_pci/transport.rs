@@ -6,6 +6,7 @@ use super::{
     caps,
     modern::{ModernDevice, NO_VECTOR},
     needs_reset::{self, IrqStats},
+    recovery::Detector,
 };
 use crate::virtio::{
     self, debugfs, feature,
@@ -26,6 +27,7 @@ const DEBUGFS_RECOVERY: usize = 0;
 const DEBUGFS_INJECT: usize = 1;
 const DEBUGFS_RECOVER: usize = 2;
 const DEBUGFS_STOPS: usize = 3;
+const DEBUGFS_INJECT_SILENT: usize = 4;
 
 /// How long a reset may take before we give up on the device.
 const RESET_TIMEOUT_MS: u32 = 1000;
@@ -59,6 +61,8 @@ pub(crate) struct PciTransport<'bound> {
     setup: Mutex<QueueSetup>,
     /// Recover from DEVICE_NEEDS_RESET automatically.
     recover: bool,
+    /// Period of the status check in milliseconds, 0 for none.
+    poll_ms: u32,
     #[pin]
     recovery: Mutex<needs_reset::State>,
     irq_stats: IrqStats,
@@ -72,6 +76,7 @@ impl<'bound> PciTransport<'bound> {
     ) -> impl PinInit<Self, Error> + 'bound {
         try_pin_init!(Self {
             recover: config.enabled,
+            poll_ms: config.poll_ms,
             recovery <- kernel::new_mutex!(needs_reset::State::new(config)),
             irq_stats: IrqStats::new(),
             bus_name: CString::try_from_fmt(fmt!("{}", crate::pci_ext::name(dev.pdev())))?,
@@ -214,6 +219,20 @@ impl<'bound> PciTransport<'bound> {
         Ok(created)
     }
 
+    /// Takes the configuration interrupt away from the device (fault injection): the device
+    /// can no longer signal a configuration change or a fault until `find_vqs` runs again.
+    fn detach_config_vector(&self) -> Result {
+        let setup = self.setup.lock();
+        match setup.mode {
+            IrqMode::PerQueue | IrqMode::Shared => {
+                self.dev.set_msix_config(NO_VECTOR);
+                Ok(())
+            }
+            // The line is shared with the queues: it cannot be taken from the device alone.
+            IrqMode::Intx | IrqMode::None => Err(ENXIO),
+        }
+    }
+
     /// Takes the queues of the device off their vectors.
     fn clear_vectors(&self, setup: &QueueSetup) {
         if matches!(setup.mode, IrqMode::PerQueue | IrqMode::Shared) {
@@ -280,12 +299,20 @@ impl Transport for PciTransport<'_> {
             name: c"stops",
             writable: false,
         },
+        debugfs::File {
+            name: c"inject_silent",
+            writable: true,
+        },
     ];
 
     fn debugfs_show(&self, index: usize, ctl: &Control<'_>, m: &SeqFile) {
         match index {
             DEBUGFS_RECOVERY => needs_reset::show(self, m),
             DEBUGFS_STOPS => show_stops(ctl, m),
+            DEBUGFS_INJECT_SILENT => seq_print!(
+                m,
+                "write a queue index to detach the configuration vector, then make the device see a bad request\n"
+            ),
             _ => seq_print!(
                 m,
                 "write a queue index to make the device see a bad request\n"
@@ -295,7 +322,10 @@ impl Transport for PciTransport<'_> {
 
     fn debugfs_store(&self, index: usize, ctl: &Control<'_>, buf: &[u8]) -> Result {
         match index {
-            DEBUGFS_INJECT => needs_reset::inject(self, ctl, buf),
+            DEBUGFS_INJECT => needs_reset::inject(self, ctl, buf, false, || Ok(())),
+            DEBUGFS_INJECT_SILENT => {
+                needs_reset::inject(self, ctl, buf, true, || self.detach_config_vector())
+            }
             DEBUGFS_RECOVER => needs_reset::recover_now(ctl, buf),
             _ => Err(EPERM),
         }
@@ -309,6 +339,15 @@ impl Transport for PciTransport<'_> {
 
     fn recover(&self, rec: &Recovery<'_>) {
         needs_reset::recover(self, rec);
+        needs_reset::settle(self);
+    }
+
+    fn poll_period(&self) -> Option<u32> {
+        (self.poll_ms != 0).then_some(self.poll_ms)
+    }
+
+    fn poll(&self, ctl: &Control<'_>) -> Option<u32> {
+        Some(needs_reset::poll(self, ctl, self.recover, self.poll_ms))
     }
 
     fn get(&self, offset: usize, buf: &mut [u8]) {
@@ -338,15 +377,21 @@ impl Transport for PciTransport<'_> {
         self.dev.generation().into()
     }
 
-    fn get_status(&self) -> u8 {
-        self.dev.status()
+    fn get_status(&self, ctl: &Control<'_>) -> u8 {
+        let status = self.dev.status();
+        // A driver that reads the status (rvirtio_net does when its transmit watchdog fires)
+        // asks us to look at it.
+        needs_reset::detect(self, ctl, Detector::Driver, status, self.recover);
+        needs_reset::status_for_driver(self, status)
     }
 
     fn set_status(&self, status: u8) {
+        self.irq_stats.written(status);
         self.dev.set_status(status)
     }
 
     fn reset(&self) {
+        self.irq_stats.written(0);
         self.dev.set_status(0);
         // The device may take time to reset; a device that went away reads all ones.
         let mut waited = 0;

@@ -138,8 +138,9 @@ pub(crate) trait Transport: Sync + Sized {
     /// The configuration generation counter.
     fn generation(&self) -> u32;
 
-    /// Reads the device status.
-    fn get_status(&self) -> u8;
+    /// Reads the device status, for the virtio core or the driver. A transport that recovers
+    /// devices may look at what it read and schedule [`Transport::recover`].
+    fn get_status(&self, ctl: &Control<'_>) -> u8;
 
     /// Writes the device status; `0` is never written here (see [`Transport::reset`]).
     fn set_status(&self, status: u8);
@@ -179,6 +180,18 @@ pub(crate) trait Transport: Sync + Sized {
 
     /// The reset work runs (process context): see [`reset`].
     fn recover(&self, _rec: &Recovery<'_>) {}
+
+    /// The delay of the first periodic check of the device ([`Transport::poll`]), in
+    /// milliseconds, or `None` (the default) for no periodic check.
+    fn poll_period(&self) -> Option<u32> {
+        None
+    }
+
+    /// The periodic check of the device runs (process context, never concurrently with
+    /// itself). Returns the delay of the next check, or `None` to stop checking.
+    fn poll(&self, _ctl: &Control<'_>) -> Option<u32> {
+        None
+    }
 
     /// The files of the device's debugfs directory (see [`debugfs`]).
     const DEBUGFS: &'static [debugfs::File] = &[];
@@ -244,6 +257,9 @@ struct Inner<T: Transport> {
     queues: Mutex<Option<QueueState>>,
     #[pin]
     reset: ResetWork,
+    /// The periodic check of the device (same kind of work, another function).
+    #[pin]
+    poll: ResetWork,
     #[pin]
     stopped: Mutex<StopState>,
     /// The device, allocated before `Inner` and registered after it.
@@ -260,6 +276,13 @@ impl<T: Transport> Inner<T> {
             reset: &self.reset,
             queues: &self.queues,
             stopped: &self.stopped,
+        }
+    }
+
+    /// Starts the periodic check, if the transport wants one.
+    fn start_poll(&self) {
+        if let Some(msecs) = self.transport.poll_period() {
+            self.poll.schedule(msecs);
         }
     }
 }
@@ -326,13 +349,17 @@ impl<T: Transport> Registration<T> {
                     transport <- transport,
                     queues <- kernel::new_mutex!(None),
                     reset <- ResetWork::new(Adapter::<T>::reset_work),
+                    poll <- ResetWork::new(Adapter::<T>::poll_work),
                     stopped <- kernel::new_mutex!(StopState::default()),
                     vdev,
                 }),
                 raw: {
                     // SAFETY: `this` is valid, and `inner` was initialised just above.
                     let inner = unsafe { &raw const (*this.as_ptr()).inner };
-                    register::<T>(parent, id, raw, inner)?
+                    let raw = register::<T>(parent, id, raw, inner)?;
+                    // SAFETY: As above; the work is closed in `drop`.
+                    unsafe { &*inner }.start_poll();
+                    raw
                 },
                 debugfs: {
                     // SAFETY: As above.
@@ -362,6 +389,7 @@ impl<T: Transport> Registration<T> {
     /// On error nothing is stopped. Process context, with the parent device locked.
     pub(crate) fn stop(&self, why: StopFor) -> Result<Stopped> {
         let inner = &self.inner;
+        inner.poll.pause();
         inner.reset.pause();
         let mut st = inner.stopped.lock();
         let dev = inner.control().dev;
@@ -384,6 +412,8 @@ impl<T: Transport> Registration<T> {
         };
         if let Err(e) = ret {
             inner.reset.unpause();
+            inner.poll.unpause();
+            inner.start_poll();
             return Err(e);
         }
         match why {
@@ -425,6 +455,8 @@ impl<T: Transport> Registration<T> {
         st.last = Some((how, Some(ret)));
         drop(st);
         inner.reset.unpause();
+        inner.poll.unpause();
+        inner.start_poll();
         ret
     }
 }
@@ -435,6 +467,8 @@ impl<T: Transport> PinnedDrop for Registration<T> {
         let this = self.project();
         // No file operation and no reset work runs after this, and none starts.
         this.debugfs.remove();
+        // The check may schedule the reset work: closed first.
+        this.inner.poll.close(&this.inner.queues);
         this.inner.reset.close(&this.inner.queues);
         // SAFETY: By the type invariant the device is registered. Unregistering unbinds the
         // driver (which deletes its queues through our callbacks) and drops our reference; the
@@ -599,7 +633,7 @@ impl<T: Transport> Adapter<T> {
     unsafe extern "C" fn get_status(vdev: *mut bindings::virtio_device) -> u8 {
         // SAFETY: As in `get`.
         let (_, inner) = unsafe { Self::parts(vdev) };
-        inner.transport.get_status()
+        inner.transport.get_status(&inner.control())
     }
 
     /// `virtio_config_ops::set_status`.
@@ -868,6 +902,26 @@ impl<T: Transport> Adapter<T> {
             ctl: inner.control(),
         };
         inner.transport.recover(&rec);
+    }
+
+    /// The function of the periodic check.
+    ///
+    /// # Safety
+    ///
+    /// `work` is the work of the `poll` [`ResetWork`] of a live [`Registration<T>`]: the work
+    /// is cancelled before the registration goes away.
+    unsafe extern "C" fn poll_work(work: *mut kernel::bindings::work_struct) {
+        // SAFETY: By the safety requirements.
+        let poll = unsafe { ResetWork::from_work(work) };
+        let inner = ptr::from_ref(poll)
+            .cast::<u8>()
+            .wrapping_sub(offset_of!(Inner<T>, poll))
+            .cast::<Inner<T>>();
+        // SAFETY: The poll work of a registration is embedded in its `Inner<T>`.
+        let inner = unsafe { &*inner };
+        if let Some(msecs) = inner.transport.poll(&inner.control()) {
+            inner.poll.schedule(msecs);
+        }
     }
 
     /// Reads the ISR of a device of this transport.

@@ -71,7 +71,7 @@ impl ResetWork {
 
     /// Schedules the work to run after `msecs` milliseconds, unless it is already pending or
     /// the registration is going away. Any context.
-    fn schedule(&self, msecs: u32) -> bool {
+    pub(super) fn schedule(&self, msecs: u32) -> bool {
         if self.closed.load(Acquire) {
             return false;
         }

@@ -190,3 +190,53 @@ fn random_sequences_keep_the_invariants() {
         }
     }
 }
+
+#[test]
+fn needs_reset_asks_for_a_reset() {
+    // ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK, as QEMU shows a working device.
+    let ok = 0x0f;
+    assert!(!wants_reset(ok, ok));
+    assert!(wants_reset(ok | STATUS_NEEDS_RESET, ok));
+    // Even before DRIVER_OK, and whatever the driver wrote.
+    assert!(wants_reset(0x03 | STATUS_NEEDS_RESET, 0x03));
+    assert!(wants_reset(ok | STATUS_NEEDS_RESET, ok | STATUS_FAILED));
+}
+
+#[test]
+fn failed_set_by_the_device_asks_for_a_reset_but_ours_does_not() {
+    let ok = 0x0f;
+    // mlx5 vDPA: the device sets FAILED itself.
+    assert!(wants_reset(ok | STATUS_FAILED, ok));
+    // The driver (or the core, or our own give-up) wrote FAILED: not a request.
+    assert!(!wants_reset(ok | STATUS_FAILED, ok | STATUS_FAILED));
+    assert!(!wants_reset(0x83, 0x83));
+}
+
+#[test]
+fn a_device_that_is_gone_never_asks_for_a_reset() {
+    assert!(!wants_reset(u8::MAX, 0x0f));
+    assert!(!wants_reset(u8::MAX, 0));
+}
+
+#[test]
+fn the_poll_and_status_reads_act_only_with_driver_ok() {
+    let broken = 0x0b | STATUS_NEEDS_RESET; // no DRIVER_OK
+    assert!(Detector::Interrupt.acts_on(broken));
+    assert!(!Detector::Poll.acts_on(broken));
+    assert!(!Detector::Driver.acts_on(broken));
+    let running = broken | STATUS_DRIVER_OK;
+    for d in Detector::ALL {
+        assert!(d.acts_on(running), "{}", d.name());
+    }
+}
+
+#[test]
+fn detector_ids_round_trip_and_zero_is_none() {
+    assert_eq!(Detector::from_id(0), None);
+    for d in Detector::ALL {
+        assert!(d.id() >= 1 && d.id() as usize <= Detector::ALL.len());
+        assert_eq!(Detector::from_id(d.id()), Some(d));
+    }
+    let names: std::vec::Vec<_> = Detector::ALL.iter().map(|d| d.name()).collect();
+    assert_eq!(names, ["interrupt", "poll", "driver"]);
+}

@@ -1,0 +1,68 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# A device that asks for a reset without an interrupt is found by the periodic status check.
+# The fault injection first takes the configuration vector away from the device
+# (msix_config = NO_VECTOR), so that QEMU cannot interrupt: first with automatic recovery off,
+# to see QEMU's own "broken" flag set and the status check (not the interrupt) count it; then,
+# recovering, $RVIRTIO_DETECT_ROUNDS times (default 10): each found by the status check within
+# its period, recovered, QEMU's flag clear again, the NIC answering. Prints the detection
+# latency (injection to status check), median, min and max.
+. "$(dirname "$0")/../lib.sh"
+
+cleanup() {
+	netns_cleanup
+	rvirtio_release "$NIC0"
+}
+trap cleanup EXIT
+
+period=1000
+must kmod_load virtio_net
+must rvirtio_load rvirtio_pci recovery=0 status_poll_ms=$period
+rvirtio_take "$NIC0"
+wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface"
+dev=$(netns_setup) || fail "namespace setup failed: $dev"
+ping -c 2 -W 2 10.99.0.2 > /dev/null || fail "no ping before the injection"
+[ "$(recovery_field "$NIC0" status_poll_ms)" = $period ] || fail "status check period not $period"
+[ "$(qemu_broken nic0)" = false ] || fail "nic0 broken before the injection"
+
+dfs=$(rvirtio_debugfs "$NIC0")
+echo 1 > "$dfs/inject_silent" || fail "injection failed"
+wait_for 5 recovery_above "$NIC0" needs_reset_events 0 || fail "not found: $(cat "$dfs/recovery")"
+[ "$(qemu_broken nic0)" = true ] || fail "QEMU does not report nic0 broken"
+for f in detected_by_interrupt detected_by_driver; do
+	[ "$(recovery_field "$NIC0" $f)" = 0 ] || fail "$f is not 0: the device could still interrupt"
+done
+[ "$(recovery_field "$NIC0" detected_by_poll)" = 1 ] || fail "not found by the status check"
+lat=$(recovery_field "$NIC0" last_detection_latency_us)
+echo "found by $(recovery_field "$NIC0" last_detector) $lat us after the injection, QEMU reports nic0 broken"
+[ "$lat" -ge 0 ] && [ "$lat" -le $(((period + 500) * 1000)) ] || fail "found after $lat us, period $period ms"
+echo 1 > "$dfs/recover" || fail "cannot request a recovery"
+wait_for 5 recovery_above "$NIC0" recoveries 0 || fail "no recovery by hand"
+[ "$(qemu_broken nic0)" = false ] || fail "nic0 still broken after the recovery"
+wait_for 10 ping -c 1 -W 1 10.99.0.2 || fail "no ping after the recovery"
+netns_cleanup
+rvirtio_release "$NIC0"
+
+# Automatic recovery, a short window so that each round is the first of its window.
+must rvirtio_load rvirtio_pci recovery_window_ms=200 status_poll_ms=$period
+rvirtio_take "$NIC0"
+wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface"
+dev=$(netns_setup) || fail "namespace setup failed: $dev"
+rounds=${RVIRTIO_DETECT_ROUNDS:-10}
+lats=()
+for ((i = 1; i <= rounds; i++)); do
+	echo 1 > "$dfs/inject_silent" || fail "injection $i failed"
+	wait_for $((period / 1000 + 5)) recovery_above "$NIC0" recoveries $((i - 1)) ||
+		fail "round $i: no recovery: $(cat "$dfs/recovery")"
+	[ "$(recovery_field "$NIC0" last_detector)" = poll ] ||
+		fail "round $i: found by $(recovery_field "$NIC0" last_detector), not the status check"
+	lats+=("$(recovery_field "$NIC0" last_detection_latency_us)")
+	[ "$(qemu_broken nic0)" = false ] || fail "round $i: nic0 still broken after the recovery"
+	wait_for 10 ping -c 1 -W 1 10.99.0.2 || fail "round $i: no ping after the recovery"
+done
+[ "$(recovery_field "$NIC0" detected_by_poll)" = "$rounds" ] || fail "not every round found by the status check"
+[ "$(recovery_field "$NIC0" detected_by_interrupt)" = 0 ] || fail "an interrupt found one"
+read -r med min max <<< "$(printf '%s\n' "${lats[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)], v[1], v[NR] }')"
+echo "detection latency, status check every $period ms (configuration vector detached): median $((med / 1000)) ms, min $((min / 1000)), max $((max / 1000)) ($rounds rounds)"
+[ "$max" -le $(((period + 500) * 1000)) ] || fail "a detection took $max us, period $period ms"
+echo "last recovery work: $(recovery_field "$NIC0" last_duration_us) us"
