@@ -37,7 +37,7 @@ mq_tests=(net_ethtool net_basic net_qstats net_gro_hw)
 big_tests=(net_basic net_gro_hw)
 # rvirtio_net, on the C virtio-pci and on rvirtio-pci.
 net_tests=(net_basic net_link net_mtu net_rx_filter net_rx_refill net_unbind_rmmod
-	net_basic_rvirtio_pci net_link_rvirtio_pci net_reset net_reset_c_transport)
+	net_basic_rvirtio_pci net_link_rvirtio_pci net_reset net_reset_c_transport net_tx_timeout)
 
 n=0 passed=0 failed=0
 result() { # result OK|FAIL NAME [DIRECTIVE]

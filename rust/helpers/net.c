@@ -95,7 +95,8 @@ void rvirtio_helper_netdev_ops_init(struct net_device_ops *ops,
 				    void (*set_rx_mode)(struct net_device *),
 				    int (*vlan_rx_add_vid)(struct net_device *, __be16, u16),
 				    int (*vlan_rx_kill_vid)(struct net_device *, __be16, u16),
-				    int (*set_features)(struct net_device *, netdev_features_t))
+				    int (*set_features)(struct net_device *, netdev_features_t),
+				    void (*tx_timeout)(struct net_device *, unsigned int))
 {
 	ops->ndo_open = open;
 	ops->ndo_stop = stop;
@@ -107,6 +108,7 @@ void rvirtio_helper_netdev_ops_init(struct net_device_ops *ops,
 	ops->ndo_vlan_rx_add_vid = vlan_rx_add_vid;
 	ops->ndo_vlan_rx_kill_vid = vlan_rx_kill_vid;
 	ops->ndo_set_features = set_features;
+	ops->ndo_tx_timeout = tx_timeout;
 	ops->ndo_validate_addr = eth_validate_addr;
 	ops->ndo_features_check = passthru_features_check;
 }

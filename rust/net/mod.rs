@@ -580,6 +580,14 @@ pub(crate) trait Operations: Send + Sync + Sized {
         build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
+    /// The transmit watchdog fired: queue `index` has been stopped, with packets queued, for
+    /// longer than the watchdog timeout. Softirq context; the stack keeps every transmit queue
+    /// frozen meanwhile, but holds none of their xmit locks ([`Device::lock_tx_queue`] takes
+    /// them).
+    fn tx_timeout(&self, _dev: &Device, _index: u16) {
+        build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
     /// Accepts VLAN `vid` (with `HW_VLAN_CTAG_FILTER`).
     fn vlan_add(&self, _dev: &Device, _vid: u16) -> Result {
         build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
@@ -842,6 +850,14 @@ impl<T: Operations> Adapter<T> {
         from_result(|| t.set_features(d, features).map(|()| 0))
     }
 
+    extern "C" fn tx_timeout(dev: *mut bindings::net_device, txqueue: kernel::ffi::c_uint) {
+        // SAFETY: As in `open`.
+        let (d, t) = unsafe { Self::get(dev) };
+        if let Ok(index) = u16::try_from(txqueue) {
+            t.tx_timeout(d, index);
+        }
+    }
+
     extern "C" fn change_mtu(dev: *mut bindings::net_device, mtu: c_int) -> c_int {
         // SAFETY: As in `open`.
         let (d, t) = unsafe { Self::get(dev) };
@@ -912,6 +928,11 @@ impl<T: Operations + ethtool::Ethtool> Registration<T> {
                 },
                 if T::HAS_SET_FEATURES {
                     Some(Adapter::<T>::set_features)
+                } else {
+                    None
+                },
+                if T::HAS_TX_TIMEOUT {
+                    Some(Adapter::<T>::tx_timeout)
                 } else {
                     None
                 },

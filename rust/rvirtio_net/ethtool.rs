@@ -11,7 +11,7 @@ use kernel::{prelude::*, str::CString, sync::atomic::Relaxed};
 
 /// Per-queue statistics, by name: receive queues, then transmit queues.
 const RX_STATS: [&str; 4] = ["packets", "bytes", "drops", "errors"];
-const TX_STATS: [&str; 5] = ["packets", "bytes", "dropped", "stop", "wake"];
+const TX_STATS: [&str; 6] = ["packets", "bytes", "dropped", "stop", "wake", "timeouts"];
 
 #[vtable]
 impl Ethtool for NetPriv {

@@ -391,6 +391,32 @@ impl net::Operations for NetPriv {
         Ok(())
     }
 
+    fn tx_timeout(&self, dev: &net::Device, index: u16) {
+        let Some(tq) = self.tx.get(usize::from(index)) else {
+            return;
+        };
+        match tq.timeout(dev) {
+            Some((status, size, held)) => {
+                let broken = status != u8::MAX
+                    && status & (virtio::status::NEEDS_RESET | virtio::status::FAILED) != 0;
+                dev_warn!(
+                    dev.as_ref(),
+                    "transmit timeout on queue {}: {} of {} buffers held by the device, device status {:#04x}{}\n",
+                    index,
+                    held,
+                    size,
+                    status,
+                    if broken { " (the device needs a reset)" } else { "" }
+                );
+            }
+            None => dev_warn!(
+                dev.as_ref(),
+                "transmit timeout on queue {} (no ring)\n",
+                index
+            ),
+        }
+    }
+
     fn vlan_add(&self, _dev: &net::Device, vid: u16) -> Result {
         if !self.ctrl_vlan {
             return Ok(());

@@ -30,6 +30,8 @@ struct TxStats {
     /// Times the queue was stopped for want of room, and woken again.
     stop: Atomic<u64>,
     wake: Atomic<u64>,
+    /// Times the transmit watchdog fired on the queue.
+    timeouts: Atomic<u64>,
 }
 
 /// The ring of a transmit queue.
@@ -92,6 +94,7 @@ impl TxQueue {
                 dropped: Atomic::new(0),
                 stop: Atomic::new(0),
                 wake: Atomic::new(0),
+                timeouts: Atomic::new(0),
             },
         })
     }
@@ -303,15 +306,32 @@ impl TxQueue {
             .unwrap_or(0)
     }
 
-    /// Packets, bytes, dropped, stop, wake (as ethtool names them).
-    pub(super) fn stat_values(&self) -> [u64; 5] {
+    /// Packets, bytes, dropped, stop, wake, timeouts (as ethtool names them).
+    pub(super) fn stat_values(&self) -> [u64; 6] {
         [
             self.stats.packets.load(Relaxed),
             self.stats.bytes.load(Relaxed),
             self.stats.dropped.load(Relaxed),
             self.stats.stop.load(Relaxed),
             self.stats.wake.load(Relaxed),
+            self.stats.timeouts.load(Relaxed),
         ]
+    }
+
+    /// The transmit watchdog fired on this queue: counts it and reads the device status,
+    /// which asks a transport that recovers devices to check this one at once. Returns the
+    /// status, the ring's size and the buffers the device holds (`None` while it is reset).
+    pub(super) fn timeout(&self, dev: &net::Device) -> Option<(u8, u32, u32)> {
+        self.stats.timeouts.add(1, Relaxed);
+        let mut txq = dev.lock_tx_queue(self.index)?;
+        let (ring, _) = self.ring.get(&mut txq)?;
+        let ring = ring.as_ref()?;
+        let size = ring.vq.size();
+        Some((
+            ring.vq.device_status(),
+            size,
+            size.saturating_sub(ring.vq.num_free()),
+        ))
     }
 
     /// The counters the netdev core reports per queue (drops have no counter there).

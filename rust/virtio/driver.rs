@@ -26,6 +26,16 @@ use kernel::{
 };
 pub(crate) use virtqueue::{Buffer, QueueSpec, Request, SgList, Virtqueue, Virtqueues};
 
+/// Device status bits (virtio 1.2, 2.1), as [`Virtqueue::device_status`] reads them.
+pub(crate) mod status {
+    use crate::bindings;
+
+    /// The device hit an error it cannot recover from without a reset.
+    pub(crate) const NEEDS_RESET: u8 = bindings::VIRTIO_CONFIG_S_NEEDS_RESET as u8;
+    /// The device, or the driver, gave up.
+    pub(crate) const FAILED: u8 = bindings::VIRTIO_CONFIG_S_FAILED as u8;
+}
+
 /// A virtio device, as a driver sees it.
 ///
 /// # Invariants

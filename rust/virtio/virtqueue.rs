@@ -367,6 +367,15 @@ impl<B: Buffer> Virtqueue<B> {
         unsafe { bindings::virtqueue_poll(self.as_raw(), last) }
     }
 
+    /// Reads the status of the queue's device, through its transport: a transport that
+    /// recovers devices takes the read as a request to check the device (the driver suspects
+    /// it, for example after a transmit timeout).
+    pub(crate) fn device_status(&self) -> u8 {
+        // SAFETY: The queue is valid, and so is its device, which outlives its queues; reading
+        // the status needs no serialisation.
+        unsafe { bindings::virtio_get_status((*self.as_raw()).vdev) }
+    }
+
     /// Free descriptors.
     pub(crate) fn num_free(&self) -> u32 {
         // SAFETY: The queue is valid; the field is only written by ring operations, which the

@@ -1,0 +1,61 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# rvirtio_net's transmit watchdog asks rvirtio-pci to check the device, which then recovers
+# it: with the status check off (status_poll_ms=0) and the configuration vector detached by
+# the fault injection, nothing else can find the fault. A flood ping fills the transmit queue of
+# the broken device (QEMU completes nothing) until the stack stops the queue, its watchdog
+# fires 5 s later, and rvirtio_net's tx_timeout reads the device status. Asserts QEMU's
+# "broken" flag before and after, who found the fault, the driver's timeout counter and
+# message, and traffic after; $RVIRTIO_TIMEOUT_ROUNDS times (default 10). Prints the detection
+# latency.
+. "$(dirname "$0")/../lib.sh"
+
+cleanup() {
+	kill "${FLOOD:-}" 2>/dev/null
+	rvnet_cleanup
+}
+trap cleanup EXIT
+export RVNET_TRANSPORT=rust
+must kmod_load virtio_net
+must rvirtio_load rvirtio_pci recovery_window_ms=200 status_poll_ms=0
+dev=$(rvnet_setup) || fail "setup failed: $dev"
+assert_rvirtio_net "$dev"
+[ "$(recovery_field "$NIC0" status_poll_ms)" = 0 ] || fail "status check not off"
+ping_ok ping -c 3 -i 0.2 -W 2 10.99.0.2
+dfs=$(rvirtio_debugfs "$NIC0")
+timeouts() { ethtool -S "$dev" | awk '$1 == "tx0_timeouts:" { print $2 }'; }
+ethtool -S "$dev" | grep -i timeout
+rounds=${RVIRTIO_TIMEOUT_ROUNDS:-10}
+lats=()
+for ((i = 1; i <= rounds; i++)); do
+	t0=$(timeouts)
+	[ -n "$t0" ] || fail "no timeouts counter in ethtool -S"
+	dmesg -C
+	# 8 KB echoes, six fragments each: enough to fill the byte queue limit at once.
+	ping -f -s 8000 -w 30 10.99.0.2 > /dev/null 2>&1 &
+	FLOOD=$!
+	sleep 1
+	echo 1 > "$dfs/inject_silent" || fail "round $i: injection failed"
+	[ "$(qemu_broken nic0)" = true ] || fail "round $i: QEMU does not report nic0 broken"
+	wait_for 20 recovery_above "$NIC0" recoveries $((i - 1)) ||
+		fail "round $i: no recovery: $(cat "$dfs/recovery")"
+	kill "$FLOOD" 2>/dev/null
+	wait "$FLOOD" 2>/dev/null
+	FLOOD=
+	[ "$(recovery_field "$NIC0" last_detector)" = driver ] ||
+		fail "round $i: found by $(recovery_field "$NIC0" last_detector), not the driver"
+	[ "$(timeouts)" -gt "$t0" ] || fail "round $i: rvirtio_net counted no transmit timeout"
+	dmesg | grep -q 'transmit timeout on queue .*needs a reset' ||
+		fail "round $i: no transmit timeout message naming the reset: $(dmesg | tail -5)"
+	lats+=("$(recovery_field "$NIC0" last_detection_latency_us)")
+	[ "$(qemu_broken nic0)" = false ] || fail "round $i: nic0 still broken after the recovery"
+	wait_for 10 ping -c 1 -W 1 10.99.0.2 || fail "round $i: no ping after the recovery"
+done
+dmesg | grep 'transmit timeout' | tail -n 1
+for f in detected_by_interrupt detected_by_poll; do
+	[ "$(recovery_field "$NIC0" $f)" = 0 ] || fail "$f is not 0"
+done
+[ "$(recovery_field "$NIC0" detected_by_driver)" = "$rounds" ] || fail "not every round found by the driver"
+read -r med min max <<< "$(printf '%s\n' "${lats[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)], v[1], v[NR] }')"
+echo "detection latency, rvirtio_net's transmit watchdog (status check off, configuration vector detached): median $((med / 1000)) ms, min $((min / 1000)), max $((max / 1000)) ($rounds rounds)"
+ping_ok ping -c 3 -i 0.2 -W 2 10.99.0.2
