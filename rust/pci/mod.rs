@@ -8,8 +8,10 @@
 //! [`include/uapi/linux/virtio_pci.h`](srctree/include/uapi/linux/virtio_pci.h).
 
 mod driver;
+mod port;
 
 pub(crate) use driver::{pm_no_soft_reset, Adapter, EnabledDevice, PowerReset};
+pub(crate) use port::PortBar;
 
 use crate::bindings;
 use core::{mem::offset_of, ptr};
@@ -88,9 +90,9 @@ pub(crate) struct VirtioPciCap {
     pub(crate) offset: u32,
     /// `length`: the length of the structure.
     pub(crate) length: u32,
-    /// The two dwords after `struct virtio_pci_cap`, where `cap_len` covers them:
+    /// The two dwords after `struct virtio_pci_cap`, whatever `cap_len` says:
     /// `notify_off_multiplier` of a notify capability, `offset_hi` and `length_hi` of a 64-bit
-    /// one. Zero otherwise.
+    /// one. Zero past the end of configuration space.
     pub(crate) extra: [u32; 2],
 }
 
@@ -118,12 +120,12 @@ impl<'a> VirtioPciCaps<'a> {
         let at = |field: usize| usize::from(pos) + field;
         let cap_len = cfg.try_read8(at(offset_of!(bindings::virtio_pci_cap, cap_len)))?;
         let base = size_of::<bindings::virtio_pci_cap>();
+        // Read whatever `cap_len` says, as the C transport does: a device whose `cap_len` is
+        // too short still has its `notify_off_multiplier` there. Past the end of configuration
+        // space, the fields read as zero.
         let mut extra = [0u32; 2];
         for (i, e) in extra.iter_mut().enumerate() {
-            let off = base + i * size_of::<u32>();
-            if usize::from(cap_len) >= off + size_of::<u32>() {
-                *e = cfg.try_read32(at(off))?;
-            }
+            *e = cfg.try_read32(at(base + i * size_of::<u32>())).unwrap_or(0);
         }
         Ok(VirtioPciCap {
             pos,

@@ -94,12 +94,14 @@ fn read_bars(pdev: &pci::Device<Bound>) -> [Bar; NUM_BARS] {
     bars
 }
 
-/// Finds and validates the virtio capabilities of `pdev`.
-fn layout(pdev: &pci::Device<Bound>) -> Result<Layout> {
+/// Finds and validates the virtio capabilities of `pdev`; returns them with its BARs.
+///
+/// A harmless deviation from the spec is reported once here, and the device binds.
+fn layout(pdev: &pci::Device<Bound>) -> Result<(Layout, [Bar; NUM_BARS])> {
     let mut raw = [RawCap::default(); MAX_CAPS];
     let n = read_caps(pdev, &mut raw)?;
     let bars = read_bars(pdev);
-    caps::parse(&raw[..n], &bars).map_err(|e| {
+    let layout = caps::parse(&raw[..n], &bars).map_err(|e| {
         // `CapError` implements `core::fmt::Display`: the pure logic does not know the kernel.
         dev_err!(pdev, "{}\n", format_args!("{e}"));
         match e {
@@ -107,7 +109,18 @@ fn layout(pdev: &pci::Device<Bound>) -> Result<Layout> {
             caps::CapError::Missing(caps::CapType::Common) => ENODEV,
             _ => EINVAL,
         }
-    })
+    })?;
+    for w in layout.warnings() {
+        dev_warn!(pdev, "{}\n", format_args!("{w}"));
+    }
+    if layout.warnings_dropped > 0 {
+        dev_warn!(
+            pdev,
+            "{} more deviations from the spec\n",
+            layout.warnings_dropped
+        );
+    }
+    Ok((layout, bars))
 }
 
 /// The virtio device id of a PCI device (virtio 1.2, 4.1.2.1).
@@ -159,7 +172,7 @@ impl pci::Driver for RvirtioPci {
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
         pin_init::pin_init_scope(move || {
             let device = virtio_id(pdev).ok_or(ENODEV)?;
-            let layout = layout(pdev)?;
+            let (layout, bars) = layout(pdev)?;
 
             let enabled = EnabledDevice::new(pdev)?;
             if pci_ext::set_dma_mask(pdev, 64).is_err() {
@@ -173,7 +186,7 @@ impl pci::Driver for RvirtioPci {
                 device,
                 vendor: pdev.subsystem_vendor_id().into(),
             };
-            let dev = ModernDevice::new(pdev, layout)?;
+            let dev = ModernDevice::new(pdev, layout, &bars)?;
             Ok(try_pin_init!(RvirtioPciData {
                 reg <- virtio::Registration::new(pdev, id, PciTransport::new(dev, needs_reset::Config::from_params())),
                 enabled,

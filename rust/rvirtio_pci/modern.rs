@@ -6,8 +6,12 @@
 //! `virtio_pci_modern_dev.c`). Every region was validated against its BAR (see `caps`), so the
 //! accesses below are in bounds; the BAR accessors still check, and a failed access reads as
 //! all ones, which is also what a device that went away returns.
+//!
+//! A region may be in a memory BAR or in an I/O BAR (QEMU's `modern-pio-notify=on` puts the
+//! notification area in one, as port I/O exits are cheaper than MMIO exits under KVM).
 
-use super::caps::{Layout, Region, NUM_BARS};
+use super::caps::{Bar as BarInfo, BarKind, Layout, Region, NUM_BARS};
+use crate::pci_ext::PortBar;
 use kernel::{
     device::Bound,
     io::Io,
@@ -38,16 +42,72 @@ mod common {
     pub(super) const QUEUE_DEVICE: usize = 48;
 }
 
+/// A BAR that holds some of the device's regions.
+enum Map<'bound> {
+    /// A memory BAR, mapped.
+    Mem(pci::Bar<'bound>),
+    /// An I/O BAR, requested.
+    Port(PortBar<'bound>),
+}
+
+impl Map<'_> {
+    fn read8(&self, off: usize) -> Result<u8> {
+        match self {
+            Self::Mem(b) => b.try_read8(off),
+            Self::Port(p) => p.try_read8(off),
+        }
+    }
+
+    fn read16(&self, off: usize) -> Result<u16> {
+        match self {
+            Self::Mem(b) => b.try_read16(off),
+            Self::Port(p) => p.try_read16(off),
+        }
+    }
+
+    fn read32(&self, off: usize) -> Result<u32> {
+        match self {
+            Self::Mem(b) => b.try_read32(off),
+            Self::Port(p) => p.try_read32(off),
+        }
+    }
+
+    fn write8(&self, v: u8, off: usize) -> Result {
+        match self {
+            Self::Mem(b) => b.try_write8(v, off),
+            Self::Port(p) => p.try_write8(v, off),
+        }
+    }
+
+    fn write16(&self, v: u16, off: usize) -> Result {
+        match self {
+            Self::Mem(b) => b.try_write16(v, off),
+            Self::Port(p) => p.try_write16(v, off),
+        }
+    }
+
+    fn write32(&self, v: u32, off: usize) -> Result {
+        match self {
+            Self::Mem(b) => b.try_write32(v, off),
+            Self::Port(p) => p.try_write32(v, off),
+        }
+    }
+}
+
 /// A modern virtio PCI device with its regions mapped.
 pub(crate) struct ModernDevice<'bound> {
     pdev: &'bound pci::Device<Bound>,
-    bars: KVec<(u8, pci::Bar<'bound>)>,
+    bars: KVec<(u8, Map<'bound>)>,
     layout: Layout,
 }
 
 impl<'bound> ModernDevice<'bound> {
-    /// Maps the BARs that the regions of `layout` live in.
-    pub(crate) fn new(pdev: &'bound pci::Device<Bound>, layout: Layout) -> Result<Self> {
+    /// Maps the BARs that the regions of `layout` live in; `bars` says which are I/O BARs.
+    pub(crate) fn new(
+        pdev: &'bound pci::Device<Bound>,
+        layout: Layout,
+        bars_info: &[BarInfo; NUM_BARS],
+    ) -> Result<Self> {
         let mut bars = KVec::with_capacity(NUM_BARS, GFP_KERNEL)?;
         // Shared memory regions are mapped by the driver that uses them, not here.
         let regions = [
@@ -60,10 +120,17 @@ impl<'bound> ModernDevice<'bound> {
             if bars.iter().any(|(b, _)| *b == r.bar) {
                 continue;
             }
-            let bar = pdev
-                .iomap_region(r.bar.into(), c"rvirtio-pci")
-                .inspect_err(|e| dev_err!(pdev, "cannot map BAR {}: {:?}\n", r.bar, e))?;
-            bars.push((r.bar, bar), GFP_KERNEL)?;
+            let io = bars_info
+                .get(usize::from(r.bar))
+                .is_some_and(|b| b.kind == BarKind::Io);
+            let map = if io {
+                PortBar::new(pdev, r.bar, c"rvirtio-pci").map(Map::Port)
+            } else {
+                pdev.iomap_region(r.bar.into(), c"rvirtio-pci")
+                    .map(Map::Mem)
+            }
+            .inspect_err(|e| dev_err!(pdev, "cannot map BAR {}: {:?}\n", r.bar, e))?;
+            bars.push((r.bar, map), GFP_KERNEL)?;
         }
         Ok(Self { pdev, bars, layout })
     }
@@ -78,7 +145,7 @@ impl<'bound> ModernDevice<'bound> {
         &self.layout
     }
 
-    fn bar(&self, r: &Region) -> Option<&pci::Bar<'bound>> {
+    fn bar(&self, r: &Region) -> Option<&Map<'bound>> {
         self.bars
             .iter()
             .find(|(b, _)| *b == r.bar)
@@ -94,37 +161,37 @@ impl<'bound> ModernDevice<'bound> {
 
     fn read8(&self, r: &Region, off: usize) -> u8 {
         self.bar(r)
-            .and_then(|b| b.try_read8(Self::addr(r, off)).ok())
+            .and_then(|b| b.read8(Self::addr(r, off)).ok())
             .unwrap_or(u8::MAX)
     }
 
     fn read16(&self, r: &Region, off: usize) -> u16 {
         self.bar(r)
-            .and_then(|b| b.try_read16(Self::addr(r, off)).ok())
+            .and_then(|b| b.read16(Self::addr(r, off)).ok())
             .unwrap_or(u16::MAX)
     }
 
     fn read32(&self, r: &Region, off: usize) -> u32 {
         self.bar(r)
-            .and_then(|b| b.try_read32(Self::addr(r, off)).ok())
+            .and_then(|b| b.read32(Self::addr(r, off)).ok())
             .unwrap_or(u32::MAX)
     }
 
     fn write8(&self, r: &Region, off: usize, v: u8) {
         if let Some(b) = self.bar(r) {
-            let _ = b.try_write8(v, Self::addr(r, off));
+            let _ = b.write8(v, Self::addr(r, off));
         }
     }
 
     fn write16(&self, r: &Region, off: usize, v: u16) {
         if let Some(b) = self.bar(r) {
-            let _ = b.try_write16(v, Self::addr(r, off));
+            let _ = b.write16(v, Self::addr(r, off));
         }
     }
 
     fn write32(&self, r: &Region, off: usize, v: u32) {
         if let Some(b) = self.bar(r) {
-            let _ = b.try_write32(v, Self::addr(r, off));
+            let _ = b.write32(v, Self::addr(r, off));
         }
     }
 

@@ -22,4 +22,8 @@ mod caps_tests;
 #[cfg(test)]
 mod net_hdr_tests;
 #[cfg(test)]
+mod real_layouts;
+#[cfg(test)]
 mod recovery_tests;
+#[cfg(test)]
+mod upstream_model;
