@@ -38,6 +38,9 @@ big_tests=(net_basic net_gro_hw)
 # rvirtio_net, on the C virtio-pci and on rvirtio-pci.
 net_tests=(net_basic net_link net_mtu net_rx_filter net_rx_refill net_unbind_rmmod
 	net_basic_rvirtio_pci net_link_rvirtio_pci net_reset net_reset_c_transport net_tx_timeout)
+# NICs whose notification structure is in an I/O BAR (modern-pio-notify=on): the C and the Rust
+# net driver on rvirtio-pci, traffic and recovery.
+pio_tests=(pci_pio_notify net_basic_rvirtio_pci net_reset)
 
 n=0 passed=0 failed=0
 result() { # result OK|FAIL NAME [DIRECTIVE]
@@ -137,7 +140,7 @@ if [ "$flavour" = debug ]; then
 fi
 
 total=$((5 + ${#base_tests[@]} + 1 + ${#reset_tests[@]} + 1 + ${#flr_tests[@]} + 1 +
-	${#net_tests[@]} + 1 +
+	${#net_tests[@]} + 1 + ${#pio_tests[@]} + 1 +
 	${#mq_tests[@]} + 1 + ${#big_tests[@]} + 1 +
 	${#intx_tests[@]} + 1 +
 	${#shared_tests[@]} + 1 + 1 + 1))
@@ -182,6 +185,7 @@ boot base "" per-queue "${base_tests[@]}"
 boot reset "" per-queue "${reset_tests[@]}"
 boot_bridged=1 boot flr "" per-queue "${flr_tests[@]}"
 boot net "" per-queue "${net_tests[@]}"
+boot pio "modern-pio-notify=on" per-queue "${pio_tests[@]}"
 boot_queues=2 boot mq "" per-queue "${mq_tests[@]}"
 # Receive GSO without mergeable buffers: rvirtio_net posts big-packet buffers.
 big_env=1 boot_queues=2 boot big "mrg_rxbuf=off" per-queue "${big_tests[@]}"
