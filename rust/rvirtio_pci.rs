@@ -64,15 +64,19 @@ module! {
 
 #[pin_data]
 struct RvirtioPciModule {
-    // Fields are dropped in order: the devices go away before their debugfs root.
+    // Fields are dropped in order: the devices go away before their debugfs root and before
+    // the periodic check of them stops.
     #[pin]
     _driver: Registration<pci_ext::Adapter<driver::RvirtioPci>>,
     _debugfs: virtio::debugfs::Root,
+    _poll: virtio::poll::Poller,
 }
 
 impl kernel::InPlaceModule for RvirtioPciModule {
     fn init(module: &'static kernel::ThisModule) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
+            // Before the driver: devices may be probed while it registers.
+            _poll: virtio::poll::Poller::new(*module_parameters::status_poll_ms.value())?,
             _debugfs: virtio::debugfs::Root::new(driver::DRIVER_NAME),
             _driver <- Registration::new(driver::DRIVER_NAME, module),
         })

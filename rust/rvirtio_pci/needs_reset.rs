@@ -233,10 +233,9 @@ pub(crate) fn config_interrupt(dev: &impl Device, ctl: &Control<'_>, enabled: bo
     detect(dev, ctl, Detector::Interrupt, dev.status(), enabled)
 }
 
-/// The periodic status check: one status read. Returns the delay of the next check.
-pub(crate) fn poll(dev: &impl Device, ctl: &Control<'_>, enabled: bool, period: u32) -> u32 {
+/// The periodic status check: one status read.
+pub(crate) fn poll(dev: &impl Device, ctl: &Control<'_>, enabled: bool) {
     detect(dev, ctl, Detector::Poll, dev.status(), enabled);
-    period
 }
 
 /// The reset work.

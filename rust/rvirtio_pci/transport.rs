@@ -61,8 +61,6 @@ pub(crate) struct PciTransport<'bound> {
     setup: Mutex<QueueSetup>,
     /// Recover from DEVICE_NEEDS_RESET automatically.
     recover: bool,
-    /// Period of the status check in milliseconds, 0 for none.
-    poll_ms: u32,
     #[pin]
     recovery: Mutex<needs_reset::State>,
     irq_stats: IrqStats,
@@ -76,7 +74,6 @@ impl<'bound> PciTransport<'bound> {
     ) -> impl PinInit<Self, Error> + 'bound {
         try_pin_init!(Self {
             recover: config.enabled,
-            poll_ms: config.poll_ms,
             recovery <- kernel::new_mutex!(needs_reset::State::new(config)),
             irq_stats: IrqStats::new(),
             bus_name: CString::try_from_fmt(fmt!("{}", crate::pci_ext::name(dev.pdev())))?,
@@ -342,12 +339,8 @@ impl Transport for PciTransport<'_> {
         needs_reset::settle(self);
     }
 
-    fn poll_period(&self) -> Option<u32> {
-        (self.poll_ms != 0).then_some(self.poll_ms)
-    }
-
-    fn poll(&self, ctl: &Control<'_>) -> Option<u32> {
-        Some(needs_reset::poll(self, ctl, self.recover, self.poll_ms))
+    fn poll(&self, ctl: &Control<'_>) {
+        needs_reset::poll(self, ctl, self.recover);
     }
 
     fn get(&self, offset: usize, buf: &mut [u8]) {

@@ -13,6 +13,7 @@
 //! [`include/linux/virtio_ring.h`](srctree/include/linux/virtio_ring.h).
 
 pub(crate) mod debugfs;
+pub(crate) mod poll;
 pub(crate) mod queues;
 pub(crate) mod reset;
 
@@ -181,17 +182,9 @@ pub(crate) trait Transport: Sync + Sized {
     /// The reset work runs (process context): see [`reset`].
     fn recover(&self, _rec: &Recovery<'_>) {}
 
-    /// The delay of the first periodic check of the device ([`Transport::poll`]), in
-    /// milliseconds, or `None` (the default) for no periodic check.
-    fn poll_period(&self) -> Option<u32> {
-        None
-    }
-
-    /// The periodic check of the device runs (process context, never concurrently with
-    /// itself). Returns the delay of the next check, or `None` to stop checking.
-    fn poll(&self, _ctl: &Control<'_>) -> Option<u32> {
-        None
-    }
+    /// The periodic check of the module's devices runs (process context, one device after
+    /// the other; see [`poll`]).
+    fn poll(&self, _ctl: &Control<'_>) {}
 
     /// The files of the device's debugfs directory (see [`debugfs`]).
     const DEBUGFS: &'static [debugfs::File] = &[];
@@ -257,9 +250,6 @@ struct Inner<T: Transport> {
     queues: Mutex<Option<QueueState>>,
     #[pin]
     reset: ResetWork,
-    /// The periodic check of the device (same kind of work, another function).
-    #[pin]
-    poll: ResetWork,
     #[pin]
     stopped: Mutex<StopState>,
     /// The device, allocated before `Inner` and registered after it.
@@ -276,13 +266,6 @@ impl<T: Transport> Inner<T> {
             reset: &self.reset,
             queues: &self.queues,
             stopped: &self.stopped,
-        }
-    }
-
-    /// Starts the periodic check, if the transport wants one.
-    fn start_poll(&self) {
-        if let Some(msecs) = self.transport.poll_period() {
-            self.poll.schedule(msecs);
         }
     }
 }
@@ -349,17 +332,25 @@ impl<T: Transport> Registration<T> {
                     transport <- transport,
                     queues <- kernel::new_mutex!(None),
                     reset <- ResetWork::new(Adapter::<T>::reset_work),
-                    poll <- ResetWork::new(Adapter::<T>::poll_work),
                     stopped <- kernel::new_mutex!(StopState::default()),
                     vdev,
                 }),
                 raw: {
                     // SAFETY: `this` is valid, and `inner` was initialised just above.
                     let inner = unsafe { &raw const (*this.as_ptr()).inner };
-                    let raw = register::<T>(parent, id, raw, inner)?;
-                    // SAFETY: As above; the work is closed in `drop`.
-                    unsafe { &*inner }.start_poll();
-                    raw
+                    // SAFETY: Activated once registered; `drop` removes it before `inner` goes
+                    // away, and so does a failed registration here.
+                    unsafe { poll::add(inner.cast(), Adapter::<T>::poll_one) }?;
+                    match register::<T>(parent, id, raw, inner) {
+                        Ok(raw) => {
+                            poll::activate(inner.cast());
+                            raw
+                        }
+                        Err(e) => {
+                            poll::remove(inner.cast());
+                            return Err(e);
+                        }
+                    }
                 },
                 debugfs: {
                     // SAFETY: As above.
@@ -389,7 +380,6 @@ impl<T: Transport> Registration<T> {
     /// On error nothing is stopped. Process context, with the parent device locked.
     pub(crate) fn stop(&self, why: StopFor) -> Result<Stopped> {
         let inner = &self.inner;
-        inner.poll.pause();
         inner.reset.pause();
         let mut st = inner.stopped.lock();
         let dev = inner.control().dev;
@@ -412,8 +402,6 @@ impl<T: Transport> Registration<T> {
         };
         if let Err(e) = ret {
             inner.reset.unpause();
-            inner.poll.unpause();
-            inner.start_poll();
             return Err(e);
         }
         match why {
@@ -455,8 +443,6 @@ impl<T: Transport> Registration<T> {
         st.last = Some((how, Some(ret)));
         drop(st);
         inner.reset.unpause();
-        inner.poll.unpause();
-        inner.start_poll();
         ret
     }
 }
@@ -467,8 +453,8 @@ impl<T: Transport> PinnedDrop for Registration<T> {
         let this = self.project();
         // No file operation and no reset work runs after this, and none starts.
         this.debugfs.remove();
-        // The check may schedule the reset work: closed first.
-        this.inner.poll.close(&this.inner.queues);
+        // The check may schedule the reset work: the device leaves it first.
+        poll::remove(ptr::from_ref(&*this.inner).cast());
         this.inner.reset.close(&this.inner.queues);
         // SAFETY: By the type invariant the device is registered. Unregistering unbinds the
         // driver (which deletes its queues through our callbacks) and drops our reference; the
@@ -904,24 +890,15 @@ impl<T: Transport> Adapter<T> {
         inner.transport.recover(&rec);
     }
 
-    /// The function of the periodic check.
+    /// The periodic check of one device.
     ///
     /// # Safety
     ///
-    /// `work` is the work of the `poll` [`ResetWork`] of a live [`Registration<T>`]: the work
-    /// is cancelled before the registration goes away.
-    unsafe extern "C" fn poll_work(work: *mut kernel::bindings::work_struct) {
+    /// `inner` is the `Inner<T>` of a live [`Registration<T>`] (see [`poll::add`]).
+    unsafe fn poll_one(inner: *const ()) {
         // SAFETY: By the safety requirements.
-        let poll = unsafe { ResetWork::from_work(work) };
-        let inner = ptr::from_ref(poll)
-            .cast::<u8>()
-            .wrapping_sub(offset_of!(Inner<T>, poll))
-            .cast::<Inner<T>>();
-        // SAFETY: The poll work of a registration is embedded in its `Inner<T>`.
-        let inner = unsafe { &*inner };
-        if let Some(msecs) = inner.transport.poll(&inner.control()) {
-            inner.poll.schedule(msecs);
-        }
+        let inner = unsafe { &*inner.cast::<Inner<T>>() };
+        inner.transport.poll(&inner.control());
     }
 
     /// Reads the ISR of a device of this transport.
