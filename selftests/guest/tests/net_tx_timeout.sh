@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # rvirtio_net's transmit watchdog asks rvirtio-pci to check the device, which then recovers
 # it: with the status check off (status_poll_ms=0) and the configuration vector detached by
-# the fault injection, nothing else can find the fault. A flood ping fills the transmit queue of
+# the fault injection, nothing else can find the fault. A UDP sender fills the transmit queue of
 # the broken device (QEMU completes nothing) until the stack stops the queue, its watchdog
 # fires 5 s later, and rvirtio_net's tx_timeout reads the device status. Asserts QEMU's
 # "broken" flag before and after, who found the fault, the driver's timeout counter and
@@ -31,14 +31,36 @@ for ((i = 1; i <= rounds; i++)); do
 	t0=$(timeouts)
 	[ -n "$t0" ] || fail "no timeouts counter in ethtool -S"
 	dmesg -C
-	# 8 KB echoes, six fragments each: enough to fill the byte queue limit at once.
-	ping -f -s 8000 -w 30 10.99.0.2 > /dev/null 2>&1 &
+	# UDP in bursts, ignoring errors, with a send buffer larger than the ring and any byte
+	# queue limit: the stack stops the queue however much the limit grew (a flood ping gave
+	# up once its socket's buffer was full, before the limit was reached).
+	python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, 32, 16 << 20)  # SO_SNDBUFFORCE
+s.setblocking(False)
+end = time.monotonic() + 40
+while time.monotonic() < end:
+    for _ in range(64):
+        try:
+            s.sendto(bytes(1400), ("10.99.0.2", 9))
+        except OSError:
+            break
+    time.sleep(0.002)
+' > /dev/null 2>&1 &
 	FLOOD=$!
 	sleep 1
 	echo 1 > "$dfs/inject_silent" || fail "round $i: injection failed"
 	[ "$(qemu_broken nic0)" = true ] || fail "round $i: QEMU does not report nic0 broken"
-	wait_for 20 recovery_above "$NIC0" recoveries $((i - 1)) ||
+	if ! wait_for 20 recovery_above "$NIC0" recoveries $((i - 1)); then
+		ethtool -S "$dev" | grep tx0_
+		grep -H . /sys/class/net/"$dev"/queues/tx-0/byte_queue_limits/* /sys/class/net/"$dev"/queues/tx-0/tx_timeout
+		ip -s link show "$dev"
+		tc -s qdisc show dev "$dev"
+		ip neigh show dev "$dev"
+		kill -0 "$FLOOD" 2>/dev/null && echo "sender running" || echo "sender gone"
 		fail "round $i: no recovery: $(cat "$dfs/recovery")"
+	fi
 	kill "$FLOOD" 2>/dev/null
 	wait "$FLOOD" 2>/dev/null
 	FLOOD=
