@@ -143,7 +143,7 @@ total=$((5 + ${#base_tests[@]} + 1 + ${#reset_tests[@]} + 1 + ${#flr_tests[@]} +
 	${#net_tests[@]} + 1 + ${#pio_tests[@]} + 1 +
 	${#mq_tests[@]} + 1 + ${#big_tests[@]} + 1 +
 	${#intx_tests[@]} + 1 +
-	${#shared_tests[@]} + 1 + 1 + 1))
+	${#shared_tests[@]} + 1 + 1 + 1 + 1))
 echo "KTAP version 1"
 echo "1..$total"
 
@@ -206,6 +206,20 @@ if [ $rc = 125 ] && grep -q 'WARNING:' "$out.runner.log" && grep -q 'rvirtio_spl
 else
 	echo "# expected status 125 with a WARNING from rvirtio_splat, got $rc"
 	result FAIL runner.splat_detector_catches_warn
+fi
+
+# The same for a taint without a report: a guest script that sets TAINT_WARN and succeeds.
+echo "# runner self-test: a taint set during the script must fail the run"
+out=$outroot/taint
+rc=0
+"$vm" -k "$kdir" -o "$out" -t 300 "$guest/taint.sh" > "$out.script.log" 2> "$out.runner.log" || rc=$?
+sed 's/^/# /' "$out.runner.log" | grep -E 'splat|status|taint' | head -n 8
+if [ $rc = 125 ] && grep -q 'kernel tainted during the test: 0x200 (W)' "$out.runner.log" &&
+	grep -q 'exiting 0' "$out.script.log"; then
+	result OK runner.splat_detector_catches_taint
+else
+	echo "# expected status 125 naming the W taint, got $rc"
+	result FAIL runner.splat_detector_catches_taint
 fi
 
 # The benchmark command in smoke mode (its own boot): it runs the whole matrix and writes

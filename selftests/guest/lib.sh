@@ -28,6 +28,12 @@ skip() {
 	exit 4
 }
 
+# Tells the splat detector that this test provokes kernel messages matching regex $1 on
+# purpose (e.g. a transmit watchdog): they are excused until the test ends, nothing else is.
+expect_splat() {
+	echo "rvirtio: expect splat: $1" > /dev/kmsg
+}
+
 # Runs a command, failing the test with its output if it fails.
 must() {
 	local out

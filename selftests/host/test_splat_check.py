@@ -80,6 +80,55 @@ class SplatCheckTest(unittest.TestCase):
                        "[ 5.1] Kernel panic - not syncing: Fatal exception\n")
         self.assertEqual(len(bad), 2)
 
+    def test_tx_watchdog_fails(self):
+        bad, _ = check(START + "[ 9.0] virtio_net virtio4 eth0: NETDEV WATCHDOG: CPU: 0: "
+                       "transmit queue 0 timed out 5784 ms\n")
+        self.assertEqual(len(bad), 1)
+
+    def test_bad_ring_fails(self):
+        for msg in ("output.0:id 300 out of range", "input.0:id 7 is not a head!"):
+            bad, _ = check(START + f"[ 9.0] virtio_net virtio3: {msg}\n")
+            self.assertEqual(len(bad), 1, msg)
+
+    def test_dropped_console_messages_fail(self):
+        bad, _ = check(START + "[ 9.0] ** 12 printk messages dropped **\n")
+        self.assertEqual(len(bad), 1)
+
+    def test_taint_during_the_test_fails(self):
+        bad, _ = check(START + "[ 2.1] rvirtio: taint at script start: 0\n"
+                       "[ 9.0] rvirtio: taint at script end: 12800\n")
+        # 12800 = W (512) | O (4096) | E (8192): W is new and unexpected.
+        self.assertEqual(bad, ["kernel tainted during the test: 0x200 (W)"])
+
+    def test_taint_by_our_modules_passes(self):
+        bad, _ = check(START + "[ 2.1] rvirtio: taint at script start: 0\n"
+                       "[ 9.0] rvirtio: taint at script end: 12288\n")
+        self.assertEqual(bad, [])
+
+    def test_taint_before_the_test_is_not_blamed_on_it(self):
+        bad, _ = check(START + "[ 2.1] rvirtio: taint at script start: 512\n"
+                       "[ 9.0] rvirtio: taint at script end: 512\n")
+        self.assertEqual(bad, [])
+
+    def test_expected_watchdog_is_excused_until_its_test_ends(self):
+        wd = "[ 9.0] virtio_net virtio4 eth0: NETDEV WATCHDOG: CPU: 0: transmit queue 0 timed out 5 ms\n"
+        text = (START + "[ 3.0] rvirtio: test t1 start\n"
+                "[ 3.1] rvirtio: expect splat: NETDEV WATCHDOG: .* transmit queue [0-9]+ timed out\n"
+                + wd + "[ 9.5] rvirtio: test t1 end: 0\n" + wd)
+        bad, excused = check(text)
+        self.assertEqual(len(excused), 1)
+        self.assertEqual(len(bad), 1, "the watchdog after the test's end must fail")
+
+    def test_expectation_excuses_only_its_pattern(self):
+        text = (START + "[ 3.1] rvirtio: expect splat: NETDEV WATCHDOG:\n" + WARN)
+        bad, _ = check(text)
+        self.assertTrue(any("WARNING:" in l for l in bad))
+
+    def test_expectation_before_the_script_is_ignored(self):
+        wd = "[ 0.5] eth0: NETDEV WATCHDOG: CPU: 0: transmit queue 0 timed out 5 ms\n"
+        bad, _ = check("[ 0.4] rvirtio: expect splat: NETDEV WATCHDOG\n" + wd + START)
+        self.assertEqual(len(bad), 1)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -16,6 +16,8 @@ cleanup() {
 }
 trap cleanup EXIT
 export RVNET_TRANSPORT=rust
+# The stack's own report of each timeout.
+expect_splat 'NETDEV WATCHDOG: .*transmit queue [0-9]+ timed out'
 must kmod_load virtio_net
 must rvirtio_load rvirtio_pci recovery_window_ms=200 status_poll_ms=0
 dev=$(rvnet_setup) || fail "setup failed: $dev"
