@@ -30,7 +30,7 @@ intx_tests=(pci_c_virtio_net reset_net_freeze_restore)
 shared_tests=(pci_c_virtio_net)
 # DEVICE_NEEDS_RESET recovery: a boot of its own (the storm test counts kernel messages).
 reset_tests=(reset_detect_only reset_detect_poll reset_net_freeze_restore reset_blk_prepare_done
-	reset_reprobe reset_storm reset_race)
+	reset_reprobe reset_storm reset_race reset_unbind_broken)
 # PCI function resets (devices alone behind bridges: run-vm -F).
 flr_tests=(pci_function_reset)
 # rvirtio_net on a NIC with two queue pairs and offloads (tap backend: vnet headers).

@@ -200,6 +200,14 @@ impl pci::Driver for RvirtioPci {
         if !pci_ext::is_present(pdev) {
             dev_warn!(pdev, "device is gone: breaking its virtqueues\n");
             this.reg.break_device();
+        } else if this.reg.transport().wants_reset() {
+            // Not recovered (yet, or recovery is off): the device completes nothing, and a
+            // driver's remove that waits for it (virtio_net's control commands) would hang.
+            dev_warn!(
+                pdev,
+                "device needs a reset: breaking its virtqueues before its driver is removed\n"
+            );
+            this.reg.break_device();
         }
     }
 }

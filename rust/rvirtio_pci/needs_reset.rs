@@ -340,6 +340,11 @@ pub(crate) fn settle(dev: &impl Device) {
     }
 }
 
+/// Whether `status`, read from the device, asks for a reset (see [`recovery::wants_reset`]).
+pub(crate) fn wants_reset(dev: &impl Device, status: u8) -> bool {
+    recovery::wants_reset(status, dev.irq_stats().written.load(Relaxed) as u8)
+}
+
 /// The status as the virtio core and the driver see it: a FAILED that the device set itself
 /// is hidden from them, as it is ours to handle (the core would otherwise write it back after
 /// every reset, taking it for its own).

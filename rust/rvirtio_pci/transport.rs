@@ -216,6 +216,11 @@ impl<'bound> PciTransport<'bound> {
         Ok(created)
     }
 
+    /// Whether the device asks for a reset now (DEVICE_NEEDS_RESET, or FAILED that it set).
+    pub(crate) fn wants_reset(&self) -> bool {
+        needs_reset::wants_reset(self, self.dev.status())
+    }
+
     /// Takes the configuration interrupt away from the device (fault injection): the device
     /// can no longer signal a configuration change or a fault until `find_vqs` runs again.
     fn detach_config_vector(&self) -> Result {

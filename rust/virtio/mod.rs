@@ -365,6 +365,11 @@ impl<T: Transport> Registration<T> {
 }
 
 impl<T: Transport> Registration<T> {
+    /// The transport of the device.
+    pub(crate) fn transport(&self) -> &T {
+        &self.inner.transport
+    }
+
     /// Marks the device broken: its queues fail every operation from now on, so that the
     /// driver stops waiting for a device that went away (surprise removal).
     pub(crate) fn break_device(&self) {
