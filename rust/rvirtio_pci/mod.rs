@@ -195,6 +195,12 @@ impl pci::Driver for RvirtioPci {
     }
 
     fn unbind<'bound>(pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
+        // The registration cancels a scheduled recovery and waits for a running one when it is
+        // dropped, next: say so, so that a race of removal with recovery can be seen.
+        let phase = this.reg.transport().recovery_phase();
+        if matches!(phase, recovery::Phase::Scheduled | recovery::Phase::Running) {
+            dev_info!(pdev, "unbinding while a recovery is {}\n", phase.name());
+        }
         // On surprise removal, let the driver abort what it waits for instead of hanging on a
         // device that will never answer; the registration is dropped (unregistered) next.
         if !pci_ext::is_present(pdev) {

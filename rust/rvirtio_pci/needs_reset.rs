@@ -436,17 +436,16 @@ fn give_up(dev: &impl Device, st: &mut State, rec: &Recovery<'_>) {
     rec.lock_driver().fail();
 }
 
+/// Where the recovery of the device is.
+pub(crate) fn phase(dev: &impl Device) -> Phase {
+    dev.state().lock().policy.phase()
+}
+
 /// Prints the `recovery` debugfs file.
 pub(crate) fn show(dev: &impl Device, m: &SeqFile) {
+    seq_print!(m, "state: {}\n", phase(dev).name());
     let st = dev.state().lock();
-    let phase = match st.policy.phase() {
-        Phase::Idle => "idle",
-        Phase::Scheduled => "scheduled",
-        Phase::Running => "running",
-        Phase::Failed => "failed",
-    };
     let stats = dev.irq_stats();
-    seq_print!(m, "state: {}\n", phase);
     seq_print!(m, "device_status: {:#04x}\n", dev.status());
     seq_print!(m, "needs_reset_events: {}\n", stats.events.load(Relaxed));
     for d in Detector::ALL {

@@ -177,6 +177,18 @@ pub(crate) enum Phase {
     Failed,
 }
 
+impl Phase {
+    /// Name used in messages and in debugfs.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::Scheduled => "scheduled",
+            Self::Running => "running",
+            Self::Failed => "failed",
+        }
+    }
+}
+
 /// The per-device state of the policy.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Recovery {

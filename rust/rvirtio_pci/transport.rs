@@ -6,7 +6,7 @@ use super::{
     caps,
     modern::{ModernDevice, NO_VECTOR},
     needs_reset::{self, IrqStats},
-    recovery::Detector,
+    recovery::{Detector, Phase},
 };
 use crate::virtio::{
     self, debugfs, feature,
@@ -214,6 +214,11 @@ impl<'bound> PciTransport<'bound> {
             self.dev.enable_queue();
         }
         Ok(created)
+    }
+
+    /// Where the recovery of the device is.
+    pub(crate) fn recovery_phase(&self) -> Phase {
+        needs_reset::phase(self)
     }
 
     /// Whether the device asks for a reset now (DEVICE_NEEDS_RESET, or FAILED that it set).
