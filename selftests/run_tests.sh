@@ -58,22 +58,44 @@ result() { # result OK|FAIL NAME [DIRECTIVE]
 	fi
 }
 
-# Runs guest tests in one boot; each guest test and the boot itself (exit status, no splat)
-# are test points.
-boot() {
+# Guest tests run in boots; each guest test and the boot itself (exit status, no splat) are
+# test points. A boot is started in the background (boot_start, with the settings of the
+# variables boot_queues, boot_bridged, kargs and big_env at that moment) and reported once it is
+# done (boot_wait), so that two boots can run at once: TCG runs each guest in one host thread.
+# Boots whose tests print timings run alone (boot); the others are paired, and their header
+# says that their timings were taken beside another guest.
+declare -A boot_pids boot_args boot_heads
+boot_start() {
 	local name=$1 nic_opts=$2 expect_irq=$3
 	shift 3
 	local paths=() t
 	for t in "$@"; do paths+=("$guest/tests/$t.sh"); done
 	local out=$outroot/$name
-	echo "# boot $name${nic_opts:+ (virtio-net-pci $nic_opts)}: ${*}"
-	local log rc=0
-	log=$("$vm" -k "$kdir" -o "$out" -t "$boot_timeout" ${boot_queues:+-Q "$boot_queues"} ${boot_bridged:+-F} ${kargs:+-c "$kargs"} ${nic_opts:+-n "$nic_opts"} -e "RVIRTIO_EXPECT_IRQ=$expect_irq" \
-		-e "RVIRTIO_MODDIR=$moddir" -e "RVIRTIO_BIND_CYCLES=$bind_cycles" \
-		-e "RVIRTIO_MIN_BYTES=$min_bytes" -e "RVIRTIO_RECOVERY_ROUNDS=$recovery_rounds" \
-		-e "RVIRTIO_RACE_ROUNDS=$race_rounds" -e "RVIRTIO_RECOVERY_IPERF_SECS=$recovery_iperf_secs" \
-		-e "RVIRTIO_EXPECT_BIG=${big_env:-0}" \
-		"$guest/run.sh" -t "$test_timeout" "${paths[@]}" 2> "$out.runner.log") || rc=$?
+	boot_args[$name]="$*"
+	boot_heads[$name]="# boot $name${nic_opts:+ (virtio-net-pci $nic_opts)}: ${*}"
+	(
+		rc=0
+		"$vm" -k "$kdir" -o "$out" -t "$boot_timeout" ${boot_queues:+-Q "$boot_queues"} ${boot_bridged:+-F} ${kargs:+-c "$kargs"} ${nic_opts:+-n "$nic_opts"} -e "RVIRTIO_EXPECT_IRQ=$expect_irq" \
+			-e "RVIRTIO_MODDIR=$moddir" -e "RVIRTIO_BIND_CYCLES=$bind_cycles" \
+			-e "RVIRTIO_MIN_BYTES=$min_bytes" -e "RVIRTIO_RECOVERY_ROUNDS=$recovery_rounds" \
+			-e "RVIRTIO_RACE_ROUNDS=$race_rounds" -e "RVIRTIO_RECOVERY_IPERF_SECS=$recovery_iperf_secs" \
+			-e "RVIRTIO_EXPECT_BIG=${big_env:-0}" \
+			"$guest/run.sh" -t "$test_timeout" "${paths[@]}" > "$out.ktap" 2> "$out.runner.log" || rc=$?
+		echo "$rc" > "$out.rc"
+	) &
+	boot_pids[$name]=$!
+}
+
+boot_wait() { # boot_wait NAME [NOTE]
+	local name=$1 note=${2:-}
+	local out=$outroot/$name
+	wait "${boot_pids[$name]}"
+	echo "${boot_heads[$name]}${note:+ ($note)}"
+	local rc log
+	rc=$(cat "$out.rc" 2>/dev/null || echo 126)
+	log=$(cat "$out.ktap" 2>/dev/null)
+	# shellcheck disable=SC2086 # the test names, split
+	set -- ${boot_args[$name]}
 	local seen=() line
 	while IFS= read -r line; do
 		case $line in
@@ -97,13 +119,22 @@ boot() {
 		fi
 	done
 	sed 's/^/# /' "$out.runner.log"
-	if [ $rc = 0 ] || { [ $rc = 1 ] && [ ${#seen[@]} = $# ]; }; then
+	if [ "$rc" = 0 ] || { [ "$rc" = 1 ] && [ ${#seen[@]} = $# ]; }; then
 		result OK "$name.boot_clean"
 	else
 		echo "# runner status $rc (124 timeout, 125 kernel splat, 126 VM failure)"
 		result FAIL "$name.boot_clean"
 	fi
 }
+
+# A boot alone.
+boot() {
+	boot_start "$@"
+	boot_wait "$1"
+}
+
+# The note of a boot that ran beside another.
+paired="run beside another guest: timings taken under load"
 
 boot_timeout=1800
 test_timeout=300
@@ -185,24 +216,38 @@ else
 	result FAIL host.logic_unit_and_fuzz
 fi
 
-boot base "" per-queue "${base_tests[@]}"
+boot_start base "" per-queue "${base_tests[@]}"
+boot_bridged=1 boot_start flr "" per-queue "${flr_tests[@]}"
+boot_wait base "$paired"
+boot_wait flr "$paired"
+# The recovery tests print recovery times: alone.
 boot reset "" per-queue "${reset_tests[@]}"
-boot_bridged=1 boot flr "" per-queue "${flr_tests[@]}"
 boot net "" per-queue "${net_tests[@]}"
 boot pio "modern-pio-notify=on" per-queue "${pio_tests[@]}"
-boot_queues=2 boot mq "" per-queue "${mq_tests[@]}"
+boot_queues=2 boot_start mq "" per-queue "${mq_tests[@]}"
 # Receive GSO without mergeable buffers: rvirtio_net posts big-packet buffers.
-big_env=1 boot_queues=2 boot big "mrg_rxbuf=off" per-queue "${big_tests[@]}"
+big_env=1 boot_queues=2 boot_start big "mrg_rxbuf=off" per-queue "${big_tests[@]}"
+boot_wait mq "$paired"
+boot_wait big "$paired"
 # Interrupt modes forced from QEMU: no MSI-X at all, and fewer vectors than queues + 1.
-boot intx "vectors=0" intx "${intx_tests[@]}"
-boot shared "vectors=2" shared "${shared_tests[@]}"
+boot_start intx "vectors=0" intx "${intx_tests[@]}"
+boot_start shared "vectors=2" shared "${shared_tests[@]}"
+boot_wait intx "$paired"
+boot_wait shared "$paired"
 
-# The runner's self-test: a guest script that succeeds but loads a module raising WARN_ON.
-# The runner must report the run as failed because of the splat (status 125) and name it.
+# The runner's self-tests, both boots at once: a guest script that succeeds but loads a module
+# raising WARN_ON, and one that only sets TAINT_WARN. The runner must report each run as failed
+# because of it (status 125) and name it.
+"$vm" -k "$kdir" -o "$outroot/splat" -t 300 -e "RVIRTIO_MODDIR=$moddir" "$guest/splat.sh" \
+	> "$outroot/splat.script.log" 2> "$outroot/splat.runner.log" &
+splat_pid=$!
+"$vm" -k "$kdir" -o "$outroot/taint" -t 300 "$guest/taint.sh" \
+	> "$outroot/taint.script.log" 2> "$outroot/taint.runner.log" &
+taint_pid=$!
 echo "# runner self-test: a deliberate WARN_ON must fail the run"
-out=$outroot/splat
 rc=0
-"$vm" -k "$kdir" -o "$out" -t 300 -e "RVIRTIO_MODDIR=$moddir" "$guest/splat.sh" > "$out.script.log" 2> "$out.runner.log" || rc=$?
+wait $splat_pid || rc=$?
+out=$outroot/splat
 sed 's/^/# /' "$out.runner.log" | grep -E 'splat|status' | head -n 8
 if [ $rc = 125 ] && grep -q 'WARNING:' "$out.runner.log" && grep -q 'rvirtio_splat' "$out/console.log" &&
 	grep -q 'exiting 0' "$out.script.log"; then
@@ -211,12 +256,10 @@ else
 	echo "# expected status 125 with a WARNING from rvirtio_splat, got $rc"
 	result FAIL runner.splat_detector_catches_warn
 fi
-
-# The same for a taint without a report: a guest script that sets TAINT_WARN and succeeds.
 echo "# runner self-test: a taint set during the script must fail the run"
-out=$outroot/taint
 rc=0
-"$vm" -k "$kdir" -o "$out" -t 300 "$guest/taint.sh" > "$out.script.log" 2> "$out.runner.log" || rc=$?
+wait $taint_pid || rc=$?
+out=$outroot/taint
 sed 's/^/# /' "$out.runner.log" | grep -E 'splat|status|taint' | head -n 8
 if [ $rc = 125 ] && grep -q 'kernel tainted during the test: 0x200 (W)' "$out.runner.log" &&
 	grep -q 'exiting 0' "$out.script.log"; then
