@@ -29,7 +29,7 @@ struct Entry {
     check: unsafe fn(*const ()),
 }
 
-/// The devices to check and the work that checks them.
+/// The devices to check, and how often.
 struct Devices {
     list: KVec<Entry>,
     /// Period in milliseconds; 0: no checks.
