@@ -238,7 +238,7 @@ pub(crate) fn pm_no_soft_reset(pdev: &pci::Device<Core<'_>>) -> bool {
     }
 }
 
-/// A PCI device enabled (memory space and bus mastering) by its driver: disabled again when
+/// A PCI device enabled (memory and I/O space, bus mastering) by its driver: disabled again when
 /// this is dropped, or earlier with [`EnabledDevice::disable`] (system sleep, function reset),
 /// so that the enable count of the device stays balanced over any sequence of them.
 pub(crate) struct EnabledDevice<'a> {
@@ -247,7 +247,8 @@ pub(crate) struct EnabledDevice<'a> {
 }
 
 impl<'a> EnabledDevice<'a> {
-    /// Enables memory space decoding and bus mastering of `pdev`.
+    /// Enables memory and I/O space decoding and bus mastering of `pdev`, as the C virtio-pci
+    /// does: any of the device's structures may be in an I/O BAR.
     pub(crate) fn new(pdev: &'a pci::Device<Core<'_>>) -> Result<Self> {
         let this = Self {
             pdev,
@@ -265,7 +266,7 @@ impl<'a> EnabledDevice<'a> {
         }
         let raw = super::as_raw(self.pdev);
         // SAFETY: `raw` is a valid `struct pci_dev`, bound to the caller's driver.
-        to_result(unsafe { bindings::pci_enable_device_mem(raw) })?;
+        to_result(unsafe { bindings::pci_enable_device(raw) })?;
         // SAFETY: As above.
         unsafe { bindings::pci_set_master(raw) };
         self.enabled.store(true, Relaxed);
