@@ -581,9 +581,9 @@ pub(crate) trait Operations: Send + Sync + Sized {
     }
 
     /// The transmit watchdog fired: queue `index` has been stopped, with packets queued, for
-    /// longer than the watchdog timeout. Softirq context; the stack keeps every transmit queue
-    /// frozen meanwhile, but holds none of their xmit locks ([`Device::lock_tx_queue`] takes
-    /// them).
+    /// longer than the watchdog timeout. Softirq context, with the device's `tx_global_lock`
+    /// held: every transmit queue is frozen, but none of their xmit locks is held
+    /// ([`Device::lock_tx_queue`] takes one; nothing may take them all).
     fn tx_timeout(&self, _dev: &Device, _index: u16) {
         build_error!(kernel::error::VTABLE_DEFAULT_ERROR)
     }
@@ -851,7 +851,8 @@ impl<T: Operations> Adapter<T> {
     }
 
     extern "C" fn tx_timeout(dev: *mut bindings::net_device, txqueue: kernel::ffi::c_uint) {
-        // SAFETY: As in `open`.
+        // SAFETY: The stack's watchdog calls this for a registered device with our operations,
+        // running (and so not being unregistered) while it holds `tx_global_lock`.
         let (d, t) = unsafe { Self::get(dev) };
         if let Ok(index) = u16::try_from(txqueue) {
             t.tx_timeout(d, index);

@@ -192,8 +192,10 @@ pub(crate) trait Device {
 /// Looks at `status`, just read from the device by `how`: if the device asks for a reset,
 /// schedules the reset work (when `enabled`) and returns `true`. Any context.
 ///
-/// Only the first detector to find it counts it: the others (and the status reads of the
-/// virtio core while the recovery runs) see `busy` set until the recovery is over.
+/// Only the first detector to find it counts it and schedules the work: the others (and the
+/// status reads of the virtio core while the recovery runs) see `busy` set until the recovery
+/// is over (see [`settle`]), so that they neither cut a backoff short nor run the work again
+/// for nothing, and a device given up on is left alone.
 pub(crate) fn detect(
     dev: &impl Device,
     ctl: &Control<'_>,
@@ -206,12 +208,13 @@ pub(crate) fn detect(
     if !recovery::wants_reset(status, written) || !how.acts_on(status) {
         return false;
     }
-    // Scheduled in any case: a running recovery may have read the status before this fault.
-    if enabled {
-        ctl.schedule_reset(0);
-    }
     if stats.busy.cmpxchg(0, 1, Relaxed).is_err() {
         return true;
+    }
+    // The work is paused while the driver is stopped (sleep, function reset): let the next
+    // detection try again.
+    if enabled && !ctl.schedule_reset(0) {
+        stats.busy.store(0, Relaxed);
     }
     stats.events.add(1, Relaxed);
     if let Some(n) = stats.detected.get((how.id() - 1) as usize) {
@@ -334,10 +337,15 @@ pub(crate) fn recover(dev: &impl Device, rec: &Recovery<'_>) {
 
 /// Ends the current detection once the recovery is over (the policy is idle again), so that
 /// the next fault is counted. Called after every run of the reset work.
-pub(crate) fn settle(dev: &impl Device) {
-    if dev.state().lock().policy.phase() == Phase::Idle {
-        dev.irq_stats().busy.store(0, Relaxed);
+///
+/// A fault raised while the recovery ran, after it last read the status, was ignored as
+/// `busy`: the status is read once more, as a status check.
+pub(crate) fn settle(dev: &impl Device, ctl: &Control<'_>, enabled: bool) {
+    if dev.state().lock().policy.phase() != Phase::Idle {
+        return;
     }
+    dev.irq_stats().busy.store(0, Relaxed);
+    detect(dev, ctl, Detector::Poll, dev.status(), enabled);
 }
 
 /// Whether `status`, read from the device, asks for a reset (see [`recovery::wants_reset`]).

@@ -346,7 +346,7 @@ impl Transport for PciTransport<'_> {
 
     fn recover(&self, rec: &Recovery<'_>) {
         needs_reset::recover(self, rec);
-        needs_reset::settle(self);
+        needs_reset::settle(self, rec, self.recover);
     }
 
     fn poll(&self, ctl: &Control<'_>) {

@@ -139,7 +139,8 @@ pub(crate) trait Transport: Sync + Sized {
     /// The configuration generation counter.
     fn generation(&self) -> u32;
 
-    /// Reads the device status, for the virtio core or the driver. A transport that recovers
+    /// Reads the device status, for the virtio core or the driver. Any context: must not sleep
+    /// (drivers read it from softirq, e.g. a transmit timeout). A transport that recovers
     /// devices may look at what it read and schedule [`Transport::recover`].
     fn get_status(&self, ctl: &Control<'_>) -> u8;
 
@@ -343,7 +344,9 @@ impl<T: Transport> Registration<T> {
                     unsafe { poll::add(inner.cast(), Adapter::<T>::poll_one) }?;
                     match register::<T>(parent, id, raw, inner) {
                         Ok(raw) => {
-                            poll::activate(inner.cast());
+                            // SAFETY: As above.
+                            unsafe { &*inner }.reset.open();
+                            poll::set_active(inner.cast(), true);
                             raw
                         }
                         Err(e) => {
@@ -385,6 +388,7 @@ impl<T: Transport> Registration<T> {
     /// On error nothing is stopped. Process context, with the parent device locked.
     pub(crate) fn stop(&self, why: StopFor) -> Result<Stopped> {
         let inner = &self.inner;
+        poll::set_active(ptr::from_ref(inner).cast(), false);
         inner.reset.pause();
         let mut st = inner.stopped.lock();
         let dev = inner.control().dev;
@@ -407,6 +411,7 @@ impl<T: Transport> Registration<T> {
         };
         if let Err(e) = ret {
             inner.reset.unpause();
+            poll::set_active(ptr::from_ref(inner).cast(), true);
             return Err(e);
         }
         match why {
@@ -448,6 +453,7 @@ impl<T: Transport> Registration<T> {
         st.last = Some((how, Some(ret)));
         drop(st);
         inner.reset.unpause();
+        poll::set_active(ptr::from_ref(inner).cast(), true);
         ret
     }
 }

@@ -127,7 +127,7 @@ fn arm(devs: &mut Devices) {
 ///
 /// # Safety
 ///
-/// Once [`activate`] is called with `inner`, `check(inner)` must be sound until [`remove`] is
+/// Once [`set_active`] makes `inner` active, `check(inner)` must be sound until [`remove`] is
 /// called with it.
 pub(super) unsafe fn add(inner: *const (), check: unsafe fn(*const ())) -> Result {
     if !READY.load(Ordering::Acquire) {
@@ -148,16 +148,18 @@ pub(super) unsafe fn add(inner: *const (), check: unsafe fn(*const ())) -> Resul
     Ok(())
 }
 
-/// Starts checking the device `inner` added by [`add`], once it is registered.
-pub(super) fn activate(inner: *const ()) {
+/// Starts checking the device `inner` added by [`add`] (once it is registered, and when it runs
+/// again after a stop), or stops checking it (while its driver is stopped and the device may
+/// not answer, e.g. during a function reset). When this returns, the work is not checking it.
+pub(super) fn set_active(inner: *const (), active: bool) {
     if !READY.load(Ordering::Acquire) {
         return;
     }
     let mut devs = DEVICES.lock();
     let was_idle = !devs.list.iter().any(|e| e.active);
     if let Some(e) = devs.list.iter_mut().find(|e| e.inner == inner) {
-        e.active = true;
-        if was_idle {
+        e.active = active;
+        if active && was_idle {
             arm(&mut devs);
         }
     }

@@ -375,7 +375,8 @@ impl<'a> Queues<'a> {
         // not changed: this may be called again in another mode.
         let mut spread = if affinity && !self.desc.is_null() {
             // SAFETY: `desc` is not NULL, so it is the driver's `struct irq_affinity`, valid for
-            // `'a` (see `Queues::new`); it is plain data.
+            // `'a` (see `Queues::new`). Copying it is sound: it holds counts and, in
+            // `calc_sets`, a function that the core calls with the copy's address.
             let mut d = unsafe { ptr::read(self.desc) };
             d.pre_vectors = d.pre_vectors.saturating_add(1);
             Some(d)

@@ -39,7 +39,8 @@ pub(crate) struct ResetWork {
 }
 
 impl ResetWork {
-    /// A work item that runs `func` with the address of its `struct work_struct`.
+    /// A work item that runs `func` with the address of its `struct work_struct`. It cannot be
+    /// scheduled until [`ResetWork::open`]: the device must be registered first.
     pub(super) fn new(
         func: unsafe extern "C" fn(*mut kernel::bindings::work_struct),
     ) -> impl PinInit<Self> {
@@ -49,8 +50,14 @@ impl ResetWork {
             dwork <- Opaque::ffi_init(move |slot| unsafe {
                 bindings::init_delayed_work(slot, Some(func))
             }),
-            closed: Atomic::new(false),
+            closed: Atomic::new(true),
         })
+    }
+
+    /// Lets the work be scheduled, once the device is registered. (A device that did not reset
+    /// may still read DRIVER_OK | NEEDS_RESET while it is being registered.)
+    pub(super) fn open(&self) {
+        self.closed.store(false, Release);
     }
 
     /// Recovers the reset work from the address of its `struct work_struct`.
