@@ -30,6 +30,7 @@ skip() {
 
 # Tells the splat detector that this test provokes kernel messages matching regex $1 on
 # purpose (e.g. a transmit watchdog): they are excused until the test ends, nothing else is.
+# The final dmesg is judged too: a test that expects one must not clear the log (dmesg -C).
 expect_splat() {
 	echo "rvirtio: expect splat: $1" > /dev/kmsg
 }

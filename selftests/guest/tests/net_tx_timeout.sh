@@ -32,7 +32,8 @@ lats=()
 for ((i = 1; i <= rounds; i++)); do
 	t0=$(timeouts)
 	[ -n "$t0" ] || fail "no timeouts counter in ethtool -S"
-	dmesg -C
+	# Not dmesg -C: the final dmesg must keep the expect_splat line above.
+	echo "rvirtio: net_tx_timeout round $i" > /dev/kmsg
 	# UDP in bursts, ignoring errors, with a send buffer larger than the ring and any byte
 	# queue limit: the stack stops the queue however much the limit grew (a flood ping gave
 	# up once its socket's buffer was full, before the limit was reached).
@@ -69,8 +70,9 @@ while time.monotonic() < end:
 	[ "$(recovery_field "$NIC0" last_detector)" = driver ] ||
 		fail "round $i: found by $(recovery_field "$NIC0" last_detector), not the driver"
 	[ "$(timeouts)" -gt "$t0" ] || fail "round $i: rvirtio_net counted no transmit timeout"
-	dmesg | grep -q 'transmit timeout on queue .*needs a reset' ||
-		fail "round $i: no transmit timeout message naming the reset: $(dmesg | tail -5)"
+	round_log=$(dmesg | sed -n "/rvirtio: net_tx_timeout round $i\$/,\$p")
+	echo "$round_log" | grep -q 'transmit timeout on queue .*needs a reset' ||
+		fail "round $i: no transmit timeout message naming the reset: $(echo "$round_log" | tail -5)"
 	lats+=("$(recovery_field "$NIC0" last_detection_latency_us)")
 	[ "$(qemu_broken nic0)" = false ] || fail "round $i: nic0 still broken after the recovery"
 	wait_for 10 ping -c 1 -W 1 10.99.0.2 || fail "round $i: no ping after the recovery"
