@@ -10,7 +10,14 @@ use crate::net::{
 use kernel::{prelude::*, str::CString, sync::atomic::Relaxed};
 
 /// Per-queue statistics, by name: receive queues, then transmit queues.
-const RX_STATS: [&str; 4] = ["packets", "bytes", "drops", "errors"];
+const RX_STATS: [&str; 6] = [
+    "packets",
+    "bytes",
+    "drops",
+    "errors",
+    "empty",
+    "deferred_refills",
+];
 const TX_STATS: [&str; 6] = ["packets", "bytes", "dropped", "stop", "wake", "timeouts"];
 
 #[vtable]

@@ -50,6 +50,11 @@ struct RxStats {
     drops: Atomic<u64>,
     /// Buffers the device returned with an impossible length or header.
     length_errors: Atomic<u64>,
+    /// Polls that left the ring without a single buffer: memory ran out, and only the
+    /// deferred refill can bring the queue back.
+    empty: Atomic<u64>,
+    /// Deferred refills (process context) that posted buffers.
+    deferred_refills: Atomic<u64>,
 }
 
 /// Counters of one poll.
@@ -84,6 +89,7 @@ trait RingOps {
     fn enable_cb_prepare(&mut self) -> u32;
     fn poll(&self, last: u32) -> bool;
     fn size(&self) -> u32;
+    fn num_free(&self) -> u32;
 }
 
 impl<B: crate::virtio::Buffer> RingOps for Virtqueue<B> {
@@ -97,6 +103,10 @@ impl<B: crate::virtio::Buffer> RingOps for Virtqueue<B> {
 
     fn size(&self) -> u32 {
         Virtqueue::size(self)
+    }
+
+    fn num_free(&self) -> u32 {
+        Virtqueue::num_free(self)
     }
 }
 
@@ -153,6 +163,8 @@ impl RxQueue {
                 bytes: Atomic::new(0),
                 drops: Atomic::new(0),
                 length_errors: Atomic::new(0),
+                empty: Atomic::new(0),
+                deferred_refills: Atomic::new(0),
             },
         })
     }
@@ -233,7 +245,14 @@ impl RxQueue {
             let _bh = BhDisabled::new();
             let mut ring = self.ring.lock();
             match Option::as_mut(&mut *ring) {
-                Some(ring) => self.refill(ring, dev),
+                Some(ring) => {
+                    let free = ring.with_vq(|vq| vq.num_free());
+                    let ok = self.refill(ring, dev);
+                    if ring.with_vq(|vq| vq.num_free()) < free {
+                        self.stats.deferred_refills.add(1, Relaxed);
+                    }
+                    ok
+                }
                 None => true,
             }
         };
@@ -417,6 +436,9 @@ impl RxQueue {
             // Out of memory: refill from process context soon, or the ring may run dry with
             // no interrupt left to bring us back.
             st.drops += 1;
+            if ring.with_vq(|vq| vq.num_free() == vq.size()) {
+                self.stats.empty.add(1, Relaxed);
+            }
             dev.schedule_deferred(0);
         }
         let last = (done < budget).then(|| ring.with_vq(|vq| vq.enable_cb_prepare()));
@@ -450,13 +472,16 @@ impl RxQueue {
         Option::as_mut(&mut *ring).map_or(0, |ring| ring.with_vq(|vq| vq.size()))
     }
 
-    /// Packets, bytes, drops, errors (as ethtool names them).
-    pub(super) fn stat_values(&self) -> [u64; 4] {
+    /// Packets, bytes, drops, errors, polls that left the ring empty, deferred refills (as
+    /// ethtool names them).
+    pub(super) fn stat_values(&self) -> [u64; 6] {
         [
             self.stats.packets.load(Relaxed),
             self.stats.bytes.load(Relaxed),
             self.stats.drops.load(Relaxed),
             self.stats.length_errors.load(Relaxed),
+            self.stats.empty.load(Relaxed),
+            self.stats.deferred_refills.load(Relaxed),
         ]
     }
 
