@@ -127,6 +127,34 @@ bool rvirtio_helper_queue_freezable_delayed_work(struct delayed_work *dwork, uns
 }
 
 /*
+ * The descriptors the device holds on each queue of @vdev: the ring's size less its free
+ * descriptors (one per request with indirect descriptors), stored by queue index in
+ * @held[0..@n). Sets *@queues to the number of queues, and returns the sum over all of them,
+ * those past @n included. A snapshot: the driver may be adding or taking buffers meanwhile.
+ */
+unsigned int rvirtio_helper_vqs_in_flight(struct virtio_device *vdev, u16 *held, unsigned int n,
+					   unsigned int *queues)
+{
+	struct virtqueue *vq;
+	unsigned int total = 0;
+
+	*queues = 0;
+	spin_lock(&vdev->vqs_list_lock);
+	list_for_each_entry(vq, &vdev->vqs, list) {
+		unsigned int size = virtqueue_get_vring_size(vq);
+		unsigned int free = READ_ONCE(vq->num_free);
+		unsigned int used = free < size ? size - free : 0;
+
+		if (vq->index < n)
+			held[vq->index] = used;
+		total += used;
+		*queues = max(*queues, vq->index + 1);
+	}
+	spin_unlock(&vdev->vqs_list_lock);
+	return total;
+}
+
+/*
  * Fault injection: makes the device see a malformed request on queue @index of @vdev. The
  * next available entry names a descriptor head beyond the ring, the available index moves
  * past it, and the device is notified. A device that checks what it pops (QEMU does, in

@@ -11,7 +11,7 @@
 use super::recovery::{self, Action, Detector, Limits, Phase, Strategy};
 use crate::virtio::{
     debugfs,
-    reset::{Control, DriverGuard, Recovery},
+    reset::{Control, DriverGuard, InFlight, Recovery},
 };
 use kernel::{
     prelude::*,
@@ -90,6 +90,8 @@ struct Last {
     status: u8,
     /// Device status when it ended.
     status_after: u8,
+    /// What the device held when the recovery started.
+    in_flight: InFlight,
     result: Result,
     duration_us: i64,
 }
@@ -283,6 +285,8 @@ pub(crate) fn recover(dev: &impl Device, rec: &Recovery<'_>) {
     drop(st);
 
     let start = Instant::<Monotonic>::now();
+    // Before the queues break: what the device took and will never give back.
+    let in_flight = rec.in_flight();
     rec.break_queues();
     let (strategy, result) = run(dev, rec, forced);
     let duration_us = start.elapsed().as_micros_ceil();
@@ -300,6 +304,7 @@ pub(crate) fn recover(dev: &impl Device, rec: &Recovery<'_>) {
         strategy,
         status,
         status_after,
+        in_flight,
         result,
         duration_us,
     });
@@ -309,9 +314,10 @@ pub(crate) fn recover(dev: &impl Device, rec: &Recovery<'_>) {
         st.recovered += 1;
         dev_info!(
             dev.pdev(),
-            "recovered from DEVICE_NEEDS_RESET (status {:#04x}, found by {}) by {} in {} us\n",
+            "recovered from DEVICE_NEEDS_RESET (status {:#04x}, found by {}, {} descriptors in flight) by {} in {} us\n",
             status,
             found,
+            in_flight.total,
             strategy.name(),
             duration_us
         );
@@ -319,10 +325,11 @@ pub(crate) fn recover(dev: &impl Device, rec: &Recovery<'_>) {
         st.failed_attempts += 1;
         dev_warn!(
             dev.pdev(),
-            "recovery by {} failed ({:?}, status {:#04x} after it)\n",
+            "recovery by {} failed ({:?}, status {:#04x} after it, {} descriptors were in flight)\n",
             strategy.name(),
             result.err(),
-            status_after
+            status_after,
+            in_flight.total
         );
     }
     let now = st.now_ms();
@@ -490,6 +497,15 @@ pub(crate) fn show(dev: &impl Device, m: &SeqFile) {
         seq_print!(m, "last_status_after: {:#04x}\n", last.status_after);
         seq_print!(m, "last_result: {}\n", result);
         seq_print!(m, "last_duration_us: {}\n", last.duration_us);
+        seq_print!(m, "last_in_flight: {}", last.in_flight.total);
+        for (i, held) in last.in_flight.per_queue().iter().enumerate() {
+            let sep = if i == 0 { " (" } else { ", " };
+            seq_print!(m, "{}q{} {}", sep, i, held);
+        }
+        if !last.in_flight.per_queue().is_empty() {
+            seq_print!(m, ")");
+        }
+        seq_print!(m, "\n");
     } else {
         seq_print!(m, "last_strategy: none\n");
     }

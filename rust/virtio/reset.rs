@@ -182,7 +182,43 @@ pub(crate) struct DriverCaps {
     pub(crate) freeze_restore: bool,
 }
 
+/// What the device held on its queues at one moment: descriptors made available to it and
+/// not yet returned (with indirect descriptors, one per request).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct InFlight {
+    /// By queue index, for the first [`InFlight::SHOWN`] queues.
+    pub(crate) held: [u16; InFlight::SHOWN],
+    /// The device's queues.
+    pub(crate) queues: u32,
+    /// The sum over all queues.
+    pub(crate) total: u32,
+}
+
+impl InFlight {
+    /// Queues counted one by one; the total covers every queue.
+    pub(crate) const SHOWN: usize = 16;
+
+    /// The count of each queue, up to [`InFlight::SHOWN`] of them.
+    pub(crate) fn per_queue(&self) -> &[u16] {
+        let n = usize::try_from(self.queues).map_or(Self::SHOWN, |n| n.min(Self::SHOWN));
+        &self.held[..n]
+    }
+}
+
 impl Recovery<'_> {
+    /// What the device holds on its queues now. A snapshot: the driver may be adding or
+    /// taking buffers meanwhile.
+    pub(crate) fn in_flight(&self) -> InFlight {
+        let mut f = InFlight::default();
+        let n = f.held.len() as u32;
+        // SAFETY: The device is registered while the work runs; `held` has room for `n`
+        // entries, and the helper walks the queue list under its lock.
+        f.total = unsafe {
+            bindings::vqs_in_flight(self.ctl.dev.as_raw(), f.held.as_mut_ptr(), n, &mut f.queues)
+        };
+        f
+    }
+
     /// Breaks the device's queues: every operation on them fails from now on, so that the
     /// driver stops waiting for a device that stopped answering (a virtio_net control
     /// command spins until its queue answers or is broken, holding the RTNL lock that
