@@ -294,9 +294,9 @@ run_slot() {
 	# the C transport ignores NEEDS_RESET, so its NIC gets a deadline.
 	if [ "$pci" = rvirtio-pci ]; then
 		local err=/tmp/bench-recover.err
-		if v=$(python3 "$tool" recover "$(rvirtio_debugfs "$NIC0")" 1 10.99.0.2 "$NIC0_MAC" \
+		if v=$(python3 "$tool" recover "$(rvirtio_debugfs "$NIC0")" $((2 * queues)) 10.99.0.2 "$NIC0_MAC" \
 			10.99.0.1/24 2> $err); then
-			record "$round" "$cfg" recovery_ms "$v" "debugfs inject, queue 1, $(recovery_field "$NIC0" last_strategy) $(cat $err)"
+			record "$round" "$cfg" recovery_ms "$v" "debugfs inject, control queue, $(recovery_field "$NIC0" last_strategy) $(cat $err)"
 		else
 			v="failed: $(cat $err)"
 			record "$round" "$cfg" recovery_ms failed "$(cat $err)"

@@ -178,6 +178,43 @@ qemu_broken() {
 		python3 -c 'import json, sys; print(str(json.load(sys.stdin)["broken"]).lower())'
 }
 
+# The queue the tests inject NIC0's faults into (rvirtio-pci's debugfs inject): its control
+# queue, the last one (index 2 with one queue pair, as in every boot that injects; the
+# benchmark computes it from its queue pairs). The injection writes the available ring without the lock
+# the driver holds when it adds buffers, so on a queue the driver is adding to (packets going
+# out, receive buffers posted) the driver's next add could overwrite the fault, and the device
+# would never see it. Nothing sends a control command during the tests.
+NIC0_INJECT_Q=2
+
+qemu_broken_is() { [ "$(qemu_broken "$1")" = "$2" ]; }
+
+# Fails the test with $3 unless QEMU's "broken" flag of device $1 reads $2 (true or false)
+# within 5 s: QEMU handles a notification in its own time, so an error may come late.
+assert_broken() {
+	wait_for 5 qemu_broken_is "$1" "$2" || fail "$3 (QEMU's broken flag of $1: $(qemu_broken "$1"))"
+}
+
+# Prints how many errors QEMU has reported since it started. virtio_error(), which marks a
+# device broken and sets NEEDS_RESET, reports each one on QEMU's standard error, which run-vm
+# keeps in the shared directory. A recovery that takes milliseconds clears the broken flag
+# before a QMP query could see it; this count stays.
+device_errors() {
+	grep -v '^[^:]*: warning: ' "$RVIRTIO_OUT/qemu.log" 2>/dev/null | grep -c '^qemu-system'
+}
+
+device_errors_above() { [ "$(device_errors)" -gt "$1" ]; }
+
+# Fails the test with $2 unless QEMU reports an error after the $1 it had reported (waits up to
+# 5 s): the device itself raised the injected fault.
+assert_device_raised() {
+	wait_for 5 device_errors_above "$1" || fail "$2 (QEMU reported no device error)"
+}
+
+# QEMU's last error report, without its program name.
+device_last_error() {
+	grep -v '^[^:]*: warning: ' "$RVIRTIO_OUT/qemu.log" | tail -n 1 | sed 's/^qemu-system[^:]*: //'
+}
+
 iperf_listening() {
 	ip netns exec "$PEER_NS" ss -ltnH "sport = :$IPERF_PORT" | grep -q .
 }
@@ -230,15 +267,22 @@ recovery_above() {
 # Injects a NEEDS_RESET into queue $5 of PCI device $1 $2 times, $6 seconds apart, and times
 # each recovery with recovery_wait.py ($3 $4: "ping TARGET" or "read DEVICE"); prints
 # "median min max" in milliseconds. With $7, injects by writing to that file instead (the net
-# driver's own knob).
+# driver's own knob). Fails unless QEMU reported a device error for each round and the device
+# ($RECOVERY_QDEV, default nic0) is not broken after the last.
 recovery_times() {
-	local bdf=$1 n=$2 mode=$3 target=$4 queue=$5 gap=$6 knob=${7:-} i t times=()
+	local bdf=$1 n=$2 mode=$3 target=$4 queue=$5 gap=$6 knob=${7:-} i t e times=()
+	e=$(device_errors)
 	for ((i = 0; i < n; i++)); do
 		t=$(python3 "$RVIRTIO_TOP/selftests/guest/recovery_wait.py" \
 			"$(rvirtio_debugfs "$bdf")" "$queue" "$mode" "$target" $knob) || return 1
 		times+=("$t")
 		sleep "$gap"
 	done
+	# Each round's error came from the device; and the last recovery left it working.
+	[ $(($(device_errors) - e)) -ge "$n" ] ||
+		{ echo "QEMU reported $(($(device_errors) - e)) device errors in $n rounds" >&2; return 1; }
+	qemu_broken_is "${RECOVERY_QDEV:-nic0}" false ||
+		{ echo "${RECOVERY_QDEV:-nic0} still broken after the last recovery" >&2; return 1; }
 	printf '%s\n' "${times[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)], v[1], v[NR] }'
 }
 
@@ -279,6 +323,10 @@ rvnet_setup() {
 	fi
 	rvirtio_net_take "$NIC0" > /dev/null
 	wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface on rvirtio_net"
+	local want=virtio-pci
+	[ "${RVNET_TRANSPORT:-c}" = rust ] && want=rvirtio-pci
+	[ "$(pci_driver "$NIC0")" = "$want" ] || fail "$NIC0 is on $(pci_driver "$NIC0"), not $want"
+	echo "rvirtio_net on $want" >&2
 	netns_setup
 }
 

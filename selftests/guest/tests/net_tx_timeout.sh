@@ -6,7 +6,8 @@
 # the broken device (QEMU completes nothing) until the stack stops the queue, its watchdog
 # fires 5 s later, and rvirtio_net's tx_timeout reads the device status. Asserts QEMU's
 # "broken" flag before and after, who found the fault, the driver's timeout counter and
-# message, and traffic after; $RVIRTIO_TIMEOUT_ROUNDS times (default 10). Prints the detection
+# message, that the transport saw the transmit queue's descriptors in flight when the recovery
+# started, and traffic after; $RVIRTIO_TIMEOUT_ROUNDS times (default 10). Prints the detection
 # latency.
 . "$(dirname "$0")/../lib.sh"
 
@@ -28,7 +29,7 @@ dfs=$(rvirtio_debugfs "$NIC0")
 timeouts() { ethtool -S "$dev" | awk '$1 == "tx0_timeouts:" { print $2 }'; }
 ethtool -S "$dev" | grep -i timeout
 rounds=${RVIRTIO_TIMEOUT_ROUNDS:-10}
-lats=()
+lats=() helds=()
 for ((i = 1; i <= rounds; i++)); do
 	t0=$(timeouts)
 	[ -n "$t0" ] || fail "no timeouts counter in ethtool -S"
@@ -53,8 +54,8 @@ while time.monotonic() < end:
 ' > /dev/null 2>&1 &
 	FLOOD=$!
 	sleep 1
-	echo 1 > "$dfs/inject_silent" || fail "round $i: injection failed"
-	[ "$(qemu_broken nic0)" = true ] || fail "round $i: QEMU does not report nic0 broken"
+	echo $NIC0_INJECT_Q > "$dfs/inject_silent" || fail "round $i: injection failed"
+	assert_broken nic0 true "round $i: QEMU does not report nic0 broken"
 	if ! wait_for 20 recovery_above "$NIC0" recoveries $((i - 1)); then
 		ethtool -S "$dev" | grep tx0_
 		grep -H . /sys/class/net/"$dev"/queues/tx-0/byte_queue_limits/* /sys/class/net/"$dev"/queues/tx-0/tx_timeout
@@ -74,7 +75,13 @@ while time.monotonic() < end:
 	echo "$round_log" | grep -q 'transmit timeout on queue .*needs a reset' ||
 		fail "round $i: no transmit timeout message naming the reset: $(echo "$round_log" | tail -5)"
 	lats+=("$(recovery_field "$NIC0" last_detection_latency_us)")
-	[ "$(qemu_broken nic0)" = false ] || fail "round $i: nic0 still broken after the recovery"
+	# What the transport found on the transmit queue (1) when the recovery started.
+	line=$(grep '^last_in_flight:' "$dfs/recovery")
+	held=$(echo "$line" | sed -n 's/.*q1 \([0-9]*\).*/\1/p')
+	[ -n "$held" ] && [ "$held" -gt 0 ] ||
+		fail "round $i: the transport saw nothing in flight on the transmit queue: $line"
+	helds+=("$held")
+	assert_broken nic0 false "round $i: nic0 still broken after the recovery"
 	wait_for 10 ping -c 1 -W 1 10.99.0.2 || fail "round $i: no ping after the recovery"
 done
 dmesg | grep 'transmit timeout' | tail -n 1
@@ -84,4 +91,5 @@ done
 [ "$(recovery_field "$NIC0" detected_by_driver)" = "$rounds" ] || fail "not every round found by the driver"
 read -r med min max <<< "$(printf '%s\n' "${lats[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)], v[1], v[NR] }')"
 echo "detection latency, rvirtio_net's transmit watchdog (status check off, configuration vector detached): median $((med / 1000)) ms, min $((min / 1000)), max $((max / 1000)) ($rounds rounds)"
+echo "descriptors in flight on the transmit queue when each recovery started: ${helds[*]}"
 ping_ok ping -c 3 -i 0.2 -W 2 10.99.0.2

@@ -29,14 +29,16 @@ print(" ".join(s.split(":")[0].replace("VIRTIO_CONFIG_S_", "") for s in st["stat
 before=$(qstatus) && [ -n "$before" ] || fail "x-query-virtio-status failed"
 echo "QEMU's status of nic0 before: $before"
 case " $before " in *" NEEDS_RESET "*) fail "NEEDS_RESET set before the injection" ;; esac
+assert_broken nic0 false "nic0 broken before the injection"
 
-echo 1 > "$(rvirtio_debugfs "$NIC0")/inject" || fail "injection failed"
+echo $NIC0_INJECT_Q > "$(rvirtio_debugfs "$NIC0")/inject" || fail "injection failed"
 ping -c 1 -W 1 10.99.0.2 > /dev/null 2>&1
 wait_for 5 recovery_above "$NIC0" needs_reset_events 0 || fail "no NEEDS_RESET seen"
 after=$(qstatus) && [ -n "$after" ] || fail "x-query-virtio-status failed"
 seen=$(recovery_field "$NIC0" needs_reset_status)
 echo "QEMU's status of nic0 after: $after; the transport read $seen in its interrupt"
 case " $after " in *" NEEDS_RESET "*) ;; *) fail "QEMU does not report NEEDS_RESET" ;; esac
+assert_broken nic0 true "the device did not raise the error itself"
 case $seen in 0x[0-9a-f][0-9a-f]) ;; *) fail "bad status '$seen'" ;; esac
 [ $((seen & 0x40)) != 0 ] || fail "the interrupt did not see NEEDS_RESET"
 [ "$(recovery_field "$NIC0" recoveries)" = 0 ] || fail "recovered although disabled"
@@ -48,4 +50,5 @@ echo "without recovery the NIC stays dead, as upstream"
 echo 1 > "$(rvirtio_debugfs "$NIC0")/recover" || fail "cannot request a recovery"
 wait_for 5 recovery_above "$NIC0" recoveries 0 || fail "no recovery by hand"
 wait_for 10 ping -c 1 -W 1 10.99.0.2 || fail "no ping after the recovery by hand"
+assert_broken nic0 false "nic0 still broken after the recovery"
 echo "recovered by hand with $(recovery_field "$NIC0" last_strategy)"

@@ -24,12 +24,12 @@ wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface"
 dev=$(netns_setup) || fail "namespace setup failed: $dev"
 ping -c 2 -W 2 10.99.0.2 > /dev/null || fail "no ping before the injection"
 [ "$(recovery_field "$NIC0" status_poll_ms)" = $period ] || fail "status check period not $period"
-[ "$(qemu_broken nic0)" = false ] || fail "nic0 broken before the injection"
+assert_broken nic0 false "nic0 broken before the injection"
 
 dfs=$(rvirtio_debugfs "$NIC0")
-echo 1 > "$dfs/inject_silent" || fail "injection failed"
+echo $NIC0_INJECT_Q > "$dfs/inject_silent" || fail "injection failed"
 wait_for 5 recovery_above "$NIC0" needs_reset_events 0 || fail "not found: $(cat "$dfs/recovery")"
-[ "$(qemu_broken nic0)" = true ] || fail "QEMU does not report nic0 broken"
+assert_broken nic0 true "QEMU does not report nic0 broken"
 for f in detected_by_interrupt detected_by_driver; do
 	[ "$(recovery_field "$NIC0" $f)" = 0 ] || fail "$f is not 0: the device could still interrupt"
 done
@@ -39,7 +39,7 @@ echo "found by $(recovery_field "$NIC0" last_detector) $lat us after the injecti
 [ "$lat" -ge 0 ] && [ "$lat" -le $(((period + 500) * 1000)) ] || fail "found after $lat us, period $period ms"
 echo 1 > "$dfs/recover" || fail "cannot request a recovery"
 wait_for 5 recovery_above "$NIC0" recoveries 0 || fail "no recovery by hand"
-[ "$(qemu_broken nic0)" = false ] || fail "nic0 still broken after the recovery"
+assert_broken nic0 false "nic0 still broken after the recovery"
 wait_for 10 ping -c 1 -W 1 10.99.0.2 || fail "no ping after the recovery"
 netns_cleanup
 rvirtio_release "$NIC0"
@@ -52,13 +52,13 @@ dev=$(netns_setup) || fail "namespace setup failed: $dev"
 rounds=${RVIRTIO_DETECT_ROUNDS:-10}
 lats=()
 for ((i = 1; i <= rounds; i++)); do
-	echo 1 > "$dfs/inject_silent" || fail "injection $i failed"
+	echo $NIC0_INJECT_Q > "$dfs/inject_silent" || fail "injection $i failed"
 	wait_for $((period / 1000 + 5)) recovery_above "$NIC0" recoveries $((i - 1)) ||
 		fail "round $i: no recovery: $(cat "$dfs/recovery")"
 	[ "$(recovery_field "$NIC0" last_detector)" = poll ] ||
 		fail "round $i: found by $(recovery_field "$NIC0" last_detector), not the status check"
 	lats+=("$(recovery_field "$NIC0" last_detection_latency_us)")
-	[ "$(qemu_broken nic0)" = false ] || fail "round $i: nic0 still broken after the recovery"
+	assert_broken nic0 false "round $i: nic0 still broken after the recovery"
 	wait_for 10 ping -c 1 -W 1 10.99.0.2 || fail "round $i: no ping after the recovery"
 done
 [ "$(recovery_field "$NIC0" detected_by_poll)" = "$rounds" ] || fail "not every round found by the status check"
@@ -72,7 +72,7 @@ echo "last recovery work: $(recovery_field "$NIC0" last_duration_us) us"
 lats=()
 n0=$(recovery_field "$NIC0" recoveries)
 for ((i = 1; i <= rounds; i++)); do
-	echo 1 > "$dfs/inject" || fail "injection $i failed"
+	echo $NIC0_INJECT_Q > "$dfs/inject" || fail "injection $i failed"
 	wait_for 5 recovery_above "$NIC0" recoveries $((n0 + i - 1)) ||
 		fail "round $i: no recovery: $(cat "$dfs/recovery")"
 	# The status check may read the status between the device's fault and its interrupt.

@@ -22,14 +22,18 @@ dev=$(netns_setup) || fail "namespace setup failed: $dev"
 addrs() { ip -o addr show dev "$dev" scope global | awk '{ print $4 }' | sort | tr '\n' ' '; }
 addrs_before=$(addrs)
 
+# Read before the traffic: each process is slow to start under it.
+errors=$(device_errors)
 iperf_background "${RVIRTIO_RECOVERY_IPERF_SECS:-6}"
 sleep 2
-echo 1 > "$(rvirtio_debugfs "$NIC0")/inject" || fail "injection failed"
+echo $NIC0_INJECT_Q > "$(rvirtio_debugfs "$NIC0")/inject" || fail "injection failed"
 wait_for 5 recovery_above "$NIC0" recoveries 0 || fail "no recovery: $(cat "$(rvirtio_debugfs "$NIC0")/recovery")"
 # virtio_net's restore allocates new queues, with new counters: count from here.
 rx0=$(cat /sys/class/net/$dev/statistics/tx_bytes)
 wait "$IPERF_CLIENT" || fail "iperf3 failed across the recovery: $(tail -3 /tmp/iperf.out)"
 grep receiver /tmp/iperf.out
+assert_device_raised "$errors" "the device did not raise the error itself"
+echo "QEMU: \"$(device_last_error)\""
 rx1=$(cat /sys/class/net/$dev/statistics/tx_bytes)
 [ $((rx1 - rx0)) -gt 100000 ] || fail "little traffic after the injection ($((rx1 - rx0)) bytes)"
 strategy=$(recovery_field "$NIC0" last_strategy)
@@ -38,11 +42,12 @@ strategy=$(recovery_field "$NIC0" last_strategy)
 [ "$(netdev_by_mac "$NIC0_MAC")" = "$dev" ] || fail "interface renamed"
 [ "$(addrs)" = "$addrs_before" ] || fail "addresses changed: '$addrs_before' -> '$(addrs)'"
 [ "$(recovery_field "$NIC0" failed)" = 0 ] || fail "device marked failed"
+assert_broken nic0 false "nic0 still broken after the recovery"
 echo "$dev kept its name and addresses ($addrs_before) and moved $((rx1 - rx0)) bytes after the reset"
 ping -c 3 -i 0.2 -W 2 fd99::2 > /dev/null || fail "no IPv6 ping after the recovery"
 
 rounds=${RVIRTIO_RECOVERY_ROUNDS:-20}
-times=$(recovery_times "$NIC0" "$rounds" ping 10.99.0.2 1 0.3) ||
+times=$(recovery_times "$NIC0" "$rounds" ping 10.99.0.2 $NIC0_INJECT_Q 0.3) ||
 	fail "a recovery did not complete: $(cat "$(rvirtio_debugfs "$NIC0")/recovery")"
 read -r med min max <<< "$times"
 [ "$(recovery_field "$NIC0" failed)" = 0 ] || fail "device marked failed"

@@ -4,8 +4,9 @@
 # (default 10), unbinding the PCI device and unloading rvirtio_pci in turn:
 #
 # - even rounds race a recovery that is scheduled: a first fault is recovered, a second one
-#   within the window is delayed by the backoff (2 s here), and the removal comes once the
-#   transport shows the recovery scheduled;
+#   within the window is delayed by the backoff (5 s here, room for a QMP query that shows
+#   the device broken meanwhile; the removal cancels the recovery, so no round waits for it),
+#   and the removal comes once the transport shows the recovery scheduled;
 # - odd rounds remove right after injecting, while the recovery may be scheduled or running.
 #
 # rvirtio-pci logs the recovery's state when the removal starts ("unbinding while a recovery
@@ -28,7 +29,7 @@ rounds=${RVIRTIO_RACE_ROUNDS:-10}
 raced=0 forced=0
 for ((i = 0; i < rounds; i++)); do
 	[ -d /sys/module/rvirtio_pci ] ||
-		must rvirtio_load rvirtio_pci recovery_backoff_ms=2000 recovery_backoff_max_ms=2000
+		must rvirtio_load rvirtio_pci recovery_backoff_ms=5000 recovery_backoff_max_ms=5000
 	rvirtio_take "$NIC0"
 	wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "round $i: no interface"
 	dev=$(netdev_by_mac "$NIC0_MAC")
@@ -39,15 +40,17 @@ for ((i = 0; i < rounds; i++)); do
 	sleep 0.2
 	dfs=$(rvirtio_debugfs "$NIC0")
 	if ((i % 2 == 0)); then
-		echo 1 > "$dfs/inject" || fail "round $i: injection failed"
+		echo $NIC0_INJECT_Q > "$dfs/inject" || fail "round $i: injection failed"
 		wait_for 5 recovery_above "$NIC0" recoveries 0 || fail "round $i: first fault not recovered"
 		wait_for 5 ping -c 1 -W 1 10.99.0.2 || fail "round $i: no ping after the first recovery"
-		echo 1 > "$dfs/inject" || fail "round $i: second injection failed"
+		echo $NIC0_INJECT_Q > "$dfs/inject" || fail "round $i: second injection failed"
 		wait_for 1 test "$(recovery_field "$NIC0" state)" = scheduled ||
 			fail "round $i: second recovery not scheduled: $(cat "$dfs/recovery")"
+		# The backoff holds the recovery: QEMU's flag is still set.
+		assert_broken nic0 true "round $i: nic0 not broken while its recovery is held"
 		forced=$((forced + 1))
 	else
-		echo 1 > "$dfs/inject" || fail "round $i: injection failed"
+		echo $NIC0_INJECT_Q > "$dfs/inject" || fail "round $i: injection failed"
 	fi
 	dmesg -C
 	if ((i / 2 % 2)); then
@@ -75,5 +78,6 @@ dev=$(netdev_by_mac "$NIC0_MAC")
 ip addr add 10.99.0.1/24 dev "$dev"
 ip link set "$dev" up
 wait_for 10 ping -c 1 -W 1 10.99.0.2 || fail "the device does not work afterwards"
+assert_broken nic0 false "nic0 still broken on the C transport"
 echo "$raced of $rounds rounds raced a recovery ($forced forced), device fine afterwards"
 [ "$raced" -ge "$forced" ] && [ "$raced" -gt 0 ] || fail "too few rounds raced"

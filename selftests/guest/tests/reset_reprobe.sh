@@ -20,9 +20,12 @@ dev=$(netns_setup) || fail "namespace setup failed: $dev"
 ping -c 2 -W 2 10.99.0.2 > /dev/null || fail "no ping before the injection"
 ifindex=$(cat /sys/class/net/$dev/ifindex)
 
-echo 1 > "$(rvirtio_debugfs "$NIC0")/inject" || fail "injection failed"
+errors=$(device_errors)
+echo $NIC0_INJECT_Q > "$(rvirtio_debugfs "$NIC0")/inject" || fail "injection failed"
 ping -c 1 -W 1 10.99.0.2 > /dev/null 2>&1
 wait_for 5 recovery_above "$NIC0" recoveries 0 || fail "no recovery: $(cat "$(rvirtio_debugfs "$NIC0")/recovery")"
+assert_device_raised "$errors" "the device did not raise the error itself"
+echo "QEMU: \"$(device_last_error)\""
 [ "$(recovery_field "$NIC0" last_strategy)" = reprobe ] || fail "recovered by $(recovery_field "$NIC0" last_strategy)"
 wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface after the re-probe"
 dev=$(netdev_by_mac "$NIC0_MAC")
@@ -34,13 +37,15 @@ readdress() {
 	wait_for 10 ping -c 1 -W 1 10.99.0.2
 }
 readdress || fail "no ping after the re-probe"
+assert_broken nic0 false "nic0 still broken after the recovery"
 echo "re-probed: $dev (ifindex $ifindex -> $(cat /sys/class/net/$dev/ifindex)) passes traffic"
 
 rounds=${RVIRTIO_RECOVERY_ROUNDS:-20}
 durations=()
+errors=$(device_errors)
 for ((i = 0; i < rounds; i++)); do
 	before=$(recovery_field "$NIC0" recoveries)
-	echo 1 > "$(rvirtio_debugfs "$NIC0")/inject" || fail "round $i: injection failed"
+	echo $NIC0_INJECT_Q > "$(rvirtio_debugfs "$NIC0")/inject" || fail "round $i: injection failed"
 	ping -c 1 -W 1 10.99.0.2 > /dev/null 2>&1
 	wait_for 5 recovery_above "$NIC0" recoveries "$before" || fail "round $i: no recovery"
 	durations+=("$(recovery_field "$NIC0" last_duration_us)")
@@ -52,4 +57,6 @@ times=$(printf '%s\n' "${durations[@]}" | sort -n |
 	awk '{ v[NR] = $1 / 1000 } END { print v[int((NR + 1) / 2)], v[1], v[NR] }')
 read -r med min max <<< "$times"
 [ "$(recovery_field "$NIC0" failed)" = 0 ] || fail "device marked failed"
+[ $(($(device_errors) - errors)) -ge "$rounds" ] || fail "QEMU reported $(($(device_errors) - errors)) device errors in $rounds rounds"
+assert_broken nic0 false "nic0 still broken after the last recovery"
 echo "recovery time, reprobe (C virtio_net), recovery work: median $med ms, min $min, max $max ($rounds rounds)"

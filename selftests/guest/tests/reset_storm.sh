@@ -20,10 +20,11 @@ dev=$(netns_setup) || fail "namespace setup failed: $dev"
 ping -i 0.05 -W 1 10.99.0.2 > /dev/null 2>&1 &
 PINGER=$!
 D=$(rvirtio_debugfs "$NIC0")
+errors=$(device_errors)
 start=$(date +%s%N)
 for ((i = 0; i < 300; i++)); do
 	[ "$(recovery_field "$NIC0" failed)" = 1 ] && break
-	echo 1 > "$D/inject" 2>/dev/null
+	echo $NIC0_INJECT_Q > "$D/inject" 2>/dev/null
 	sleep 0.05
 done
 ms=$((($(date +%s%N) - start) / 1000000))
@@ -33,11 +34,13 @@ n=$(recovery_field "$NIC0" recoveries)
 f=$(recovery_field "$NIC0" failed_recoveries)
 [ $((n + f)) -le 3 ] || fail "$((n + f)) recoveries, limit 3"
 [ "$(dmesg | grep -c 'giving up, marking it FAILED')" = 1 ] || fail "not exactly one give-up message"
-echo "given up after $n recoveries in $ms ms"
+echo "given up after $n recoveries in $ms ms; QEMU reported $(($(device_errors) - errors)) device errors"
+[ $(($(device_errors) - errors)) -gt "$n" ] || fail "QEMU reported fewer device errors than recoveries + 1"
+assert_broken nic0 true "the device is not broken after the give-up: the last fault did not come from it"
 status=$(recovery_field "$NIC0" device_status)
 [ $((status & 0x80)) != 0 ] || fail "device status $status lacks FAILED"
 # Still responsive: a later injection changes nothing, and the shell answers at once.
-echo 1 > "$D/inject" 2>/dev/null
+echo $NIC0_INJECT_Q > "$D/inject" 2>/dev/null
 sleep 0.5
 [ "$(recovery_field "$NIC0" recoveries)" = "$n" ] || fail "recovered after giving up"
 kill "$PINGER"
@@ -47,4 +50,5 @@ pci_rebind "$NIC0" ""
 wait_for 10 netdev_by_mac "$NIC0_MAC" || fail "no interface on the C transport afterwards"
 dev=$(netns_setup) || fail "namespace setup failed: $dev"
 wait_for 10 ping -c 1 -W 1 10.99.0.2 || fail "the device does not work on the C transport"
+assert_broken nic0 false "nic0 still broken on the C transport"
 echo "unbound, back on virtio-pci and passing traffic"

@@ -19,9 +19,9 @@ rvirtio_take "$NIC0"
 wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface"
 dev=$(netns_setup) || fail "namespace setup failed: $dev"
 ping -c 2 -W 2 10.99.0.2 > /dev/null || fail "no ping before the injection"
-echo 1 > "$(rvirtio_debugfs "$NIC0")/inject" || fail "injection failed"
+echo $NIC0_INJECT_Q > "$(rvirtio_debugfs "$NIC0")/inject" || fail "injection failed"
 wait_for 5 recovery_above "$NIC0" needs_reset_events 0 || fail "no NEEDS_RESET seen"
-[ "$(qemu_broken nic0)" = true ] || fail "QEMU does not report nic0 broken"
+assert_broken nic0 true "QEMU does not report nic0 broken"
 dmesg -C
 start=$(date +%s%N)
 timeout 30 bash -c "echo $NIC0 > /sys/bus/pci/devices/$NIC0/driver/unbind" ||
@@ -35,5 +35,5 @@ rvirtio_release "$NIC0"
 wait_for 10 netdev_by_mac "$NIC0_MAC" || fail "no interface on virtio-pci"
 dev=$(netns_setup) || fail "namespace setup failed: $dev"
 wait_for 10 ping -c 1 -W 1 10.99.0.2 || fail "no ping on virtio-pci after the unbind"
-[ "$(qemu_broken nic0)" = false ] || fail "nic0 still broken on virtio-pci"
+assert_broken nic0 false "nic0 still broken on virtio-pci"
 echo "back on virtio-pci: QEMU's broken flag clear, ping answered"
