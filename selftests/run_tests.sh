@@ -22,26 +22,39 @@ mkdir -p "$outroot"
 guest=$top/selftests/guest
 vm=$top/selftests/vm/run-vm
 
+# Both variants of rvirtio_net tests: on the C virtio-pci and on rvirtio-pci (run.sh: TEST@c,
+# TEST@rust).
+both() {
+	local t
+	for t in "$@"; do echo "$t@c $t@rust"; done
+}
+
 # Boots: name, extra NIC properties, guest tests. pci_device_del removes a NIC: it runs last.
 base_tests=(skeleton_load_unload driver_override c_ping_netns qmp_channel pci_c_virtio_net
 	pci_c_virtio_blk pci_c_virtio_rng pci_c_virtio_console pci_bind_cycles pci_rmmod_under_traffic
 	pci_device_del)
-intx_tests=(pci_c_virtio_net reset_net_freeze_restore)
-shared_tests=(pci_c_virtio_net)
+# shellcheck disable=SC2207 # the matrix's words
+intx_tests=(pci_c_virtio_net reset_net_freeze_restore $(both net_basic))
+# shellcheck disable=SC2207
+shared_tests=(pci_c_virtio_net $(both net_basic))
 # DEVICE_NEEDS_RESET recovery: a boot of its own (the storm test counts kernel messages).
 reset_tests=(reset_detect_only reset_detect_poll reset_net_freeze_restore reset_blk_prepare_done
 	reset_reprobe reset_storm reset_race reset_unbind_broken)
 # PCI function resets (devices alone behind bridges: run-vm -F).
 flr_tests=(pci_function_reset)
 # rvirtio_net on a NIC with two queue pairs and offloads (tap backend: vnet headers).
-mq_tests=(net_ethtool net_basic net_qstats net_gro_hw)
-big_tests=(net_basic net_gro_hw)
-# rvirtio_net, on the C virtio-pci and on rvirtio-pci.
-net_tests=(net_basic net_link net_mtu net_rx_filter net_rx_refill net_unbind_rmmod
-	net_basic_rvirtio_pci net_link_rvirtio_pci net_reset net_reset_c_transport net_tx_timeout)
+# shellcheck disable=SC2207
+mq_tests=($(both net_ethtool net_basic net_qstats net_gro_hw))
+# shellcheck disable=SC2207
+big_tests=($(both net_basic net_gro_hw))
+# rvirtio_net, on the C virtio-pci and on rvirtio-pci; then what only one transport has: the
+# recovery (rvirtio-pci), and its absence (virtio-pci).
+rvnet_tests=(net_basic net_link net_mtu net_rx_filter net_rx_refill net_unbind_rmmod)
+net_c_tests=("${rvnet_tests[@]/%/@c}" net_reset_c_transport)
+net_rust_tests=("${rvnet_tests[@]/%/@rust}" net_reset net_tx_timeout)
 # NICs whose notification structure is in an I/O BAR (modern-pio-notify=on): the C and the Rust
 # net driver on rvirtio-pci, traffic and recovery.
-pio_tests=(pci_pio_notify net_basic_rvirtio_pci net_reset)
+pio_tests=(pci_pio_notify net_basic@rust net_reset)
 
 n=0 passed=0 failed=0 skipped=0
 result() { # result OK|FAIL NAME [DIRECTIVE]
@@ -59,18 +72,39 @@ result() { # result OK|FAIL NAME [DIRECTIVE]
 	fi
 }
 
+# The name a test reports (run.sh): NAME, or NAME[virtio-pci] / NAME[rvirtio-pci] for TEST@c
+# and TEST@rust.
+test_label() {
+	case $1 in
+	*@c) echo "${1%@c}[virtio-pci]" ;;
+	*@rust) echo "${1%@rust}[rvirtio-pci]" ;;
+	*) echo "$1" ;;
+	esac
+}
+
 # Guest tests run in boots; each guest test and the boot itself (exit status, no splat) are
 # test points. A boot is started in the background (boot_start, with the settings of the
-# variables boot_queues, boot_bridged, kargs and big_env at that moment) and reported once it is
-# done (boot_wait), so that two boots can run at once: TCG runs each guest in one host thread.
-# Boots whose tests print timings run alone (boot); the others are paired, and their header
-# says that their timings were taken beside another guest.
+# variables boot_queues, boot_bridged, kargs and big_env at that moment) as soon as fewer than
+# $max_boots guests run (TCG runs each guest in one host thread: one per core), and reported,
+# in the order the boots started, once it is done (boot_wait, report_done). When boots run
+# side by side, the timings their tests print were taken under load, and their headers say so.
+max_boots=${RVIRTIO_PARALLEL_BOOTS:-2}
 declare -A boot_pids boot_args boot_heads
+started=() reported=0
 boot_start() {
 	local name=$1 nic_opts=$2 expect_irq=$3
 	shift 3
+	while [ "$(jobs -rp | wc -l)" -ge "$max_boots" ]; do
+		wait -n
+		report_done
+	done
 	local paths=() t
-	for t in "$@"; do paths+=("$guest/tests/$t.sh"); done
+	for t in "$@"; do
+		case $t in
+		*@*) paths+=("$guest/tests/${t%@*}.sh@${t##*@}") ;;
+		*) paths+=("$guest/tests/$t.sh") ;;
+		esac
+	done
 	local out=$outroot/$name
 	boot_args[$name]="$*"
 	boot_heads[$name]="# boot $name${nic_opts:+ (virtio-net-pci $nic_opts)}: ${*}"
@@ -85,12 +119,32 @@ boot_start() {
 		echo "$rc" > "$out.rc"
 	) &
 	boot_pids[$name]=$!
+	started+=("$name")
+}
+
+# Reports the boots that are done, in the order they started, up to the first still running.
+report_done() {
+	local name
+	while [ "$reported" -lt "${#started[@]}" ]; do
+		name=${started[$reported]}
+		[ -e "$outroot/$name.rc" ] || return 0
+		boot_wait "$name" "$load_note"
+		reported=$((reported + 1))
+	done
+}
+
+# Waits for every boot started and reports them.
+report_all() {
+	while [ "$reported" -lt "${#started[@]}" ]; do
+		wait "${boot_pids[${started[$reported]}]}"
+		report_done
+	done
 }
 
 boot_wait() { # boot_wait NAME [NOTE]
 	local name=$1 note=${2:-}
 	local out=$outroot/$name
-	wait "${boot_pids[$name]}"
+	wait "${boot_pids[$name]}" 2> /dev/null
 	echo "${boot_heads[$name]}${note:+ ($note)}"
 	local rc log
 	rc=$(cat "$out.rc" 2>/dev/null || echo 126)
@@ -114,7 +168,8 @@ boot_wait() { # boot_wait NAME [NOTE]
 		esac
 	done <<< "$log"
 	for t in "$@"; do
-		if ! printf '%s\n' "${seen[@]}" | grep -qx "$t"; then
+		t=$(test_label "$t")
+		if ! printf '%s\n' "${seen[@]}" | grep -qxF "$t"; then
 			echo "# $t did not report (guest died or timed out)"
 			result FAIL "$name.$t"
 		fi
@@ -136,13 +191,14 @@ boot() {
 
 # The note of a boot that ran beside another.
 paired="run beside another guest: timings taken under load"
+load_note=$( ((max_boots > 1)) && echo "$paired")
 
 boot_timeout=1800
 test_timeout=300
 kargs=
 bind_cycles=100
 min_bytes=1000000
-recovery_rounds=20
+recovery_rounds=10
 race_rounds=10
 recovery_iperf_secs=6
 if [ "$flavour" = debug ]; then
@@ -176,7 +232,7 @@ if [ "$flavour" = debug ]; then
 fi
 
 total=$((5 + ${#base_tests[@]} + 1 + ${#reset_tests[@]} + 1 + ${#flr_tests[@]} + 1 +
-	${#net_tests[@]} + 1 + ${#pio_tests[@]} + 1 +
+	${#net_c_tests[@]} + 1 + ${#net_rust_tests[@]} + 1 + ${#pio_tests[@]} + 1 +
 	${#mq_tests[@]} + 1 + ${#big_tests[@]} + 1 +
 	${#intx_tests[@]} + 1 +
 	${#shared_tests[@]} + 1 + 1 + 1 + 1))
@@ -217,24 +273,38 @@ else
 	result FAIL host.logic_unit_and_fuzz
 fi
 
+# The benchmark command in smoke mode (its own boot, as one of the guests): it runs the whole
+# matrix and writes bench.json with every key. No speed is judged.
+bench_smoke() {
+	while [ "$(jobs -rp | wc -l)" -ge "$max_boots" ]; do
+		wait -n
+		report_done
+	done
+	(
+		rc=0
+		RVIRTIO_MODDIR=$moddir KDIR=$kdir "$top/selftests/bench/smoke.sh" "$outroot/bench-smoke" \
+			> "$outroot/bench-smoke.log" 2>&1 || rc=$?
+		echo "$rc" > "$outroot/bench-smoke.rc"
+	) &
+	bench_pid=$!
+}
+
+# Longest first, so that the two guests finish together.
 boot_start base "" per-queue "${base_tests[@]}"
-boot_bridged=1 boot_start flr "" per-queue "${flr_tests[@]}"
-boot_wait base "$paired"
-boot_wait flr "$paired"
-# The recovery tests print recovery times: alone.
-boot reset "" per-queue "${reset_tests[@]}"
-boot net "" per-queue "${net_tests[@]}"
-boot pio "modern-pio-notify=on" per-queue "${pio_tests[@]}"
 boot_queues=2 boot_start mq "" per-queue "${mq_tests[@]}"
+boot_start net-rust "" per-queue "${net_rust_tests[@]}"
+boot_start reset "" per-queue "${reset_tests[@]}"
+boot_start net-c "" per-queue "${net_c_tests[@]}"
+bench_smoke
 # Receive GSO without mergeable buffers: rvirtio_net posts big-packet buffers.
 big_env=1 boot_queues=2 boot_start big "mrg_rxbuf=off" per-queue "${big_tests[@]}"
-boot_wait mq "$paired"
-boot_wait big "$paired"
+boot_start pio "modern-pio-notify=on" per-queue "${pio_tests[@]}"
 # Interrupt modes forced from QEMU: no MSI-X at all, and fewer vectors than queues + 1.
 boot_start intx "vectors=0" intx "${intx_tests[@]}"
 boot_start shared "vectors=2" shared "${shared_tests[@]}"
-boot_wait intx "$paired"
-boot_wait shared "$paired"
+boot_bridged=1 boot_start flr "" per-queue "${flr_tests[@]}"
+report_all
+wait "$bench_pid"
 
 # The runner's self-tests, both boots at once: a guest script that succeeds but loads a module
 # raising WARN_ON, and one that only sets TAINT_WARN. The runner must report each run as failed
@@ -270,14 +340,12 @@ else
 	result FAIL runner.splat_detector_catches_taint
 fi
 
-# The benchmark command in smoke mode (its own boot): it runs the whole matrix and writes
-# bench.json with every key. No speed is judged.
-echo "# bench smoke: the bench command, one round of 1 s tests"
-if out=$(RVIRTIO_MODDIR=$moddir KDIR=$kdir "$top/selftests/bench/smoke.sh" "$outroot/bench-smoke" 2>&1); then
-	echo "$out" | tail -n 18 | sed 's/^/# /'
+echo "# bench smoke: the bench command, one round of 1 s tests${load_note:+ ($load_note)}"
+if [ "$(cat "$outroot/bench-smoke.rc" 2>/dev/null)" = 0 ]; then
+	tail -n 18 "$outroot/bench-smoke.log" | sed 's/^/# /'
 	result OK bench.smoke
 else
-	echo "$out" | tail -n 40 | sed 's/^/# /'
+	tail -n 40 "$outroot/bench-smoke.log" | sed 's/^/# /'
 	result FAIL bench.smoke
 fi
 

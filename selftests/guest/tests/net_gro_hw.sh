@@ -4,8 +4,9 @@
 # on a tap backend with vnet headers, under iperf3 towards the NIC: while on, the device hands
 # over GSO packets (tens of KB per frame on average); off, frames of the MTU (1514 bytes at
 # most), also after the device was reset (on rvirtio-pci, by the driver's own knob: the
-# reset turns every offload back on, the driver must switch coalescing off again); on again,
-# GSO packets again. Traffic passes throughout.
+# reset turns every offload back on, the driver must switch coalescing off again; the C
+# transport does not recover a device, so that step is left out there); on again, GSO packets
+# again. Traffic passes throughout.
 . "$(dirname "$0")/../lib.sh"
 
 cleanup() {
@@ -13,9 +14,8 @@ cleanup() {
 	rvnet_cleanup
 }
 trap cleanup EXIT
-export RVNET_TRANSPORT=rust
 must kmod_load virtio_net
-must rvirtio_load rvirtio_pci recovery_window_ms=200
+[ "${RVNET_TRANSPORT:-c}" = rust ] && must rvirtio_load rvirtio_pci recovery_window_ms=200
 must rvirtio_load rvirtio_net fault_inject=1
 dev=$(rvnet_setup) || fail "setup failed: $dev"
 assert_rvirtio_net "$dev"
@@ -103,15 +103,17 @@ expect_mtu "rx-gro-hw off"
 
 # A reset brings the device back to every negotiated offload; the driver must switch
 # coalescing off again.
-knob=$(rvnet_knob "$NIC0")
-[ -w "$knob" ] || fail "no knob at $knob"
-recoveries=$(recovery_field "$NIC0" recoveries)
-echo 1 > "$knob" || fail "injection failed"
-wait_for 10 recovery_above "$NIC0" recoveries "$recoveries" ||
-	fail "no recovery: $(cat "$(rvirtio_debugfs "$NIC0")/recovery")"
-echo "device reset and recovered by $(recovery_field "$NIC0" last_strategy)"
-[ "$(gro_hw)" = off ] || fail "rx-gro-hw is '$(gro_hw)' after the reset"
-expect_mtu "rx-gro-hw off, after the reset"
+if [ "${RVNET_TRANSPORT:-c}" = rust ]; then
+	knob=$(rvnet_knob "$NIC0")
+	[ -w "$knob" ] || fail "no knob at $knob"
+	recoveries=$(recovery_field "$NIC0" recoveries)
+	echo 1 > "$knob" || fail "injection failed"
+	wait_for 10 recovery_above "$NIC0" recoveries "$recoveries" ||
+		fail "no recovery: $(cat "$(rvirtio_debugfs "$NIC0")/recovery")"
+	echo "device reset and recovered by $(recovery_field "$NIC0" last_strategy)"
+	[ "$(gro_hw)" = off ] || fail "rx-gro-hw is '$(gro_hw)' after the reset"
+	expect_mtu "rx-gro-hw off, after the reset"
+fi
 
 must ethtool -K "$dev" rx-gro-hw on
 [ "$(gro_hw)" = on ] || fail "rx-gro-hw is '$(gro_hw)' after -K on"
