@@ -160,15 +160,18 @@ unsigned int rvirtio_helper_vqs_in_flight(struct virtio_device *vdev, u16 *held,
  * past it, and the device is notified. A device that checks what it pops (QEMU does, in
  * virtqueue_get_head()) reports a protocol error: DEVICE_NEEDS_RESET. If the driver publishes
  * its own next buffer before the device looked, the entry is overwritten and nothing happens.
- * Split rings only. The caller keeps the queues from being deleted.
+ * Split rings only. The caller keeps the queues from being deleted; the list is walked under
+ * its lock, as the core adds to it.
  */
 int rvirtio_helper_vring_inject_bad_head(struct virtio_device *vdev, unsigned int index)
 {
 	struct virtqueue *vq;
+	int ret = -ENOENT;
 
 	if (virtio_has_feature(vdev, VIRTIO_F_RING_PACKED))
 		return -EOPNOTSUPP;
 
+	spin_lock(&vdev->vqs_list_lock);
 	list_for_each_entry(vq, &vdev->vqs, list) {
 		const struct vring *vr;
 		u16 idx;
@@ -183,9 +186,11 @@ int rvirtio_helper_vring_inject_bad_head(struct virtio_device *vdev, unsigned in
 		WRITE_ONCE(vr->avail->idx, cpu_to_virtio16(vdev, idx + 1));
 		virtio_mb(false);
 		virtqueue_notify(vq);
-		return 0;
+		ret = 0;
+		break;
 	}
-	return -ENOENT;
+	spin_unlock(&vdev->vqs_list_lock);
+	return ret;
 }
 
 /*
