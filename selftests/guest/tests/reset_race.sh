@@ -21,6 +21,9 @@ cleanup() {
 	rvirtio_release "$NIC0"
 }
 trap cleanup EXIT
+# Even rounds hold a broken device for up to the 5 s backoff under the pinger: the stack's
+# transmit watchdog may report the stopped queue meanwhile.
+expect_splat 'NETDEV WATCHDOG: .*transmit queue [0-9]+ timed out'
 
 must kmod_load virtio_net
 wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface on the C transport"
@@ -53,6 +56,8 @@ for ((i = 0; i < rounds; i++)); do
 		echo $NIC0_INJECT_Q > "$dfs/inject" || fail "round $i: injection failed"
 	fi
 	dmesg -C
+	# Again: the final dmesg must hold the expectation.
+	expect_splat 'NETDEV WATCHDOG: .*transmit queue [0-9]+ timed out'
 	if ((i / 2 % 2)); then
 		timeout 20 rmmod rvirtio_pci || fail "round $i: rmmod failed or hung"
 		how=rmmod

@@ -11,6 +11,9 @@ cleanup() {
 	rvirtio_release "$NIC0"
 }
 trap cleanup EXIT
+# The device given up on stays broken under the pinger until the unbind: the stack's transmit
+# watchdog may report the stopped queue meanwhile (5 s).
+expect_splat 'NETDEV WATCHDOG: .*transmit queue [0-9]+ timed out'
 
 must kmod_load virtio_net
 must rvirtio_load rvirtio_pci recovery_max=3 recovery_window_ms=30000 recovery_backoff_ms=200

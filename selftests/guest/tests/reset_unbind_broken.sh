@@ -12,6 +12,9 @@ cleanup() {
 	rvirtio_release "$NIC0"
 }
 trap cleanup EXIT
+# The device stays broken until the unbind: the stack's transmit watchdog may report a stopped
+# queue meanwhile (5 s) on a loaded host.
+expect_splat 'NETDEV WATCHDOG: .*transmit queue [0-9]+ timed out'
 
 must kmod_load virtio_net
 must rvirtio_load rvirtio_pci recovery=0 status_poll_ms=0
@@ -23,6 +26,8 @@ echo $NIC0_INJECT_Q > "$(rvirtio_debugfs "$NIC0")/inject" || fail "injection fai
 wait_for 5 recovery_above "$NIC0" needs_reset_events 0 || fail "no NEEDS_RESET seen"
 assert_broken nic0 true "QEMU does not report nic0 broken"
 dmesg -C
+# Again: the final dmesg must hold the expectation.
+expect_splat 'NETDEV WATCHDOG: .*transmit queue [0-9]+ timed out'
 start=$(date +%s%N)
 timeout 30 bash -c "echo $NIC0 > /sys/bus/pci/devices/$NIC0/driver/unbind" ||
 	fail "unbinding the broken device did not finish within 30 s"
