@@ -91,13 +91,19 @@ test_label() {
 max_boots=${RVIRTIO_PARALLEL_BOOTS:-2}
 declare -A boot_pids boot_args boot_heads
 started=() reported=0
-boot_start() {
-	local name=$1 nic_opts=$2 expect_irq=$3
-	shift 3
+
+# Waits until fewer than $max_boots guests run, reporting the boots that end meanwhile.
+wait_for_slot() {
 	while [ "$(jobs -rp | wc -l)" -ge "$max_boots" ]; do
 		wait -n
 		report_done
 	done
+}
+
+boot_start() {
+	local name=$1 nic_opts=$2 expect_irq=$3
+	shift 3
+	wait_for_slot
 	local paths=() t
 	for t in "$@"; do
 		case $t in
@@ -276,10 +282,7 @@ fi
 # The benchmark command in smoke mode (its own boot, as one of the guests): it runs the whole
 # matrix and writes bench.json with every key. No speed is judged.
 bench_smoke() {
-	while [ "$(jobs -rp | wc -l)" -ge "$max_boots" ]; do
-		wait -n
-		report_done
-	done
+	wait_for_slot
 	(
 		rc=0
 		RVIRTIO_MODDIR=$moddir KDIR=$kdir "$top/selftests/bench/smoke.sh" "$outroot/bench-smoke" \

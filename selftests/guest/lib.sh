@@ -194,12 +194,17 @@ assert_broken() {
 	wait_for 5 qemu_broken_is "$1" "$2" || fail "$3 (QEMU's broken flag of $1: $(qemu_broken "$1"))"
 }
 
-# Prints how many errors QEMU has reported since it started. virtio_error(), which marks a
+# QEMU's error reports since it started, one per line. virtio_error(), which marks a
 # device broken and sets NEEDS_RESET, reports each one on QEMU's standard error, which run-vm
 # keeps in the shared directory. A recovery that takes milliseconds clears the broken flag
-# before a QMP query could see it; this count stays.
+# before a QMP query could see it; these lines stay.
+device_error_lines() {
+	grep -v '^[^:]*: warning: ' "$RVIRTIO_OUT/qemu.log" 2>/dev/null | grep '^qemu-system'
+}
+
+# How many (device_error_lines).
 device_errors() {
-	grep -v '^[^:]*: warning: ' "$RVIRTIO_OUT/qemu.log" 2>/dev/null | grep -c '^qemu-system'
+	device_error_lines | grep -c .
 }
 
 device_errors_above() { [ "$(device_errors)" -gt "$1" ]; }
@@ -212,7 +217,7 @@ assert_device_raised() {
 
 # QEMU's last error report, without its program name.
 device_last_error() {
-	grep -v '^[^:]*: warning: ' "$RVIRTIO_OUT/qemu.log" | tail -n 1 | sed 's/^qemu-system[^:]*: //'
+	device_error_lines | tail -n 1 | sed 's/^qemu-system[^:]*: //'
 }
 
 iperf_listening() {
