@@ -24,6 +24,9 @@
 #                        peer and request/response: reports by symbol in $BENCH_OUT/vm/share/perf/.
 #                        The profiler costs time: its numbers are not for comparison with others
 #                        (host clock only: refused with BENCH_ICOUNT)
+#   BENCH_COST=0         no cost pass (its own boot, under TCG with the insn_count plugin: the
+#                        drivers' own instructions and notifications per packet, counted)
+#   BENCH_COST_ROUNDS=3  rounds of the cost pass (1 in smoke mode)
 #   KDIR, RVIRTIO_MODDIR the kernel build and our modules, as for the tests
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -41,6 +44,12 @@ else
 	out=${BENCH_OUT:-$top/out/bench}
 fi
 queues=${BENCH_QUEUES:-2}
+cost=${BENCH_COST:-1}
+if [ "$smoke" = 1 ]; then
+	cost_rounds=${BENCH_COST_ROUNDS:-1} cost_packets=20000 cost_bytes=5000000 cost_rr_secs=1
+else
+	cost_rounds=${BENCH_COST_ROUNDS:-3} cost_packets=100000 cost_bytes=30000000 cost_rr_secs=2
+fi
 icount=${BENCH_ICOUNT:-}
 qemu_opts=() clock="host clock"
 if [ -n "$icount" ] && [ "${BENCH_PERF:-0}" = 1 ]; then
@@ -73,7 +82,7 @@ if [ "$queues" -gt 1 ]; then
 fi
 
 mkdir -p "$out"
-rm -f "$out"/bench.json "$out"/bench.txt "$out"/bench.png
+rm -f "$out"/bench.json "$out"/bench.txt "$out"/bench.png "$out"/bench-raw.tsv "$out"/cost-raw.tsv
 # Per slot, about 6 timed tests plus probe, recovery and setup; generous under TCG.
 slots=$(((rounds + 1) * 5))
 timeout=$((600 + slots * (8 * secs + 60)))
@@ -104,6 +113,41 @@ if [ ! -s "$meta" ]; then
 	exit 1
 fi
 touch "$raw"
+cp "$raw" "$out/bench-raw.tsv"
+cp "$meta" "$out/bench-meta.tsv"
+raw=$out/bench-raw.tsv meta=$out/bench-meta.tsv
+
+# The cost pass: a boot of its own under TCG with the insn_count plugin counting per vCPU
+# (cost.sh in the guest, cost.py here): the drivers' own instructions and notifications per
+# packet, counted, whatever the host's load.
+cost_rc=0
+if [ "$cost" = 1 ]; then
+	if plugin=$("$here/profile/plugin.sh"); then
+		echo "bench: cost pass, $cost_rounds rounds; logs in $out/cost" >&2
+		rm -rf "$out/cost"
+		mkdir -p "$out/cost/share"
+		RVIRTIO_ACCEL=tcg "$top/selftests/vm/run-vm" -k "$kdir" -o "$out/cost" -t 3600 -Q "$queues" \
+			-c tsc=reliable -e "RVIRTIO_MODDIR=$moddir" -e "COST_ROUNDS=$cost_rounds" \
+			-e "COST_PACKETS=$cost_packets" -e "COST_BYTES=$cost_bytes" -e "COST_RR_SECS=$cost_rr_secs" \
+			-q "-plugin $plugin,dir=$out/cost/share,cpus=on,delta=on" \
+			"$here/cost.sh" > "$out/cost.log" 2>&1 || cost_rc=$?
+		grep '^run-vm:' "$out/cost.log" >&2 || true
+		if [ -s "$out/cost/share/cost-samples.tsv" ] &&
+			python3 "$here/cost.py" "$out/cost/share" "$kdir" > "$out/cost-raw.tsv"; then
+			cat "$out/cost-raw.tsv" >> "$raw"
+			cat "$out/cost/share/cost-meta.tsv" >> "$meta"
+		else
+			echo "bench: the cost pass produced no results (run-vm status $cost_rc); see $out/cost.log" >&2
+			tail -n 20 "$out/cost.log" >&2
+			[ "$cost_rc" != 0 ] || cost_rc=1
+		fi
+		# The snapshots are large, and all they said is in cost-raw.tsv now.
+		rm -f "$out"/cost/share/snap-*
+	else
+		echo "bench: the insn_count plugin cannot be built: no cost pass" >&2
+		cost_rc=1
+	fi
+fi
 python3 "$here/report.py" build "$raw" "$meta" "$out/bench.json" "backend=$backend" \
 	"runtime_s=$runtime" "host_cpus=$(nproc)" "clock=$clock" "smoke=$smoke" "date=$(date -u +%FT%TZ)" |
 	tee "$out/bench.txt"
@@ -125,5 +169,9 @@ fi
 
 if [ $rc != 0 ]; then
 	echo "bench: the guest run failed (run-vm status $rc: 124 timeout, 125 kernel splat); see $out/vm.log" >&2
+	exit 1
+fi
+if [ $cost_rc != 0 ]; then
+	echo "bench: the cost pass failed (run-vm status $cost_rc: 124 timeout, 125 kernel splat); see $out/cost.log" >&2
 	exit 1
 fi

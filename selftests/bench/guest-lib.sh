@@ -4,6 +4,16 @@
 # selftests/guest/lib.sh: both rebind the NIC under test (NIC0) from one configuration to the
 # next, with the peer in a network namespace.
 
+tool=$RVIRTIO_TOP/selftests/bench/bench_tool.py
+RR_PORT=5202
+# The configurations, in the run order of round 1 (round r starts r - 1 places further), and
+# what each binds: PCI driver, virtio driver ("c": upstream virtio_net, "rust": rvirtio_net).
+# c_c2 is C/C measured again, for the noise.
+configs=(c_c r_c c_c2 c_r r_r)
+declare -A cfg_pci=([c_c]=virtio-pci [r_c]=rvirtio-pci [c_c2]=virtio-pci [c_r]=virtio-pci
+	[r_r]=rvirtio-pci)
+declare -A cfg_net=([c_c]=c [r_c]=c [c_c2]=c [c_r]=rust [r_r]=rust)
+
 pci_unbind() {
 	[ -e "/sys/bus/pci/devices/$1/driver" ] && echo "$1" > "/sys/bus/pci/devices/$1/driver/unbind"
 	return 0
@@ -64,4 +74,87 @@ iperf_json() {
 	local out
 	out=$(iperf_client "$@")
 	echo "$out" | iperf_received
+}
+
+# A counter of the peer interface ($PEER, in $PEER_NS): peer_stat rx_packets.
+peer_stat() {
+	ip netns exec "$PEER_NS" cat "/sys/class/net/$PEER/statistics/$1"
+}
+
+# The interrupts the NIC under test has taken so far, per vector: "NAME=COUNT" words, NAME as
+# /proc/interrupts has it without its "virtioN-" (config, input.0, output.1...), COUNT over all
+# CPUs. Its MSI-X vectors, or its INTx line if it has none.
+nic_irq_vectors() {
+	local d=/sys/bus/pci/devices/$NIC0 irqs
+	irqs=$(ls "$d/msi_irqs" 2> /dev/null)
+	[ -n "$irqs" ] || irqs=$(cat "$d/irq")
+	awk -v list="$irqs" '
+		BEGIN { n = split(list, a); for (i = 1; i <= n; i++) want[a[i] ":"] = 1 }
+		$1 in want {
+			s = 0
+			for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i
+			name = $NF
+			sub(/^virtio[0-9]+-/, "", name)
+			printf "%s=%d ", name, s
+		}' /proc/interrupts
+}
+
+# Packets the interface has sent and received so far.
+nic_pkts() {
+	echo $(($(cat "/sys/class/net/$1/statistics/tx_packets") +
+		$(cat "/sys/class/net/$1/statistics/rx_packets")))
+}
+
+# A sample for record_irqs: "PACKETS NAME=COUNT...".
+irq_sample() { # irq_sample DEV
+	echo "$(nic_pkts "$1") $(nic_irq_vectors)"
+}
+
+snaps=0
+# Asks the insn_count plugin (selftests/bench/profile/insn_count.c) for a snapshot, numbered
+# $snaps after the call, and waits until it is written; the "labels" file of $RVIRTIO_OUT gets
+# "NUMBER LABEL".
+plugin_snapshot() { # plugin_snapshot LABEL
+	local i=0
+	snaps=$((snaps + 1))
+	printf '%s\t%s\n' "$snaps" "$1" >> "$RVIRTIO_OUT/labels"
+	: > "$RVIRTIO_OUT/req-$snaps"
+	while [ ! -e "$RVIRTIO_OUT/ack-$snaps" ]; do
+		i=$((i + 1))
+		[ $i -le 1200 ] || fail "the plugin did not answer snapshot $snaps (is it loaded?)"
+		sleep 0.05
+	done
+}
+
+# The Rust virtio-net driver: loads rvirtio_net.ko and prints its driver name on the virtio bus,
+# or nothing while the module is not built. The only place that knows how it comes in; it is
+# bound like virtio_net afterwards (see bench_tool.py probe).
+rust_net_driver() {
+	local ko=${RVIRTIO_MODDIR:-$RVIRTIO_TOP/out/build}/rvirtio_net.ko d
+	[ -f "$ko" ] || return 0
+	[ -d /sys/module/rvirtio_net ] || rvirtio_load rvirtio_net || return 1
+	for d in /sys/bus/virtio/drivers/*; do
+		[ "$(basename "$(readlink "$d/module" 2>/dev/null)")" = rvirtio_net ] &&
+			{ basename "$d"; return 0; }
+	done
+	for d in rvirtio_net rvirtio-net; do
+		[ -d "/sys/bus/virtio/drivers/$d" ] && { echo "$d"; return 0; }
+	done
+	return 1
+}
+
+# The difference of two samples of irq_sample: "PACKETS<tab>INTERRUPTS<tab>NOTE", the note
+# naming the vectors that took some ("output.0 12, input.0 3", or "no interrupts").
+irq_delta() { # irq_delta BEFORE AFTER
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		n = split(a, x, " "); for (i = 2; i <= n; i++) { split(x[i], kv, "="); c[kv[1]] = kv[2] }
+		n = split(b, y, " ")
+		for (i = 2; i <= n; i++) {
+			split(y[i], kv, "=")
+			d = kv[2] - c[kv[1]]
+			t += d
+			if (d > 0) per = per sprintf("%s%s %d", per == "" ? "" : ", ", kv[1], d)
+		}
+		printf "%d\t%d\t%s\n", y[1] - x[1], t, per == "" ? "no interrupts" : per
+	}'
 }

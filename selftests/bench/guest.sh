@@ -25,37 +25,12 @@ secs=${BENCH_DURATION:-5}
 queues=${BENCH_QUEUES:-1}
 ping_count=${BENCH_PING_COUNT:-500}
 warmup=${BENCH_WARMUP:-1}
-tool=$RVIRTIO_TOP/selftests/bench/bench_tool.py
 raw=$RVIRTIO_OUT/bench-raw.tsv
 meta=$RVIRTIO_OUT/bench-meta.tsv
-RR_PORT=5202
 RECOVERY_TIMEOUT=2 # seconds a C-transport NIC gets to come back after NEEDS_RESET
 
-# Run order of round 1 (round r starts r - 1 places further), and what each configuration binds: PCI driver, virtio driver
-# ("c": upstream virtio_net, "rust": rvirtio_net).
-configs=(c_c r_c c_c2 c_r r_r)
-declare -A cfg_pci=([c_c]=virtio-pci [r_c]=rvirtio-pci [c_c2]=virtio-pci [c_r]=virtio-pci
-	[r_r]=rvirtio-pci)
-declare -A cfg_net=([c_c]=c [r_c]=c [c_c2]=c [c_r]=rust [r_r]=rust)
 metrics=(probe_ms tx_kpps rx_kpps tcp_tx_mbps tcp_rx_mbps tcp_mq_mbps cpu_s_per_gb ping_rtt_us
-	tcp_rr_tps recovery_ms pktgen_irq_kpkt tcp_tx_irq_kpkt rr_irq_kpkt)
-
-# The Rust virtio-net driver: loads rvirtio_net.ko and prints its driver name on the virtio bus,
-# or nothing while the module is not built. The only place that knows how it comes in; it is
-# bound like virtio_net afterwards (see bench_tool.py probe).
-rust_net_driver() {
-	local ko=${RVIRTIO_MODDIR:-$RVIRTIO_TOP/out/build}/rvirtio_net.ko d
-	[ -f "$ko" ] || return 0
-	[ -d /sys/module/rvirtio_net ] || rvirtio_load rvirtio_net || return 1
-	for d in /sys/bus/virtio/drivers/*; do
-		[ "$(basename "$(readlink "$d/module" 2>/dev/null)")" = rvirtio_net ] &&
-			{ basename "$d"; return 0; }
-	done
-	for d in rvirtio_net rvirtio-net; do
-		[ -d "/sys/bus/virtio/drivers/$d" ] && { echo "$d"; return 0; }
-	done
-	return 1
-}
+	tcp_rr_tps recovery_ms pktgen_irq_kpkt tcp_tx_irq_kpkt tcp_rx_irq_kpkt rr_irq_kpkt)
 
 record() { # record ROUND CONFIG METRIC VALUE [NOTE]
 	local note=${5:-}
@@ -65,10 +40,6 @@ record() { # record ROUND CONFIG METRIC VALUE [NOTE]
 }
 
 now_ns() { date +%s%N; }
-
-peer_stat() {
-	ip netns exec "$PEER_NS" cat "/sys/class/net/$PEER/statistics/$1"
-}
 
 # Runs "$2..." (a command or function), with the whole guest profiled by perf (cpu-clock: there
 # is no PMU under TCG) if BENCH_PERF=1; the report, by symbol, goes to $RVIRTIO_OUT/perf/$1.txt.
@@ -120,57 +91,17 @@ cpu_busy() {
 	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
 }
 
-# The interrupts the NIC under test has taken so far, per vector: "NAME=COUNT" words, NAME as
-# /proc/interrupts has it without its "virtioN-" (config, input.0, output.1...), COUNT over all
-# CPUs. Its MSI-X vectors, or its INTx line if it has none.
-nic_irq_vectors() {
-	local d=/sys/bus/pci/devices/$NIC0 irqs
-	irqs=$(ls "$d/msi_irqs" 2> /dev/null)
-	[ -n "$irqs" ] || irqs=$(cat "$d/irq")
-	awk -v list="$irqs" '
-		BEGIN { n = split(list, a); for (i = 1; i <= n; i++) want[a[i] ":"] = 1 }
-		$1 in want {
-			s = 0
-			for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i
-			name = $NF
-			sub(/^virtio[0-9]+-/, "", name)
-			printf "%s=%d ", name, s
-		}' /proc/interrupts
-}
-
-# Packets the interface has sent and received so far.
-nic_pkts() {
-	echo $(($(cat "/sys/class/net/$1/statistics/tx_packets") +
-		$(cat "/sys/class/net/$1/statistics/rx_packets")))
-}
-
-# A sample for record_irqs: "PACKETS NAME=COUNT...".
-irq_sample() { # irq_sample DEV
-	echo "$(nic_pkts "$1") $(nic_irq_vectors)"
-}
-
 # Records METRIC ($3): interrupts per 1000 packets between two samples of irq_sample ($4, $5);
 # the note has the counts, and the interrupts of each vector that took some.
 record_irqs() { # record_irqs ROUND CONFIG METRIC BEFORE AFTER
-	local v
-	if ! v=$(awk -v a="$4" -v b="$5" 'BEGIN {
-		n = split(a, x, " "); for (i = 2; i <= n; i++) { split(x[i], kv, "="); c[kv[1]] = kv[2] }
-		p0 = x[1]
-		n = split(b, y, " ")
-		for (i = 2; i <= n; i++) {
-			split(y[i], kv, "=")
-			d = kv[2] - c[kv[1]]
-			t += d
-			if (d > 0) per = per sprintf("%s%s %d", per == "" ? "" : ", ", kv[1], d)
-		}
-		p = y[1] - p0
-		if (p <= 0) exit 1
-		printf "%.1f\t%d interrupts, %d packets (%s)", t * 1000 / p, t, p, per == "" ? "none" : per
-	}'); then
+	local p t note
+	IFS=$'\t' read -r p t note <<< "$(irq_delta "$4" "$5")"
+	if [ "$p" -le 0 ]; then
 		record "$1" "$2" "$3" failed "no packets"
 		return
 	fi
-	record "$1" "$2" "$3" "${v%%$'\t'*}" "${v#*$'\t'}"
+	record "$1" "$2" "$3" "$(awk -v t="$t" -v p="$p" 'BEGIN { printf "%.1f", t * 1000 / p }')" \
+		"$t interrupts, $p packets ($note)"
 }
 
 rr_test() {
@@ -249,13 +180,16 @@ run_slot() {
 		record "$round" "$cfg" cpu_s_per_gb failed "iperf3"
 		record "$round" "$cfg" tcp_tx_irq_kpkt failed "iperf3"
 	fi
+	s0=$(irq_sample "$dev")
 	if out=$(iperf_json "$secs" -t "$secs" -R); then
+		record_irqs "$round" "$cfg" tcp_rx_irq_kpkt "$s0" "$(irq_sample "$dev")"
 		read -r bps bytes <<< "$out"
 		v=$(awk -v b="$bps" 'BEGIN { printf "%.1f", b / 1e6 }')
 		record "$round" "$cfg" tcp_rx_mbps "$v"
 		summary+=", rx ${v}"
 	else
 		record "$round" "$cfg" tcp_rx_mbps failed "$out"
+		record "$round" "$cfg" tcp_rx_irq_kpkt failed "iperf3"
 	fi
 	if [ "$queues" -le 1 ]; then
 		record "$round" "$cfg" tcp_mq_mbps n/a "one queue pair (BENCH_QUEUES=1)"

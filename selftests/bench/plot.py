@@ -66,9 +66,11 @@ def main(argv):
     fig.suptitle(
         f"rvirtio bench: {meta.get('rounds')} rounds, {meta.get('duration_s')} s tests, "
         f"{meta.get('queues')} queue pairs, {meta.get('accel')}, {meta.get('vcpus')} vCPUs; "
-        "bars: median, whiskers: min-max; C = upstream, R = Rust (transport/driver)",
+        "bars: median, whiskers: min-max; C = upstream, R = Rust (transport/driver)\n"
+        f"timed metrics on the {meta.get('clock', 'host clock')}; driver instructions and "
+        "notifications counted by a QEMU plugin, NIC under test alone on vCPU 0",
         fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
     fig.savefig(argv[2], dpi=90)
     return 0
 

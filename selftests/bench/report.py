@@ -36,32 +36,41 @@ BASELINE = "c_c"
 NOISE = "c_c2"
 
 # "diagnostic": a count that explains the measurements, not one of them (and not part of the
-# noise band). "goal": where Rust is to be at least as fast as C (packets per second, TCP
-# throughput, transactions per second).
+# noise band of the timed metrics). "goal": what the goal line judges Rust/C on, lower being
+# better: the drivers' own instructions per packet, notifications and interrupts per packet.
+# The timed metrics (pps, Mbit/s, trans/s: whole-guest) are context. "cost": counted in the cost
+# pass (cost.sh and cost.py: instructions the insn_count plugin counted, notifications), not
+# timed.
 METRICS = {
-    "tx_kpps": {"title": "UDP 64 B TX (pktgen)", "unit": "kpps", "better": "higher",
-                "goal": True},
+    "tx_kpps": {"title": "UDP 64 B TX (pktgen)", "unit": "kpps", "better": "higher"},
     "rx_kpps": {"title": "UDP 64 B RX at the peer", "unit": "kpps", "better": "higher"},
-    "tcp_tx_mbps": {"title": "TCP 1 stream, to the peer", "unit": "Mbit/s", "better": "higher",
-                    "goal": True},
-    "tcp_rx_mbps": {"title": "TCP 1 stream, from the peer", "unit": "Mbit/s", "better": "higher",
-                    "goal": True},
-    "tcp_mq_mbps": {"title": "TCP N streams, N queues", "unit": "Mbit/s", "better": "higher",
-                    "goal": True},
+    "tcp_tx_mbps": {"title": "TCP 1 stream, to the peer", "unit": "Mbit/s", "better": "higher"},
+    "tcp_rx_mbps": {"title": "TCP 1 stream, from the peer", "unit": "Mbit/s", "better": "higher"},
+    "tcp_mq_mbps": {"title": "TCP N streams, N queues", "unit": "Mbit/s", "better": "higher"},
     "cpu_s_per_gb": {"title": "guest CPU per GB (TCP to peer)", "unit": "CPU s/GB",
                      "better": "lower"},
     "ping_rtt_us": {"title": "ping RTT, average", "unit": "us", "better": "lower"},
-    "tcp_rr_tps": {"title": "TCP request/response, 1 B", "unit": "trans/s", "better": "higher",
-                   "goal": True},
+    "tcp_rr_tps": {"title": "TCP request/response, 1 B", "unit": "trans/s", "better": "higher"},
     "probe_ms": {"title": "probe: bind to first ping", "unit": "ms", "better": "lower"},
     "recovery_ms": {"title": "NEEDS_RESET to first ping", "unit": "ms", "better": "lower"},
-    "pktgen_irq_kpkt": {"title": "NIC interrupts, pktgen", "unit": "per 1000 packets",
-                        "better": "lower", "diagnostic": True},
-    "tcp_tx_irq_kpkt": {"title": "NIC interrupts, TCP to peer", "unit": "per 1000 packets",
-                        "better": "lower", "diagnostic": True},
-    "rr_irq_kpkt": {"title": "NIC interrupts, request/response", "unit": "per 1000 packets",
-                    "better": "lower", "diagnostic": True},
 }
+TEST_TITLES = {"pktgen": "pktgen", "tcp_tx": "TCP to peer", "tcp_rx": "TCP from peer",
+               "rr": "request/response"}
+for _t, _title in TEST_TITLES.items():
+    METRICS[f"{_t}_drv_insn"] = {"title": f"driver instructions, {_title}",
+                                 "unit": "insns/packet", "better": "lower", "diagnostic": True,
+                                 "goal": True, "cost": True}
+for _t, _title in TEST_TITLES.items():
+    METRICS[f"{_t}_kick_kpkt"] = {"title": f"notifications, {_title}",
+                                  "unit": "per 1000 packets", "better": "lower",
+                                  "diagnostic": True, "goal": True, "cost": True}
+METRICS["pktgen_pkts_per_kick"] = {"title": "frames per notification, pktgen",
+                                   "unit": "frames", "better": "higher", "diagnostic": True,
+                                   "cost": True}
+for _t, _title in TEST_TITLES.items():
+    METRICS[f"{_t}_irq_kpkt"] = {"title": f"NIC interrupts, {_title}",
+                                 "unit": "per 1000 packets", "better": "lower",
+                                 "diagnostic": True, "goal": True}
 STATUSES = ("ok", "n/a", "never", "failed")
 
 
@@ -102,7 +111,8 @@ def build(raw_path, meta_path, out_path, extra):
         k, _, v = kv.partition("=")
         meta[k] = v
     for k in ("rounds", "duration_s", "queues", "vcpus", "ping_count", "guest_runtime_s",
-              "recovery_timeout_s", "runtime_s", "host_cpus"):
+              "recovery_timeout_s", "runtime_s", "host_cpus", "cost_rounds", "cost_packets",
+              "cost_bytes", "cost_rr_s"):
         if k in meta and num(meta[k]) is not None:
             meta[k] = int(num(meta[k]))
     meta["rust_net"] = bool(meta.get("rust_net_driver"))
@@ -194,6 +204,14 @@ def table(doc):
         f"rvirtio bench: {meta.get('rounds')} rounds, {meta.get('duration_s')} s per test, "
         f"{meta.get('queues')} queue pairs, {meta.get('accel', '?')}, "
         f"{meta.get('vcpus', '?')} vCPUs, backend {meta.get('backend', '?')}")
+    lines.append(f"timed metrics (pps, Mbit/s, trans/s, ms, us): {meta.get('clock', 'host clock')}, "
+                 f"the whole guest; interrupts from /proc/interrupts")
+    if meta.get("cost_rounds"):
+        lines.append(f"driver instructions and notifications: counted, not timed (QEMU plugin, "
+                     f"{meta.get('cost_rounds')} rounds of a boot of their own, the NIC under test "
+                     f"alone on vCPU 0)")
+    else:
+        lines.append("driver instructions and notifications: not counted (no cost pass)")
     lines.append("cells: median [min-max] over the rounds, xRATIO = configuration / C/C "
                  "(where both exist)")
     head = ["metric", "unit"] + [doc["configs"][c]["label"] for c in cols]
@@ -212,7 +230,7 @@ def table(doc):
     if n["max"] is not None:
         worst = max((m for m in n["per_metric"] if not doc["metrics"][m].get("diagnostic")),
                     key=n["per_metric"].get)
-        lines.append(f"noise band (C/C measured twice, alternated): up to "
+        lines.append(f"noise band of the timed metrics (C/C measured twice, alternated): up to "
                      f"{n['max'] * 100:.1f}% ({doc['metrics'][worst]['title']}); "
                      f"ratios within it are no difference")
     lines += goal_lines(doc)
@@ -222,33 +240,41 @@ def table(doc):
 
 
 def goal_lines(doc):
-    """The goal, Rust / C >= 1.00 on the "goal" metrics, per configuration with Rust in it:
-    the lowest and highest ratio, and whether the lowest is below 1.00 by more than the noise
-    of those metrics."""
+    """The goal, Rust/C <= 1.00 on the "goal" metrics (the drivers' own instructions,
+    notifications and interrupts per packet; lower is better), per configuration with Rust in
+    it: the metric furthest above 1.00 measured against its own noise band (C/C measured twice),
+    and whether it is above 1.00 by more than that band."""
     goal = [m for m, info in doc["metrics"].items() if info.get("goal")]
-    band = doc["noise"].get("goal_max")
-    if band is None:
+    noise = doc["noise"]["per_metric"]
+    judged = [m for m in goal if m in noise]
+    if not judged:
         return []
-    lines = [f"goal, Rust/C >= 1.00 on {len(goal)} metrics (pps, TCP, trans/s); their noise "
-             f"band: {band * 100:.1f}%"]
+    lines = [f"goal, Rust/C <= 1.00 on {len(judged)} metrics (driver instructions, "
+             f"notifications and interrupts per packet), each against its noise band "
+             f"(C/C measured twice: {min(noise[m] for m in judged) * 100:.1f}-"
+             f"{max(noise[m] for m in judged) * 100:.1f}%)"]
     for c, info in doc["configs"].items():
         if c in (BASELINE, NOISE):
             continue
-        ratios = {m: doc["results"][m][c]["ratio"] for m in goal
+        ratios = {m: doc["results"][m][c]["ratio"] for m in judged
                   if "ratio" in doc["results"][m][c]}
         if not ratios:
             continue
-        lo = min(ratios, key=ratios.get)
-        hi = max(ratios, key=ratios.get)
-        if ratios[lo] >= 1:
+        # How far above 1.00 each is, in units of its band (a band of 0 counts as 0.5 %).
+        score = {m: (r - 1) / max(noise[m], 0.005) for m, r in ratios.items()}
+        worst = max(score, key=score.get)
+        best = min(ratios, key=ratios.get)
+        above = [m for m, r in ratios.items() if r > 1 + noise[m]]
+        if all(r <= 1 for r in ratios.values()):
             verdict = "met"
-        elif ratios[lo] < 1 - band:
-            verdict = "not met: below 1.00 by more than the noise"
+        elif above:
+            verdict = (f"not met: {len(above)} of {len(ratios)} above 1.00 by more than "
+                       f"their noise")
         else:
             verdict = "within the noise of 1.00"
-        lines.append(f"  {info['label']}: lowest x{ratios[lo]:.3f} "
-                     f"({doc['metrics'][lo]['title']}), highest x{ratios[hi]:.3f} "
-                     f"({doc['metrics'][hi]['title']}): {verdict}")
+        lines.append(f"  {info['label']}: worst x{ratios[worst]:.3f} "
+                     f"({doc['metrics'][worst]['title']}, noise {noise[worst] * 100:.1f}%), "
+                     f"best x{ratios[best]:.3f} ({doc['metrics'][best]['title']}): {verdict}")
     return lines
 
 
@@ -283,6 +309,10 @@ def check(doc):
                 for k in ("median", "min", "max", "samples"):
                     if k not in x:
                         errs.append(f"missing results.{m}.{c}.{k}")
+                # A count of the cost pass is never 0: every packet runs driver code, and a
+                # transmitting driver notifies.
+                if METRICS[m].get("cost") and not x.get("min", 0) > 0:
+                    errs.append(f"results.{m}.{c}: {x.get('min')} is not positive")
             # Every configuration that can run must have measured every metric.
             upstream = CONFIGS[c]["driver"] != "rvirtio_net"
             if not (rust or upstream):
@@ -290,7 +320,8 @@ def check(doc):
             problem = None
             if x["status"] == "failed":
                 problem = f"results.{m}.{c} failed: {'; '.join(x.get('notes', []))}"
-            elif x["status"] == "n/a" and m != "tcp_mq_mbps":
+            elif x["status"] == "n/a" and m != "tcp_mq_mbps" and not (
+                    METRICS[m].get("cost") and not doc["meta"].get("cost_rounds")):
                 problem = f"results.{m}.{c} n/a for a configuration that ran"
             if problem:
                 errs.append(problem)

@@ -14,25 +14,10 @@
 . "$RVIRTIO_TOP/selftests/guest/lib.sh"
 . "$RVIRTIO_TOP/selftests/bench/guest-lib.sh"
 
-tool=$RVIRTIO_TOP/selftests/bench/bench_tool.py
 packets=${PROF_PACKETS:-200000}
 bytes=${PROF_BYTES:-200000000}
 test=${PROF_TEST:-pktgen}
-configs=${PROF_CONFIGS:-c_c r_r c_r r_c c_c}
-snaps=0
-
-# Asks the plugin for a snapshot and waits until it is written.
-snapshot() { # snapshot LABEL
-	local i=0
-	snaps=$((snaps + 1))
-	printf '%s\t%s\n' "$snaps" "$1" >> "$RVIRTIO_OUT/labels"
-	: > "$RVIRTIO_OUT/req-$snaps"
-	while [ ! -e "$RVIRTIO_OUT/ack-$snaps" ]; do
-		i=$((i + 1))
-		[ $i -le 1200 ] || fail "the plugin did not answer snapshot $snaps (is it loaded?)"
-		sleep 0.05
-	done
-}
+prof_configs=${PROF_CONFIGS:-c_c r_r c_r r_c c_c}
 
 # pktgen, one thread on CPU 0: $2 frames of 60 bytes (64 with the FCS) on $1, as the bench
 # sends them; prints pktgen's rate.
@@ -65,17 +50,12 @@ rm -f "$RVIRTIO_OUT"/{labels,packets,kallsyms} "$RVIRTIO_OUT"/req-* "$RVIRTIO_OU
 must kmod_load virtio_net
 must kmod_load pktgen
 must rvirtio_load rvirtio_pci
-must rvirtio_load rvirtio_net
-rust_drv=
-for d in /sys/bus/virtio/drivers/*; do
-	[ "$(basename "$(readlink "$d/module" 2>/dev/null)")" = rvirtio_net ] && rust_drv=$(basename "$d")
-done
-[ -n "$rust_drv" ] || fail "rvirtio_net registered no virtio driver"
+rust_drv=$(rust_net_driver) && [ -n "$rust_drv" ] || fail "rvirtio_net registered no virtio driver"
 wait_for 5 netdev_by_mac "$NIC1_MAC" || fail "no peer interface"
 wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface under test"
 netns_setup > /dev/null || fail "namespace setup failed"
 
-for cfg in $configs; do
+for cfg in $prof_configs; do
 	case $cfg in
 	c_c) pci=virtio-pci drv=virtio_net ;;
 	r_c) pci=rvirtio-pci drv=virtio_net ;;
@@ -95,9 +75,9 @@ for cfg in $configs; do
 		# read after the snapshot: python's start is no part of the test.
 		iperf_client 270 -R -n $((bytes / 10)) | tcp_rx_result > /dev/null ||
 			fail "$cfg: iperf3 failed"
-		snapshot "$cfg start"
+		plugin_snapshot "$cfg start"
 		json=$(iperf_client 270 -R -n "$bytes")
-		snapshot "$cfg end"
+		plugin_snapshot "$cfg end"
 		out=$(echo "$json" | tcp_rx_result) || fail "$cfg: iperf3 failed: $out"
 		read -r got mbps <<< "$out"
 		printf '%s\t%s\t%s\n' "$cfg" $((got / 1000)) "$mbps" >> "$RVIRTIO_OUT/packets"
@@ -106,9 +86,9 @@ for cfg in $configs; do
 	fi
 	pktgen_count "$dev" 20000 > /dev/null || fail "$cfg: pktgen failed"
 	tx0=$(cat "/sys/class/net/$dev/statistics/tx_packets")
-	snapshot "$cfg start"
+	plugin_snapshot "$cfg start"
 	pps=$(pktgen_count "$dev" "$packets") || fail "$cfg: pktgen failed"
-	snapshot "$cfg end"
+	plugin_snapshot "$cfg end"
 	tx1=$(cat "/sys/class/net/$dev/statistics/tx_packets")
 	printf '%s\t%s\t%s\n' "$cfg" $((tx1 - tx0)) "${pps%pps}" >> "$RVIRTIO_OUT/packets"
 	echo "$cfg: $((tx1 - tx0)) frames sent, pktgen ${pps:-no rate}"

@@ -12,6 +12,11 @@
  * between them, by address: the same count QEMU's instruction clock (-icount) charges.
  *
  * Counting is inline (one add per block executed): the guest runs at nearly its usual speed.
+ *
+ * Options (after dir=):
+ *   cpus=on   count per vCPU, with a callback per block executed (slower than inline): each
+ *             line then has one count per vCPU, "VADDR INSNS EXECS_CPU0 EXECS_CPU1 ...";
+ *   delta=on  each snapshot holds what ran since the previous one, not since the start.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -24,11 +29,15 @@
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
 
+#define MAX_CPUS 8
+
 /* One block: its start address and length; re-translations of it share the entry. */
 struct block {
 	uint64_t vaddr;
 	uint64_t insns;
-	uint64_t execs;
+	uint64_t execs[MAX_CPUS];
+	/* What the previous snapshot wrote (delta=on). */
+	uint64_t last[MAX_CPUS];
 	struct block *next;
 };
 
@@ -37,6 +46,8 @@ static struct block *table[1 << HASH_BITS];
 static uint64_t translations;
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static char dir[4096];
+static int per_cpu, delta;
+static unsigned int ncpus = 1;
 
 static unsigned int hash(uint64_t vaddr, uint64_t insns)
 {
@@ -46,6 +57,14 @@ static unsigned int hash(uint64_t vaddr, uint64_t insns)
 	h *= 0xbf58476d1ce4e5b9ULL;
 	h ^= h >> 32;
 	return h & ((1 << HASH_BITS) - 1);
+}
+
+static void on_exec(unsigned int vcpu, void *udata)
+{
+	struct block *b = udata;
+
+	if (vcpu < MAX_CPUS)
+		__atomic_fetch_add(&b->execs[vcpu], 1, __ATOMIC_RELAXED);
 }
 
 static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
@@ -70,9 +89,13 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 		}
 	}
 	pthread_mutex_unlock(&table_lock);
-	if (b)
-		qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &b->execs,
-							 1);
+	if (!b)
+		return;
+	if (per_cpu)
+		qemu_plugin_register_vcpu_tb_exec_cb(tb, on_exec, QEMU_PLUGIN_CB_NO_REGS, b);
+	else
+		qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64,
+							 &b->execs[0], 1);
 }
 
 static int touch(const char *path)
@@ -80,6 +103,28 @@ static int touch(const char *path)
 	FILE *f = fopen(path, "w");
 
 	return f ? fclose(f) : -1;
+}
+
+/* One line for a block that ran (since the previous snapshot, with delta=on). */
+static void write_block(FILE *f, struct block *b)
+{
+	uint64_t v[MAX_CPUS], any = 0;
+	unsigned int c;
+
+	for (c = 0; c < ncpus; c++) {
+		uint64_t now = __atomic_load_n(&b->execs[c], __ATOMIC_RELAXED);
+
+		v[c] = delta ? now - b->last[c] : now;
+		if (delta)
+			b->last[c] = now;
+		any |= v[c];
+	}
+	if (!any)
+		return;
+	fprintf(f, "%" PRIx64 " %" PRIu64, b->vaddr, b->insns);
+	for (c = 0; c < ncpus; c++)
+		fprintf(f, " %" PRIu64, v[c]);
+	fputc('\n', f);
 }
 
 static void snapshot(int n)
@@ -96,13 +141,8 @@ static void snapshot(int n)
 		pthread_mutex_lock(&table_lock);
 		fprintf(f, "# %" PRIu64 "\n", translations);
 		for (i = 0; i < (1u << HASH_BITS); i++)
-			for (b = table[i]; b; b = b->next) {
-				uint64_t execs = __atomic_load_n(&b->execs, __ATOMIC_RELAXED);
-
-				if (execs)
-					fprintf(f, "%" PRIx64 " %" PRIu64 " %" PRIu64 "\n", b->vaddr,
-						b->insns, execs);
-			}
+			for (b = table[i]; b; b = b->next)
+				write_block(f, b);
 		pthread_mutex_unlock(&table_lock);
 		if (fclose(f) == 0)
 			rename(tmp, path);
@@ -133,9 +173,16 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 	pthread_t thread;
 	int i;
 
-	for (i = 0; i < argc; i++)
+	for (i = 0; i < argc; i++) {
 		if (!strncmp(argv[i], "dir=", 4))
 			snprintf(dir, sizeof(dir), "%s", argv[i] + 4);
+		else if (!strcmp(argv[i], "cpus=on"))
+			per_cpu = 1;
+		else if (!strcmp(argv[i], "delta=on"))
+			delta = 1;
+	}
+	if (per_cpu && info->system_emulation)
+		ncpus = info->system.smp_vcpus < MAX_CPUS ? info->system.smp_vcpus : MAX_CPUS;
 	if (!dir[0]) {
 		fprintf(stderr, "insn_count: no dir= argument\n");
 		return -1;

@@ -10,8 +10,7 @@
 # tells why a pktgen ratio is below 1 where perf cannot look (no PMU under TCG, and its timer
 # starves a guest on the instruction clock).
 #
-# The plugin builds against the qemu-plugin.h of the QEMU that runs it: taken from the source
-# of the installed Debian package (the header alone, cached under $RVIRTIO_CACHE/qemu-plugin).
+# The plugin is built by plugin.sh, against the qemu-plugin.h of the QEMU that runs it.
 #
 # Environment: PROF_CONFIGS ("c_c r_r c_r r_c c_c"), PROF_TEST (pktgen; tcp_rx: iperf3 sends
 # PROF_BYTES of TCP from the peer, counts per KB received), PROF_PACKETS (200000), PROF_BYTES
@@ -25,32 +24,8 @@ out=${PROF_OUT:-$top/out/profile}
 queues=${PROF_QUEUES:-2}
 kdir=${KDIR:-$("$top/scripts/kernel.sh" --path normal)}
 moddir=${RVIRTIO_MODDIR:-$top/out/build}
-mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
-qemu=$(command -v qemu-system-x86_64) || { echo "profile: no qemu-system-x86_64" >&2; exit 1; }
-# The source version of the installed QEMU, e.g. 1:7.2+dfsg-7+deb12u18 -> 7.2+dfsg.
-pkg=$(dpkg-query -S "$qemu" 2> /dev/null | cut -d: -f1) || pkg=
-ver=
-[ -n "$pkg" ] && ver=$(dpkg-query -W -f '${source:Upstream-Version}' "$pkg" 2> /dev/null)
-if [ -z "$ver" ]; then
-	echo "profile: $qemu is not from a Debian package: cannot tell which qemu-plugin.h it needs" >&2
-	exit 1
-fi
-cache=$RVIRTIO_CACHE/qemu-plugin/$ver
-header=$cache/include/qemu-plugin.h
-if [ ! -s "$header" ]; then
-	echo "profile: fetching qemu-plugin.h of QEMU $ver from the Debian source package" >&2
-	mkdir -p "$cache/include"
-	tmp=$(mktemp -d)
-	trap 'rm -rf "$tmp"' EXIT
-	curl -fsS -o "$tmp/orig.tar.xz" "$mirror/pool/main/q/qemu/qemu_$ver.orig.tar.xz"
-	tar -xJf "$tmp/orig.tar.xz" -C "$tmp" --wildcards '*/include/qemu/qemu-plugin.h'
-	cp "$tmp"/*/include/qemu/qemu-plugin.h "$header"
-fi
-plugin=$cache/libinsn_count.so
-if [ ! -f "$plugin" ] || [ "$here/insn_count.c" -nt "$plugin" ]; then
-	gcc -O2 -Wall -shared -fPIC -I"$cache/include" -o "$plugin" "$here/insn_count.c" -lpthread
-fi
+plugin=$("$here/plugin.sh")
 
 # Two queue pairs need tap backends in a network namespace (as for the benchmark).
 if [ "$queues" -gt 1 ] && ! { [ -c /dev/net/tun ] && unshare --net true 2> /dev/null; }; then
