@@ -2,11 +2,15 @@
 
 //! The control queue: commands to the device, one at a time, answered synchronously.
 
+use super::fault::TxInject;
 use crate::virtio::{Request, Virtqueue};
 use kernel::{
     new_mutex,
     prelude::*,
-    sync::Mutex,
+    sync::{
+        atomic::{Atomic, Relaxed},
+        Arc, Mutex,
+    },
     time::{delay::fsleep, Delta},
 };
 
@@ -53,13 +57,29 @@ pub(super) struct Ctrl {
     /// Serialises commands; empty without a control queue or while the device is reset.
     #[pin]
     vq: Mutex<Option<Virtqueue<KBox<Request>>>>,
+    /// Commands given up on before their answer came.
+    timeouts: Atomic<u64>,
+    /// Answers that came after their command was given up on, and were dropped.
+    stale: Atomic<u64>,
+    inject: Arc<TxInject>,
 }
 
 impl Ctrl {
-    pub(super) fn new(vq: Option<Virtqueue<KBox<Request>>>) -> impl PinInit<Self> {
+    pub(super) fn new(
+        vq: Option<Virtqueue<KBox<Request>>>,
+        inject: Arc<TxInject>,
+    ) -> impl PinInit<Self> {
         pin_init!(Self {
             vq <- new_mutex!(vq),
+            timeouts: Atomic::new(0),
+            stale: Atomic::new(0),
+            inject,
         })
+    }
+
+    /// The counters: commands timed out, late answers dropped.
+    pub(super) fn stat_values(&self) -> [u64; 2] {
+        [self.timeouts.load(Relaxed), self.stale.load(Relaxed)]
     }
 
     /// Replaces the queue (after a reset), or drops it (before one) with `None`.
@@ -68,25 +88,40 @@ impl Ctrl {
     }
 
     /// Sends command `cmd` of `class` with `data` and waits for the answer (process context).
+    ///
+    /// A command given up on (`ETIMEDOUT`) stays on the ring, and its answer may come later,
+    /// while a later command waits: answers are matched to their request, and a late one is
+    /// dropped (counted), never taken for the answer of the command that waits.
     pub(super) fn send(&self, class: u8, cmd: u8, data: &[u8]) -> Result {
         let mut guard = self.vq.lock();
         let vq = Option::as_mut(&mut *guard).ok_or(ENODEV)?;
         let req = KBox::new(Request::new(&[&[class, cmd], data], 1)?, GFP_KERNEL)?;
+        // Which answer is ours: the request's address, which no other request on the ring
+        // has while it is there.
+        let ours: *const Request = &*req;
         vq.add_request(req).map_err(|(e, _)| e)?;
         vq.kick();
+        let give_up = self.inject.take_ctrl_timeout();
         let mut waited = 0;
         loop {
-            if let Some((req, _)) = vq.get_buf() {
-                return match req.answer().first() {
-                    Some(&ACK_OK) => Ok(()),
-                    _ => Err(EIO),
-                };
+            if !give_up {
+                while let Some((req, _)) = vq.get_buf() {
+                    if !core::ptr::eq(&*req, ours) {
+                        self.stale.add(1, Relaxed);
+                        continue;
+                    }
+                    return match req.answer().first() {
+                        Some(&ACK_OK) => Ok(()),
+                        _ => Err(EIO),
+                    };
+                }
             }
             if vq.is_broken() {
                 return Err(EIO);
             }
-            if waited >= TIMEOUT_US {
+            if give_up || waited >= TIMEOUT_US {
                 // The request stays on the ring; the device is likely to need a reset.
+                self.timeouts.add(1, Relaxed);
                 return Err(ETIMEDOUT);
             }
             fsleep(Delta::from_micros(POLL_US as i64));

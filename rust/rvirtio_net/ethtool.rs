@@ -19,6 +19,8 @@ const RX_STATS: [&str; 6] = [
     "deferred_refills",
 ];
 const TX_STATS: [&str; 6] = ["packets", "bytes", "dropped", "stop", "wake", "timeouts"];
+/// The control queue's statistics, after the queues' (see `Ctrl::stat_values`).
+const CTRL_STATS: [&str; 2] = ["ctrl_timeouts", "ctrl_stale_answers"];
 
 #[vtable]
 impl Ethtool for NetPriv {
@@ -64,7 +66,7 @@ impl Ethtool for NetPriv {
     }
 
     fn stats_count(&self, _dev: &net::Device) -> usize {
-        self.rx.len() * RX_STATS.len() + self.tx.len() * TX_STATS.len()
+        self.rx.len() * RX_STATS.len() + self.tx.len() * TX_STATS.len() + CTRL_STATS.len()
     }
 
     fn stats_names(&self, _dev: &net::Device, out: &mut NamesWriter<'_>) {
@@ -78,6 +80,9 @@ impl Ethtool for NetPriv {
                 out.push(format_args!("tx{i}_{name}"));
             }
         }
+        for name in CTRL_STATS {
+            out.push(format_args!("{name}"));
+        }
     }
 
     fn stats(&self, _dev: &net::Device, out: &mut StatsWriter<'_>) {
@@ -90,6 +95,9 @@ impl Ethtool for NetPriv {
             for v in q.stat_values() {
                 out.push(v);
             }
+        }
+        for v in self.ctrl.stat_values() {
+            out.push(v);
         }
     }
 }

@@ -12,6 +12,10 @@
 //! A readable part shorter than the header would do too with a backend that takes vnet
 //! headers, but QEMU 7.2 with one that does not (the hub) aborts on it (an assertion in
 //! `iov_copy()`), so it is not used.
+//!
+//! Writing to `ctrl_timeout` in the same directory makes the next control command give up at
+//! once instead of waiting for its answer, as if the device took longer than the timeout: the
+//! answer then comes later, while the next command waits for its own.
 
 use kernel::{
     debugfs::{Dir, File},
@@ -27,9 +31,10 @@ use kernel::{
 /// Bytes of the malformed request's only (device-writable) buffer.
 pub(super) const BAD_LEN: usize = 4;
 
-/// A pending injection, shared by the debugfs file and the transmit queue.
+/// Pending injections, shared by the debugfs files, the transmit queues and the control queue.
 pub(crate) struct TxInject {
     pending: Atomic<u32>,
+    ctrl_timeout: Atomic<u32>,
 }
 
 impl TxInject {
@@ -37,14 +42,20 @@ impl TxInject {
         Ok(Arc::new(
             Self {
                 pending: Atomic::new(0),
+                ctrl_timeout: Atomic::new(0),
             },
             GFP_KERNEL,
         )?)
     }
 
-    /// Whether an injection is pending; it is no longer afterwards.
+    /// Whether a transmit injection is pending; it is no longer afterwards.
     pub(super) fn take(&self) -> bool {
         self.pending.load(Relaxed) != 0 && self.pending.xchg(0, Relaxed) != 0
+    }
+
+    /// Whether the next control command is to time out at once; it is no longer afterwards.
+    pub(super) fn take_ctrl_timeout(&self) -> bool {
+        self.ctrl_timeout.load(Relaxed) != 0 && self.ctrl_timeout.xchg(0, Relaxed) != 0
     }
 }
 
@@ -53,10 +64,16 @@ fn write(inject: &Arc<TxInject>, _input: &mut UserSliceReader) -> Result {
     Ok(())
 }
 
-/// The debugfs directory of a device and its `inject_tx` file.
+fn write_ctrl(inject: &Arc<TxInject>, _input: &mut UserSliceReader) -> Result {
+    inject.ctrl_timeout.store(1, Relaxed);
+    Ok(())
+}
+
+/// The debugfs directory of a device and its `inject_tx` and `ctrl_timeout` files.
 pub(super) struct Knob {
-    // Dropped first: the file goes before its directory.
+    // Dropped first: the files go before their directory.
     _file: Pin<KBox<File<Arc<TxInject>>>>,
+    _ctrl_file: Pin<KBox<File<Arc<TxInject>>>>,
     _dir: Dir,
 }
 
@@ -74,8 +91,13 @@ impl Knob {
             dir.write_callback_file(c"inject_tx", inject.clone(), &write),
             GFP_KERNEL,
         )?;
+        let ctrl_file = KBox::pin_init(
+            dir.write_callback_file(c"ctrl_timeout", inject.clone(), &write_ctrl),
+            GFP_KERNEL,
+        )?;
         Ok(Some(Self {
             _file: file,
+            _ctrl_file: ctrl_file,
             _dir: dir,
         }))
     }

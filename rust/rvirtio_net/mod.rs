@@ -180,7 +180,7 @@ impl NetPriv {
             rx,
             tx,
             rx_caps,
-            ctrl: KBox::pin_init(ctrl::Ctrl::new(ctrl_vq), GFP_KERNEL)?,
+            ctrl: KBox::pin_init(ctrl::Ctrl::new(ctrl_vq, inject.clone()), GFP_KERNEL)?,
             mq: s.mq,
             ctrl_rx: s.ctrl_rx,
             ctrl_vlan: s.ctrl_vlan,
