@@ -7,7 +7,7 @@
 use super::Device;
 use crate::bindings;
 use core::marker::PhantomData;
-use kernel::{ffi::c_int, prelude::*};
+use kernel::{ffi::c_int, prelude::*, sync::atomic::Relaxed};
 
 /// Driver information (`ethtool -i`).
 pub(crate) struct DrvInfo<'a>(&'a mut bindings::ethtool_drvinfo);
@@ -262,7 +262,12 @@ impl<T: Ethtool> Adapter<T> {
         if sset != bindings::ethtool_stringset_ETH_SS_STATS as c_int {
             return EINVAL.to_errno();
         }
-        c_int::try_from(t.stats_count(d)).unwrap_or(0)
+        let n = u32::try_from(t.stats_count(d))
+            .unwrap_or(0)
+            .min(c_int::MAX as u32);
+        // SAFETY: As in `get_drvinfo`: `dev` has our private area.
+        unsafe { (*super::priv_stats_names::<T>(dev)).store(n, Relaxed) };
+        n as c_int
     }
 
     extern "C" fn get_strings(dev: *mut bindings::net_device, sset: u32, data: *mut u8) {
@@ -271,21 +276,26 @@ impl<T: Ethtool> Adapter<T> {
         if sset != bindings::ethtool_stringset_ETH_SS_STATS {
             return;
         }
-        let n = t.stats_count(d);
-        // SAFETY: The core allocated `get_sset_count()` names of `ETH_GSTRING_LEN` bytes.
+        // The core allocated names for the count `get_sset_count()` gave it last (under the
+        // RTNL, as this call): not asked again here, as it may have changed.
+        // SAFETY: As in `get_drvinfo`: `dev` has our private area.
+        let n = unsafe { (*super::priv_stats_names::<T>(dev)).load(Relaxed) } as usize;
+        // SAFETY: The core allocated `n` names of `ETH_GSTRING_LEN` bytes (above).
         let out = unsafe { core::slice::from_raw_parts_mut(data, n * GSTRING_LEN) };
         t.stats_names(d, &mut NamesWriter { out, next: 0 });
     }
 
     extern "C" fn get_ethtool_stats(
         dev: *mut bindings::net_device,
-        _stats: *mut bindings::ethtool_stats,
+        stats: *mut bindings::ethtool_stats,
         data: *mut u64,
     ) {
         // SAFETY: As in `get_drvinfo`.
         let (d, t) = unsafe { Self::get(dev) };
-        let n = t.stats_count(d);
-        // SAFETY: The core allocated `get_sset_count()` values.
+        // SAFETY: The core passes the request it allocated `data` for: `n_stats` values, the
+        // count `get_sset_count()` gave then (not asked again here: it may have changed).
+        let n = unsafe { (*stats).n_stats } as usize;
+        // SAFETY: `data` has room for `n` values (above).
         let out = unsafe { core::slice::from_raw_parts_mut(data, n) };
         t.stats(d, &mut StatsWriter { out, next: 0 });
     }

@@ -18,7 +18,9 @@ mod virtio_buf;
 
 use crate::bindings;
 use core::{cell::UnsafeCell, marker::PhantomData, mem, ptr::NonNull};
-use kernel::{device, error::from_result, ffi::c_int, prelude::*, types::Opaque};
+use kernel::{
+    device, error::from_result, ffi::c_int, prelude::*, sync::atomic::Atomic, types::Opaque,
+};
 pub(crate) use napi::Napi;
 pub(crate) use qstats::{RxQueueStats, TxQueueStats};
 pub(crate) use skbuff::SkBuff;
@@ -631,6 +633,9 @@ pub(crate) trait Operations: Send + Sync + Sized {
 struct Priv<T> {
     rx_mode: RxModeWork,
     deferred: DeferredWork,
+    /// How many statistics names the core was last told of (`get_sset_count`): what it
+    /// allocated for `get_strings`, which does not say.
+    stats_names: Atomic<u32>,
     data: T,
 }
 
@@ -663,6 +668,14 @@ struct RxModeWork {
 unsafe fn priv_data<T>(dev: *mut bindings::net_device) -> *mut T {
     // SAFETY: The private area holds a `Priv<T>` (allocated so by the registration).
     unsafe { &raw mut (*bindings::netdev_priv(dev).cast::<Priv<T>>()).data }
+}
+
+/// # Safety
+///
+/// As for [`priv_data`].
+unsafe fn priv_stats_names<T>(dev: *mut bindings::net_device) -> *mut Atomic<u32> {
+    // SAFETY: As in `priv_data`.
+    unsafe { &raw mut (*bindings::netdev_priv(dev).cast::<Priv<T>>()).stats_names }
 }
 
 /// # Safety
@@ -977,6 +990,7 @@ impl<T: Operations + ethtool::Ethtool> Registration<T> {
             (&raw mut (*d).dev).write(raw);
             (&raw mut (*d).run).write(deferred_run::<T>);
             (&raw mut (*d).enabled).write(T::HAS_DEFERRED_WORK);
+            priv_stats_names::<T>(raw).write(Atomic::new(0));
         }
         // SAFETY: `priv_` is valid for writes and pinned; on error nothing was initialised.
         if let Err(e) = unsafe { init(typed).__pinned_init(priv_) } {
