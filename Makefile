@@ -14,6 +14,8 @@
 #   make bench-smoke  the same in smoke mode: one round of 1 s tests
 #   make profile      guest instructions per frame sent, per configuration and kernel symbol
 #                     (QEMU instruction-count plugin): out/profile/profile.txt
+#   make bench-recovery  the phases of a NEEDS_RESET recovery, per strategy, median and range
+#                     of 20: out/bench-recovery/recovery.txt
 #   make kernel       build (or reuse) the pinned kernel; kernel-debug for the debug flavour
 #   make clippy       build with CLIPPY=1;  make rustdoc;  make rustfmt / rustfmtcheck
 #
@@ -39,7 +41,7 @@ BUILD ?= $(TOP)/out/build
 KMAKE = $(MAKE) -C $(KDIR) M=$(TOP) MO=$(BUILD) $(KBUILD_TOOLCHAIN)
 
 .PHONY: all modules clean setup toolchain kernel kernel-debug run check check-debug clippy \
-	rustdoc rustfmt rustfmtcheck bench bench-smoke profile
+	rustdoc rustfmt rustfmtcheck bench bench-smoke profile bench-recovery
 
 all: modules
 
@@ -83,6 +85,10 @@ bench-smoke: setup
 profile: setup
 	$(MAKE) -C $(TOP) modules
 	RVIRTIO_MODDIR=$(BUILD) $(TOP)/selftests/bench/profile/profile.sh
+
+bench-recovery: setup
+	$(MAKE) -C $(TOP) modules
+	RVIRTIO_MODDIR=$(BUILD) $(TOP)/selftests/bench/recovery.sh
 
 # The robustness suite on the debug kernel, with modules built for it in their own directory.
 DEBUG_BUILD := $(TOP)/out/build-debug

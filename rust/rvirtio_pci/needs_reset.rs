@@ -94,6 +94,65 @@ struct Last {
     in_flight: InFlight,
     result: Result,
     duration_us: i64,
+    phases: Phases,
+}
+
+/// When each phase of the last recovery ended, in microseconds from the injection of the fault
+/// (debugfs `inject`), or from its detection when it was not injected. `None`: the strategy has
+/// no such phase (re-probing unbinds and binds the driver in one step).
+#[derive(Clone, Copy, Debug, Default)]
+struct Phases {
+    /// Whether the times count from an injection.
+    injected: bool,
+    /// The device was found asking for a reset (the interrupt, the status check or the driver).
+    detected: i64,
+    /// The reset work started.
+    work: i64,
+    /// The driver was quiesced (`reset_prepare` or `freeze` returned).
+    quiesced: Option<i64>,
+    /// The device was reset (status 0 read back).
+    reset: Option<i64>,
+    /// The driver was restarted (`reset_done`, `restore` or the re-probe returned): DRIVER_OK.
+    ready: Option<i64>,
+}
+
+/// Takes the times of the phases of one recovery.
+struct Clock<'a> {
+    stats: &'a IrqStats,
+    origin_ns: i64,
+    phases: Phases,
+}
+
+impl<'a> Clock<'a> {
+    /// Starts at the work, from what the detection recorded.
+    fn start(stats: &'a IrqStats) -> Self {
+        let detected_ns = stats.detected_ns.load(Relaxed);
+        let injected_ns = stats.origin_ns.load(Relaxed);
+        let origin_ns = if injected_ns != 0 {
+            injected_ns
+        } else {
+            detected_ns
+        };
+        let mut clock = Self {
+            stats,
+            origin_ns,
+            phases: Phases {
+                injected: injected_ns != 0,
+                ..Phases::default()
+            },
+        };
+        clock.phases.detected = clock.us_since_origin(detected_ns);
+        clock.phases.work = clock.now();
+        clock
+    }
+
+    fn us_since_origin(&self, ns: i64) -> i64 {
+        ns.saturating_sub(self.origin_ns) / 1000
+    }
+
+    fn now(&self) -> i64 {
+        self.us_since_origin(self.stats.now_ns())
+    }
 }
 
 /// The recovery state of one device: the policy, plus what debugfs shows.
@@ -123,6 +182,10 @@ pub(crate) struct IrqStats {
     injected_ns: Atomic<i64>,
     /// Time from the last injection to its detection, in microseconds (-1: none).
     latency_us: Atomic<i64>,
+    /// When the last detection was, in nanoseconds since `epoch`.
+    detected_ns: Atomic<i64>,
+    /// When the fault of the last detection was injected, if it was (0: it was not).
+    origin_ns: Atomic<i64>,
     /// 1 from a detection until the recovery of it is over.
     busy: Atomic<u32>,
     epoch: Instant<Monotonic>,
@@ -139,6 +202,8 @@ impl IrqStats {
             written: Atomic::new(0),
             injected_ns: Atomic::new(0),
             latency_us: Atomic::new(-1),
+            detected_ns: Atomic::new(0),
+            origin_ns: Atomic::new(0),
             busy: Atomic::new(0),
             epoch: Instant::now(),
         }
@@ -224,10 +289,12 @@ pub(crate) fn detect(
     }
     stats.last_detector.store(how.id(), Relaxed);
     stats.last_status.store(status.into(), Relaxed);
+    let now = stats.now_ns();
     let injected = stats.injected_ns.xchg(0, Relaxed);
+    stats.detected_ns.store(now, Relaxed);
+    stats.origin_ns.store(injected, Relaxed);
     if injected != 0 {
-        let us = (stats.now_ns() - injected) / 1000;
-        stats.latency_us.store(us, Relaxed);
+        stats.latency_us.store((now - injected) / 1000, Relaxed);
     }
     true
 }
@@ -285,10 +352,12 @@ pub(crate) fn recover(dev: &impl Device, rec: &Recovery<'_>) {
     drop(st);
 
     let start = Instant::<Monotonic>::now();
+    let mut clock = Clock::start(dev.irq_stats());
     // Before the queues break: what the device took and will never give back.
     let in_flight = rec.in_flight();
     rec.break_queues();
-    let (strategy, result) = run(dev, rec, forced);
+    let (strategy, result) = run(dev, rec, forced, &mut clock);
+    clock.phases.ready = result.as_ref().ok().map(|_| clock.now());
     let duration_us = start.elapsed().as_micros_ceil();
     let status_after = dev.status();
     let broken =
@@ -307,6 +376,7 @@ pub(crate) fn recover(dev: &impl Device, rec: &Recovery<'_>) {
         in_flight,
         result,
         duration_us,
+        phases: clock.phases,
     });
     let found =
         Detector::from_id(dev.irq_stats().last_detector.load(Relaxed)).map_or("?", Detector::name);
@@ -378,6 +448,7 @@ fn run(
     dev: &impl Device,
     rec: &Recovery<'_>,
     forced: Option<Strategy>,
+    clock: &mut Clock<'_>,
 ) -> (Strategy, Result<bool>) {
     let guard = rec.lock_driver();
     let caps = guard.caps();
@@ -395,12 +466,21 @@ fn run(
             dev,
             &guard,
             strategy,
+            clock,
             |g| g.reset_prepare(),
             |g| g.reset_done(),
         ),
-        Strategy::FreezeRestore => prepared(dev, &guard, strategy, |g| g.freeze(), |g| g.restore()),
+        Strategy::FreezeRestore => prepared(
+            dev,
+            &guard,
+            strategy,
+            clock,
+            |g| g.freeze(),
+            |g| g.restore(),
+        ),
         Strategy::ResetOnly => {
             guard.reset();
+            clock.phases.reset = Some(clock.now());
             guard.add_status(status::ACKNOWLEDGE);
             Some(Ok(()))
         }
@@ -420,19 +500,24 @@ fn prepared(
     dev: &impl Device,
     guard: &DriverGuard<'_>,
     strategy: Strategy,
+    clock: &mut Clock<'_>,
     prepare: impl FnOnce(&DriverGuard<'_>) -> Result,
     done: impl FnOnce(&DriverGuard<'_>) -> Result,
 ) -> Option<Result> {
-    if let Err(e) = prepare(guard) {
+    let quiesced = prepare(guard);
+    clock.phases.quiesced = Some(clock.now());
+    if let Err(e) = quiesced {
         dev_warn!(
             dev.pdev(),
             "driver refused {} ({:?}): re-probing it\n",
             strategy.name(),
             e
         );
+        clock.phases.quiesced = None;
         return None;
     }
     guard.reset();
+    clock.phases.reset = Some(clock.now());
     Some(done(guard))
 }
 
@@ -497,6 +582,24 @@ pub(crate) fn show(dev: &impl Device, m: &SeqFile) {
         seq_print!(m, "last_status_after: {:#04x}\n", last.status_after);
         seq_print!(m, "last_result: {}\n", result);
         seq_print!(m, "last_duration_us: {}\n", last.duration_us);
+        let p = last.phases;
+        seq_print!(
+            m,
+            "last_phases_from: {}\n",
+            if p.injected { "injection" } else { "detection" }
+        );
+        for (name, us) in [
+            ("detected", Some(p.detected)),
+            ("work", Some(p.work)),
+            ("quiesced", p.quiesced),
+            ("reset", p.reset),
+            ("ready", p.ready),
+        ] {
+            match us {
+                Some(us) => seq_print!(m, "last_phase_{}_us: {}\n", name, us),
+                None => seq_print!(m, "last_phase_{}_us: -\n", name),
+            }
+        }
         seq_print!(m, "last_in_flight: {}", last.in_flight.total);
         for (i, held) in last.in_flight.per_queue().iter().enumerate() {
             let sep = if i == 0 { " (" } else { ", " };

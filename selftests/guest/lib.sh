@@ -269,18 +269,58 @@ recovery_above() {
 	v=$(recovery_field "$1" "$2") && [ -n "$v" ] && [ "$v" -gt "$3" ]
 }
 
+# Prints the phases of the last recovery of PCI device $1: "FROM DETECTED WORK QUIESCED RESET
+# READY", FROM "injection" or "detection", the others microseconds from then ("-": none).
+recovery_phases() {
+	awk '$1 == "last_phases_from:" { f = $2 }
+		$1 ~ /^last_phase_[a-z]+_us:$/ { sub(/^last_phase_/, "", $1); sub(/_us:$/, "", $1); v[$1] = $2 }
+		END { print f, v["detected"], v["work"], v["quiesced"], v["reset"], v["ready"] }' \
+		"$(rvirtio_debugfs "$1")/recovery"
+}
+
+# Reads lines "FROM DETECTED WORK QUIESCED RESET READY TOTAL_MS" (recovery_phases and the
+# time to the first answer) and prints each phase's median and range in milliseconds.
+phase_summary() { # phase_summary WHAT
+	awk -v what="$1" '
+		function stats(c,   n, i, j, k, t, a) {
+			n = 0
+			for (i = 1; i <= NR; i++) if (val[i, c] != "-") a[++n] = val[i, c] + 0
+			if (n == 0) return "-"
+			for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+			k = int((n + 1) / 2)
+			return sprintf("%.1f [%.1f-%.1f]", a[k], a[1], a[n])
+		}
+		{
+			from[$1] = 1
+			for (c = 2; c <= 6; c++) val[NR, c] = ($c == "-" ? "-" : $c / 1000)
+			val[NR, 7] = $7
+		}
+		END {
+			f = ""; for (x in from) f = f (f == "" ? "" : "/") x
+			printf "phases, ms from the %s, median [min-max] of %d: detected %s, work started %s, quiesced %s, device reset %s, DRIVER_OK %s, %s %s\n",
+				f, NR, stats(2), stats(3), stats(4), stats(5), stats(6), what, stats(7)
+		}'
+}
+
 # Injects a NEEDS_RESET into queue $5 of PCI device $1 $2 times, $6 seconds apart, and times
 # each recovery with recovery_wait.py ($3 $4: "ping TARGET" or "read DEVICE"); prints
-# "median min max" in milliseconds. With $7, injects by writing to that file instead (the net
-# driver's own knob). Fails unless QEMU reported a device error for each round and the device
+# "median min max" in milliseconds, and on stderr the phases of the recoveries (phase_summary).
+# With $7, injects by writing to that file instead (the net driver's own knob). Fails unless
+# each round was a recovery, QEMU reported a device error for each, and the device
 # ($RECOVERY_QDEV, default nic0) is not broken after the last.
 recovery_times() {
-	local bdf=$1 n=$2 mode=$3 target=$4 queue=$5 gap=$6 knob=${7:-} i t e times=()
+	local bdf=$1 n=$2 mode=$3 target=$4 queue=$5 gap=$6 knob=${7:-} i t e r times=() phases=()
 	e=$(device_errors)
 	for ((i = 0; i < n; i++)); do
+		r=$(recovery_field "$bdf" recoveries)
 		t=$(python3 "$RVIRTIO_TOP/selftests/guest/recovery_wait.py" \
 			"$(rvirtio_debugfs "$bdf")" "$queue" "$mode" "$target" $knob) || return 1
 		times+=("$t")
+		# The statistics are written once the work is over, which may be just after the
+		# first answer.
+		wait_for 5 recovery_above "$bdf" recoveries "$r" ||
+			{ echo "round $((i + 1)): no recovery counted" >&2; return 1; }
+		phases+=("$(recovery_phases "$bdf") $t")
 		sleep "$gap"
 	done
 	# Each round's error came from the device; and the last recovery left it working.
@@ -288,6 +328,7 @@ recovery_times() {
 		{ echo "QEMU reported $(($(device_errors) - e)) device errors in $n rounds" >&2; return 1; }
 	qemu_broken_is "${RECOVERY_QDEV:-nic0}" false ||
 		{ echo "${RECOVERY_QDEV:-nic0} still broken after the last recovery" >&2; return 1; }
+	printf '%s\n' "${phases[@]}" | phase_summary "first $( [ "$mode" = read ] && echo read || echo ping)" >&2
 	printf '%s\n' "${times[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)], v[1], v[NR] }'
 }
 
