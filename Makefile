@@ -12,6 +12,9 @@
 #   make bench        setup, build, benchmark {C, Rust} transport x {C, Rust} net driver in one
 #                     boot (BENCH_ROUNDS=5 ...): table, out/bench/bench.json and bench.png
 #   make bench-smoke  the same in smoke mode: one round of 1 s tests
+#   make bench-scale  setup, build, bind 8, 16, 32 virtio-blk devices to each transport with
+#                     3 MSI-X settings (SCALE_ROUNDS=3 ...): bind time, memory and vectors per
+#                     device, out/bench-scale/scale.json
 #   make profile      guest instructions per frame sent, per configuration and kernel symbol
 #                     (QEMU instruction-count plugin): out/profile/profile.txt
 #   make kernel       build (or reuse) the pinned kernel; kernel-debug for the debug flavour
@@ -39,7 +42,7 @@ BUILD ?= $(TOP)/out/build
 KMAKE = $(MAKE) -C $(KDIR) M=$(TOP) MO=$(BUILD) $(KBUILD_TOOLCHAIN)
 
 .PHONY: all modules clean setup toolchain kernel kernel-debug run check check-debug clippy \
-	rustdoc rustfmt rustfmtcheck bench bench-smoke profile
+	rustdoc rustfmt rustfmtcheck bench bench-smoke bench-scale profile
 
 all: modules
 
@@ -79,6 +82,11 @@ bench: setup
 bench-smoke: setup
 	$(MAKE) -C $(TOP) modules
 	BENCH_SMOKE=1 RVIRTIO_MODDIR=$(BUILD) $(TOP)/selftests/bench/bench.sh
+
+# The scale benchmark (selftests/bench/scale.sh: its header lists the SCALE_* knobs).
+bench-scale: setup
+	$(MAKE) -C $(TOP) modules
+	RVIRTIO_MODDIR=$(BUILD) $(TOP)/selftests/bench/scale.sh
 
 profile: setup
 	$(MAKE) -C $(TOP) modules
