@@ -12,6 +12,9 @@
 #   make bench        setup, build, benchmark {C, Rust} transport x {C, Rust} net driver in one
 #                     boot (BENCH_ROUNDS=5 ...): table, out/bench/bench.json and bench.png
 #   make bench-smoke  the same in smoke mode: one round of 1 s tests
+#   make bench-scale  setup, build, bind 8, 16, 32 virtio-blk devices to each transport with
+#                     3 MSI-X settings (SCALE_ROUNDS=3 ...): bind time, memory and vectors per
+#                     device, out/bench-scale/scale.json
 #   make profile      guest instructions per frame sent, per configuration and kernel symbol
 #                     (QEMU instruction-count plugin): out/profile/profile.txt
 #   make bench-recovery  the phases of a NEEDS_RESET recovery, per strategy, median and range
@@ -41,7 +44,7 @@ BUILD ?= $(TOP)/out/build
 KMAKE = $(MAKE) -C $(KDIR) M=$(TOP) MO=$(BUILD) $(KBUILD_TOOLCHAIN)
 
 .PHONY: all modules clean setup toolchain kernel kernel-debug run check check-debug clippy \
-	rustdoc rustfmt rustfmtcheck bench bench-smoke profile bench-recovery
+	rustdoc rustfmt rustfmtcheck bench bench-smoke bench-scale profile bench-recovery
 
 all: modules
 
@@ -81,6 +84,11 @@ bench: setup
 bench-smoke: setup
 	$(MAKE) -C $(TOP) modules
 	BENCH_SMOKE=1 RVIRTIO_MODDIR=$(BUILD) $(TOP)/selftests/bench/bench.sh
+
+# The scale benchmark (selftests/bench/scale.sh: its header lists the SCALE_* knobs).
+bench-scale: setup
+	$(MAKE) -C $(TOP) modules
+	RVIRTIO_MODDIR=$(BUILD) $(TOP)/selftests/bench/scale.sh
 
 profile: setup
 	$(MAKE) -C $(TOP) modules
