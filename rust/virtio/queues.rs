@@ -18,7 +18,8 @@ use kernel::{
     device,
     pci,
     prelude::*,
-    str::CString, //
+    str::CString,
+    sync::atomic::{Atomic, Relaxed}, //
 };
 
 /// The transport callbacks that interrupt handlers and the vring need, for one transport type.
@@ -116,7 +117,9 @@ struct Irq {
     vq: *mut bindings::virtqueue,
     target: IrqTarget,
     callbacks: Callbacks,
-    requested: bool,
+    /// Set once the handler is registered: through a shared reference, as the handler may run
+    /// (on a shared line) as soon as it is.
+    requested: Atomic<u32>,
     #[pin]
     _pin: PhantomPinned,
 }
@@ -166,7 +169,7 @@ impl Irq {
 #[pinned_drop]
 impl PinnedDrop for Irq {
     fn drop(self: Pin<&mut Self>) {
-        if self.requested {
+        if self.requested.load(Relaxed) != 0 {
             let data = ptr::from_ref::<Irq>(&self).cast_mut().cast::<c_void>();
             // SAFETY: By the type invariant the handler is registered with `data`; `free_irq()`
             // waits for running handlers, so nothing uses `self` afterwards.
@@ -423,7 +426,7 @@ impl<'a> Queues<'a> {
         };
         let vdev = self.vdev.as_raw();
         let callbacks = self.callbacks;
-        let mut handler = KBox::pin_init(
+        let handler = KBox::pin_init(
             pin_init!(Irq {
                 irq,
                 vector,
@@ -432,7 +435,7 @@ impl<'a> Queues<'a> {
                 vq,
                 target,
                 callbacks,
-                requested: false,
+                requested: Atomic::new(0),
                 _pin: PhantomPinned,
             }),
             GFP_KERNEL,
@@ -452,9 +455,8 @@ impl<'a> Queues<'a> {
             )
         };
         kernel::error::to_result(ret)?;
-        // SAFETY: Only the `requested` flag changes; the object stays pinned.
         // INVARIANT: The handler is now registered with `data`.
-        unsafe { handler.as_mut().get_unchecked_mut().requested = true };
+        handler.requested.store(1, Relaxed);
         self.state.irqs.push(handler, GFP_KERNEL)?;
         Ok(())
     }
