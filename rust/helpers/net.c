@@ -181,19 +181,19 @@ bool rvirtio_helper_netif_running(const struct net_device *dev)
 	return netif_running(dev);
 }
 
-void rvirtio_helper_netif_tx_stop_queue(struct net_device *dev, unsigned int index)
+void rvirtio_helper_netif_tx_stop_queue(struct netdev_queue *txq)
 {
-	netif_tx_stop_queue(netdev_get_tx_queue(dev, index));
+	netif_tx_stop_queue(txq);
 }
 
-void rvirtio_helper_netif_tx_wake_queue(struct net_device *dev, unsigned int index)
+void rvirtio_helper_netif_tx_wake_queue(struct netdev_queue *txq)
 {
-	netif_tx_wake_queue(netdev_get_tx_queue(dev, index));
+	netif_tx_wake_queue(txq);
 }
 
-bool rvirtio_helper_netif_tx_queue_stopped(struct net_device *dev, unsigned int index)
+bool rvirtio_helper_netif_tx_queue_stopped(const struct netdev_queue *txq)
 {
-	return netif_tx_queue_stopped(netdev_get_tx_queue(dev, index));
+	return netif_tx_queue_stopped(txq);
 }
 
 /* Transmit queues under their xmit lock, and byte queue limits. */
@@ -318,19 +318,40 @@ void rvirtio_helper_napi_gro_receive(struct napi_struct *napi, struct sk_buff *s
 
 /* Transmit offloads: what the stack asks of an skb, for the virtio-net header. */
 
+/*
+ * Whether the stack asks for a checksum (CHECKSUM_PARTIAL); if so, where it starts, from the
+ * data, and where it goes, from its start.
+ */
+bool rvirtio_helper_skb_csum_partial(const struct sk_buff *skb, u32 *start, u32 *offset)
+{
+	if (skb->ip_summed != CHECKSUM_PARTIAL)
+		return false;
+	*start = skb_checksum_start_offset(skb);
+	*offset = skb->csum_offset;
+	return true;
+}
+
+bool rvirtio_helper_skb_header_cloned(const struct sk_buff *skb)
+{
+	return skb_header_cloned(skb);
+}
+
 /* Receive. */
 
 /*
- * Applies the virtio-net header @hdr (as the device wrote it, little endian) to @skb: checksum
- * state and GSO, with the validation of the kernel's own virtio_net_hdr_to_skb().
+ * Applies the virtio-net header in the bytes @hdr (as the device wrote it, little endian, at
+ * any alignment) to @skb: checksum state and GSO, with the validation of the kernel's own
+ * virtio_net_hdr_to_skb(). The header is copied into a structure of its own first, which has
+ * the alignment its fields need.
  */
-int rvirtio_helper_virtio_net_hdr_to_skb(struct sk_buff *skb, const void *hdr)
+int rvirtio_helper_virtio_net_hdr_to_skb(struct sk_buff *skb, const u8 *hdr)
 {
-	const struct virtio_net_hdr *h = hdr;
+	struct virtio_net_hdr h;
 
-	if (h->flags & VIRTIO_NET_HDR_F_DATA_VALID)
+	memcpy(&h, hdr, sizeof(h));
+	if (h.flags & VIRTIO_NET_HDR_F_DATA_VALID)
 		skb->ip_summed = CHECKSUM_UNNECESSARY;
-	return virtio_net_hdr_to_skb(skb, h, true);
+	return virtio_net_hdr_to_skb(skb, &h, true);
 }
 
 void *rvirtio_helper_netdev_alloc_frag(unsigned int size)

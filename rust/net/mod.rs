@@ -196,23 +196,36 @@ impl Device {
         }
     }
 
-    /// Stops the stack from transmitting on queue `index`.
+    /// Transmit queue `index`, if the device has it (`num_tx_queues`, the queues allocated).
+    fn tx_queue(&self, index: u16) -> Option<NonNull<bindings::netdev_queue>> {
+        // SAFETY: The device is valid; the helper checks the index.
+        NonNull::new(unsafe { bindings::netdev_txq(self.as_raw(), index.into()) })
+    }
+
+    /// Stops the stack from transmitting on queue `index`; nothing if the device has no such
+    /// queue.
     pub(crate) fn stop_queue(&self, index: u16) {
-        // SAFETY: The device is valid; the helper is given an index the device has (the
-        // queue mapping of an skb it transmits, or a queue the driver set up).
-        unsafe { bindings::netif_tx_stop_queue(self.as_raw(), index.into()) }
+        if let Some(txq) = self.tx_queue(index) {
+            // SAFETY: `txq` is a queue of the device, valid as long as the device.
+            unsafe { bindings::netif_tx_stop_queue(txq.as_ptr()) }
+        }
     }
 
-    /// Lets the stack transmit on queue `index` again.
+    /// Lets the stack transmit on queue `index` again; nothing if the device has no such
+    /// queue.
     pub(crate) fn wake_queue(&self, index: u16) {
-        // SAFETY: As in `stop_queue`.
-        unsafe { bindings::netif_tx_wake_queue(self.as_raw(), index.into()) }
+        if let Some(txq) = self.tx_queue(index) {
+            // SAFETY: As in `stop_queue`.
+            unsafe { bindings::netif_tx_wake_queue(txq.as_ptr()) }
+        }
     }
 
-    /// Whether queue `index` is stopped.
+    /// Whether queue `index` is stopped; a queue the device does not have is.
     pub(crate) fn queue_stopped(&self, index: u16) -> bool {
-        // SAFETY: As in `stop_queue`.
-        unsafe { bindings::netif_tx_queue_stopped(self.as_raw(), index.into()) }
+        self.tx_queue(index).is_none_or(|txq| {
+            // SAFETY: As in `stop_queue`.
+            unsafe { bindings::netif_tx_queue_stopped(txq.as_ptr()) }
+        })
     }
 
     /// The receive queues in use (see [`Device::set_real_num_queues`]); stable under rtnl.
@@ -233,8 +246,7 @@ impl Device {
     /// it while it transmits: for completing packets outside transmit. `None` if the device
     /// has no such queue. Spins while the stack transmits on the queue.
     pub(crate) fn lock_tx_queue(&self, index: u16) -> Option<TxQueueLocked<'_>> {
-        // SAFETY: The device is valid; the helper checks the index.
-        let txq = NonNull::new(unsafe { bindings::netdev_txq(self.as_raw(), index.into()) })?;
+        let txq = self.tx_queue(index)?;
         // SAFETY: `txq` is a queue of the device, valid as long as the device.
         unsafe { bindings::netdev_txq_lock_bh(txq.as_ptr()) };
         // INVARIANT: The lock was just taken, and the guard releases it.
@@ -249,8 +261,7 @@ impl Device {
 
     /// As [`Device::lock_tx_queue`], but `None` at once if the lock is held elsewhere.
     pub(crate) fn try_lock_tx_queue(&self, index: u16) -> Option<TxQueueLocked<'_>> {
-        // SAFETY: The device is valid; the helper checks the index.
-        let txq = NonNull::new(unsafe { bindings::netdev_txq(self.as_raw(), index.into()) })?;
+        let txq = self.tx_queue(index)?;
         // SAFETY: `txq` is a queue of the device, valid as long as the device.
         if !unsafe { bindings::netdev_txq_trylock_bh(txq.as_ptr()) } {
             return None;
@@ -308,8 +319,7 @@ impl<'a> TxQueueLocked<'a> {
     ///
     /// The caller holds the xmit lock of queue `index` of `dev` for `'a`.
     unsafe fn held(dev: &'a Device, index: u16) -> Option<Self> {
-        // SAFETY: The device is valid; the helper checks the index.
-        let txq = NonNull::new(unsafe { bindings::netdev_txq(dev.as_raw(), index.into()) })?;
+        let txq = dev.tx_queue(index)?;
         // INVARIANT: The caller holds the lock.
         Some(Self {
             txq,

@@ -7,10 +7,7 @@
 use super::Device;
 use crate::bindings;
 use core::ptr::NonNull;
-use kernel::{
-    prelude::*,
-    sync::atomic::{Atomic, Relaxed},
-};
+use kernel::prelude::*;
 
 /// The offloads the stack asks for a packet to transmit.
 #[derive(Clone, Copy, Debug)]
@@ -130,37 +127,25 @@ impl SkBuff {
     pub(crate) fn tx_offload(&self) -> TxOffload {
         let skb = self.as_raw();
         let shinfo = self.shinfo();
-        // SAFETY: The skb and its shared info are valid (type invariant). The fields read here
-        // are the owner's, which we are while we transmit the skb. The headers are the first
-        // member of their `struct_group` union (where `ip_summed` and the checksum offsets
-        // are); `csum_start`/`csum_offset` share a union with `csum`, and are the ones that
-        // hold with `CHECKSUM_PARTIAL`.
-        unsafe {
-            let headers = &*(&raw const (*skb).__bindgen_anon_4)
-                .cast::<bindings::sk_buff__bindgen_ty_4__bindgen_ty_1>();
-            let csum_partial = u32::from(headers.ip_summed()) == bindings::CHECKSUM_PARTIAL;
-            let (csum_start, csum_offset) = if csum_partial {
-                let c = headers.__bindgen_anon_1.__bindgen_anon_1;
-                // Both are offsets from `head`; the headroom is far below 4 GiB.
-                let start = u32::from(c.csum_start).wrapping_sub(self.headroom());
-                (start, u32::from(c.csum_offset))
-            } else {
-                (0, 0)
-            };
-            let gso_size = u32::from((*shinfo).gso_size);
-            let gso_type = if gso_size != 0 {
-                virtio_gso_type((*shinfo).gso_type)
+        let (mut csum_start, mut csum_offset) = (0, 0);
+        // SAFETY: The skb is valid (type invariant); the helper writes both offsets only when
+        // it returns true.
+        let csum_partial =
+            unsafe { bindings::skb_csum_partial(skb, &mut csum_start, &mut csum_offset) };
+        // SAFETY: The skb's shared info is valid (type invariant); its GSO fields are the
+        // owner's, which we are while we transmit the skb.
+        let (gso_size, gso_type) = unsafe { (u32::from((*shinfo).gso_size), (*shinfo).gso_type) };
+        TxOffload {
+            csum_partial,
+            csum_start,
+            csum_offset,
+            gso_size,
+            gso_type: if gso_size != 0 {
+                virtio_gso_type(gso_type)
             } else {
                 0
-            };
-            TxOffload {
-                csum_partial,
-                csum_start,
-                csum_offset,
-                gso_size,
-                gso_type,
-                headlen: self.headlen(),
-            }
+            },
+            headlen: self.headlen(),
         }
     }
 
@@ -208,18 +193,8 @@ impl SkBuff {
 
     /// Whether a clone may still use the headroom (`skb_header_cloned()`).
     fn header_cloned(&self) -> bool {
-        let skb = self.as_raw();
-        // SAFETY: The skb is valid (type invariant). The bit is read by value, as
-        // `sk_buff::cloned()` reads it, without a reference to the whole skb.
-        let cloned = unsafe { (*skb)._bitfield_1 }.get(0, 1) != 0;
-        if !cloned {
-            return false;
-        }
-        // SAFETY: The shared information is valid while the skb is; other owners of the data
-        // change `dataref` atomically, and we read it atomically.
-        let dataref = unsafe { Atomic::from_ptr(&raw mut (*self.shinfo()).dataref.counter) }
-            .load(Relaxed) as u32;
-        (dataref & bindings::SKB_DATAREF_MASK) - (dataref >> bindings::SKB_DATAREF_SHIFT) != 1
+        // SAFETY: The skb is valid (type invariant).
+        unsafe { bindings::skb_header_cloned(self.as_raw()) }
     }
 
     /// The control buffer, the driver's while it transmits the skb.

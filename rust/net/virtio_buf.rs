@@ -261,11 +261,9 @@ impl Drop for RxData {
 /// `struct virtio_net_hdr`) to `skb`, whose data starts at the Ethernet header: checksum state
 /// and GSO, validated by the kernel's `virtio_net_hdr_to_skb()`.
 pub(crate) fn apply_rx_hdr(skb: &mut SkBuff, hdr: &[u8; 12]) -> Result {
-    // SAFETY: The skb is valid; `hdr` holds a whole `struct virtio_net_hdr`, read unaligned by
-    // the helper's byte accesses on x86 and through `__virtio16` loads elsewhere.
-    kernel::error::to_result(unsafe {
-        bindings::virtio_net_hdr_to_skb(skb.as_raw(), hdr.as_ptr().cast())
-    })
+    // SAFETY: The skb is valid; `hdr` holds the bytes of a whole `struct virtio_net_hdr` (10
+    // of its 12), which the helper copies into an aligned structure before reading them.
+    kernel::error::to_result(unsafe { bindings::virtio_net_hdr_to_skb(skb.as_raw(), hdr.as_ptr()) })
 }
 
 /// An skb on a transmit queue with its virtio-net header, both read by the device. The header
