@@ -108,10 +108,10 @@ struct Phases {
     detected: i64,
     /// The reset work started.
     work: i64,
+    /// The device was reset (status 0 read back), before the driver is asked to quiesce.
+    reset: Option<i64>,
     /// The driver was quiesced (`reset_prepare` or `freeze` returned).
     quiesced: Option<i64>,
-    /// The device was reset (status 0 read back).
-    reset: Option<i64>,
     /// The driver was restarted (`reset_done`, `restore` or the re-probe returned): DRIVER_OK.
     ready: Option<i64>,
 }
@@ -353,9 +353,11 @@ pub(crate) fn recover(dev: &impl Device, rec: &Recovery<'_>) {
 
     let start = Instant::<Monotonic>::now();
     let mut clock = Clock::start(dev.irq_stats());
-    // Before the queues break: what the device took and will never give back.
+    // Before anything changes: what the device took and will never give back.
     let in_flight = rec.in_flight();
-    rec.break_queues();
+    if recovery::breaks_queues_first(rec.device().device_type()) {
+        rec.break_queues();
+    }
     let (strategy, result) = run(dev, rec, forced, &mut clock);
     clock.phases.ready = result.as_ref().ok().map(|_| clock.now());
     let duration_us = start.elapsed().as_micros_ceil();
@@ -494,8 +496,12 @@ fn run(
     }
 }
 
-/// Quiesces the driver with `prepare`, resets the device, and restarts the driver with
-/// `done`. Returns `None` if the driver refused to quiesce: the caller re-probes it.
+/// Resets the device, quiesces the driver with `prepare`, and restarts the driver with `done`.
+/// Returns `None` if the driver refused to quiesce: the caller re-probes it.
+///
+/// The reset comes first: from then on the device neither touches the rings nor interrupts,
+/// and the driver quiesces knowing that what the device held will never complete (a driver
+/// that waits for it instead waits forever: see `Documentation/rvirtio-reset.rst`).
 fn prepared(
     dev: &impl Device,
     guard: &DriverGuard<'_>,
@@ -504,6 +510,8 @@ fn prepared(
     prepare: impl FnOnce(&DriverGuard<'_>) -> Result,
     done: impl FnOnce(&DriverGuard<'_>) -> Result,
 ) -> Option<Result> {
+    guard.reset();
+    clock.phases.reset = Some(clock.now());
     let quiesced = prepare(guard);
     clock.phases.quiesced = Some(clock.now());
     if let Err(e) = quiesced {
@@ -516,8 +524,6 @@ fn prepared(
         clock.phases.quiesced = None;
         return None;
     }
-    guard.reset();
-    clock.phases.reset = Some(clock.now());
     Some(done(guard))
 }
 
@@ -591,8 +597,8 @@ pub(crate) fn show(dev: &impl Device, m: &SeqFile) {
         for (name, us) in [
             ("detected", Some(p.detected)),
             ("work", Some(p.work)),
-            ("quiesced", p.quiesced),
             ("reset", p.reset),
+            ("quiesced", p.quiesced),
             ("ready", p.ready),
         ] {
             match us {

@@ -129,6 +129,24 @@ pub(crate) fn choose(caps: DriverCaps, forced: Option<Strategy>) -> Strategy {
         .unwrap_or(Strategy::Reprobe)
 }
 
+/// Virtio device type of block devices (virtio 1.2, 5).
+pub(crate) const VIRTIO_ID_BLOCK: u32 = 2;
+
+/// Whether the recovery breaks the queues of a device of type `device_type` before it asks the
+/// driver to quiesce. The device is reset first in either case, so it no longer touches the
+/// rings; breaking the queues is for drivers that wait on the device with a lock their
+/// quiesce needs, and it makes every later queue operation fail instead.
+///
+/// The one device type whose queues are left alone is the block device: `virtio_blk` never
+/// waits on a queue, and a request it adds to a broken queue fails with an I/O error that
+/// reaches the application, where a request added to the reset device waits in the ring
+/// until the driver takes back what the device lost (`reset_prepare`). Every other type,
+/// known or not, is broken first: `virtio_net`, for one, spins on its control queue until it
+/// answers or is broken, holding the RTNL lock that its `freeze` takes.
+pub(crate) fn breaks_queues_first(device_type: u32) -> bool {
+    device_type != VIRTIO_ID_BLOCK
+}
+
 /// The limits of the policy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Limits {

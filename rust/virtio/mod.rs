@@ -87,6 +87,13 @@ impl Device {
         unsafe { (*self.as_raw()).index }
     }
 
+    /// The virtio device type (virtio 1.2, 5): 1 for a network card, 2 for a block device.
+    pub(crate) fn device_type(&self) -> u32 {
+        // SAFETY: By the type invariant the device is registered, so its id is set and no
+        // longer changes.
+        unsafe { (*self.as_raw()).id.device }
+    }
+
     /// Word `word` (bits `64 * word` to `64 * word + 63`) of the features the driver accepted.
     pub(crate) fn features(&self, word: usize) -> u64 {
         let word = u32::try_from(word).unwrap_or(u32::MAX);

@@ -269,16 +269,17 @@ recovery_above() {
 	v=$(recovery_field "$1" "$2") && [ -n "$v" ] && [ "$v" -gt "$3" ]
 }
 
-# Prints the phases of the last recovery of PCI device $1: "FROM DETECTED WORK QUIESCED RESET
-# READY", FROM "injection" or "detection", the others microseconds from then ("-": none).
+# Prints the phases of the last recovery of PCI device $1: "FROM DETECTED WORK RESET QUIESCED
+# READY", FROM "injection" or "detection", the others microseconds from then ("-": none). The
+# device is reset before the driver is asked to quiesce.
 recovery_phases() {
 	awk '$1 == "last_phases_from:" { f = $2 }
 		$1 ~ /^last_phase_[a-z]+_us:$/ { sub(/^last_phase_/, "", $1); sub(/_us:$/, "", $1); v[$1] = $2 }
-		END { print f, v["detected"], v["work"], v["quiesced"], v["reset"], v["ready"] }' \
+		END { print f, v["detected"], v["work"], v["reset"], v["quiesced"], v["ready"] }' \
 		"$(rvirtio_debugfs "$1")/recovery"
 }
 
-# Reads lines "FROM DETECTED WORK QUIESCED RESET READY TOTAL_MS" (recovery_phases and the
+# Reads lines "FROM DETECTED WORK RESET QUIESCED READY TOTAL_MS" (recovery_phases and the
 # time to the first answer) and prints each phase's median and range in milliseconds.
 phase_summary() { # phase_summary WHAT
 	awk -v what="$1" '
@@ -297,7 +298,7 @@ phase_summary() { # phase_summary WHAT
 		}
 		END {
 			f = ""; for (x in from) f = f (f == "" ? "" : "/") x
-			printf "phases, ms from the %s, median [min-max] of %d: detected %s, work started %s, quiesced %s, device reset %s, DRIVER_OK %s, %s %s\n",
+			printf "phases, ms from the %s, median [min-max] of %d: detected %s, work started %s, device reset %s, quiesced %s, DRIVER_OK %s, %s %s\n",
 				f, NR, stats(2), stats(3), stats(4), stats(5), stats(6), what, stats(7)
 		}'
 }

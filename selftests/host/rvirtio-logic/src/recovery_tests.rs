@@ -240,3 +240,14 @@ fn detector_ids_round_trip_and_zero_is_none() {
     let names: std::vec::Vec<_> = Detector::ALL.iter().map(|d| d.name()).collect();
     assert_eq!(names, ["interrupt", "poll", "driver"]);
 }
+
+#[test]
+fn queues_broken_before_quiesce_except_block() {
+    // A network card (virtio 1.2, 5.1).
+    assert!(breaks_queues_first(1));
+    assert!(!breaks_queues_first(VIRTIO_ID_BLOCK));
+    // Types the transport knows nothing of: the safe side, nothing waits forever on them.
+    for t in [0, 3, 4, 5, 9, 16, 26, 42, u32::MAX] {
+        assert!(breaks_queues_first(t), "type {t}");
+    }
+}
