@@ -40,6 +40,10 @@ shared_tests=(pci_c_virtio_net $(both net_basic))
 # DEVICE_NEEDS_RESET recovery: a boot of its own (the storm test counts kernel messages).
 reset_tests=(reset_detect_only reset_detect_poll reset_net_freeze_restore reset_blk_prepare_done
 	reset_reprobe reset_storm reset_race reset_unbind_broken)
+# Devices that break with I/O in flight: a disk under O_DIRECT load and under ext4 (with the
+# virtio_blk change proposed in Documentation/patches/, built as a test module), and NICs under
+# traffic both ways and under a burst of control commands.
+inflight_tests=(reset_blk_in_flight reset_blk_ext4 reset_net_in_flight)
 # PCI function resets (devices alone behind bridges: run-vm -F).
 flr_tests=(pci_function_reset)
 # rvirtio_net on a NIC with two queue pairs and offloads (tap backend: vnet headers).
@@ -303,6 +307,7 @@ boot_start base "" per-queue "${base_tests[@]}"
 boot_queues=2 boot_start mq "" per-queue "${mq_tests[@]}"
 boot_start net-rust "" per-queue "${net_rust_tests[@]}"
 boot_start reset "" per-queue "${reset_tests[@]}"
+boot_start inflight "" per-queue "${inflight_tests[@]}"
 boot_start net-c "" per-queue "${net_c_tests[@]}"
 bench_smoke
 # Receive GSO without mergeable buffers: rvirtio_net posts big-packet buffers.

@@ -114,6 +114,68 @@ qmp() {
 	python3 "$RVIRTIO_TOP/selftests/guest/qmp.py" "$@"
 }
 
+# Makes QEMU serve blk0 at $1 requests and ${2:-0} bytes per second (0: unlimited). A host
+# serves the test's cached disk image in microseconds, so that an injected fault would find the
+# queues empty; throttled, the disk holds the requests of every process that uses it.
+blk_throttle() {
+	qmp block_set_io_throttle "{\"id\": \"/machine/peripheral/blk0/virtio-backend\",
+		\"bps\": ${2:-0}, \"bps_rd\": 0, \"bps_wr\": 0, \"iops\": $1, \"iops_rd\": 0,
+		\"iops_wr\": 0}" > /dev/null
+}
+
+# Loads virtio_blk with the change proposed in Documentation/patches/ (a test module built
+# from the kernel tree) in place of the stock one, and rvirtio_pci with a short recovery
+# window, and moves blk0 to them. Sets BLK_DISK to its /dev node.
+blk_requeue_take() {
+	local mod=${RVIRTIO_MODDIR:-$RVIRTIO_TOP/out/build}/selftests/modules/virtio_blk/virtio_blk.ko
+	local vdev
+	[ -f "$mod" ] || fail "no $mod: the proposed virtio_blk change does not apply to this kernel tree"
+	rmmod virtio_blk 2>/dev/null
+	[ -d /sys/module/virtio_blk ] && fail "the stock virtio_blk is in use"
+	must insmod "$mod"
+	must rvirtio_load rvirtio_pci recovery_window_ms=200
+	rvirtio_take "$BLK0"
+	vdev=$(virtio_of "$BLK0") || fail "no virtio device on $BLK0"
+	wait_for 5 ls "/sys/bus/virtio/devices/$vdev/block" || fail "no disk on $vdev"
+	BLK_DISK=/dev/$(ls "/sys/bus/virtio/devices/$vdev/block")
+	wait_for 5 test -b "$BLK_DISK" || fail "no $BLK_DISK"
+}
+
+# Injects a fault on queue $2 of PCI device $1 again until the device breaks (the driver may
+# publish its next request over the injected entry before the device looks), up to 10 times,
+# and waits up to 5 s for the recovery; fails the test without one. Sets INJECTED_AT to the
+# time ($EPOCHREALTIME) of the injection that took.
+inject_until_recovered() {
+	local before try
+	before=$(recovery_field "$1" recoveries)
+	for ((try = 0; try < 10; try++)); do
+		INJECTED_AT=$EPOCHREALTIME
+		echo "$2" > "$(rvirtio_debugfs "$1")/inject" || fail "injection failed"
+		wait_for 1 recovery_above "$1" recoveries "$before" && return 0
+	done
+	wait_for 5 recovery_above "$1" recoveries "$before" ||
+		fail "no recovery within 5 s: $(cat "$(rvirtio_debugfs "$1")/recovery")"
+}
+
+# Waits up to $1 seconds for the background jobs of the test to end; fails the test with $2
+# if they do not (a process stuck in I/O would never see its stop file).
+wait_jobs() {
+	local s
+	for ((s = 0; s < $1 * 10; s++)); do
+		[ -z "$(jobs -rp)" ] && break
+		sleep 0.1
+	done
+	[ -z "$(jobs -rp)" ] || fail "$2: $(jobs -l)"
+	wait
+}
+
+# Undoes blk_requeue_take and blk_throttle (for cleanup traps).
+blk_requeue_release() {
+	blk_throttle 0
+	rvirtio_release "$BLK0"
+	rmmod virtio_blk 2>/dev/null
+}
+
 # Puts the peer NIC into its own namespace and addresses both ends:
 # 10.99.0.1/fd99::1 on the NIC under test, 10.99.0.2/fd99::2 in $PEER_NS.
 # Prints the name of the NIC under test.

@@ -1,0 +1,112 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# A NIC that breaks with buffers in flight both ways, and in the middle of a burst of control
+# commands, loses no more than those buffers; for the upstream C virtio_net and for
+# rvirtio_net, both on rvirtio-pci.
+#
+# Traffic: iperf3 runs both ways (--bidir), and the device breaks 2 s into it. Asserts buffers in flight at the reset
+# (the transport's count, per queue: the receive ring's always, the transmit ring's only when
+# QEMU had not sent them yet, which it does within microseconds, so it is printed, not
+# asserted), the iperf3 run completing, and bytes moving both ways after the recovery.
+# Control: "ip link set promisc" toggles without pause while the device breaks. Asserts that
+# every command returns (success or an error) within the bound, that the recovery happened
+# meanwhile, and that the device's receive filter then follows the next commands (QMP
+# query-rx-filter): no command reads a stale answer.
+. "$(dirname "$0")/../lib.sh"
+
+cleanup() {
+	pkill iperf3
+	touch /tmp/ctl.stop
+	wait
+	rvnet_cleanup
+}
+trap cleanup EXIT
+export RVNET_TRANSPORT=rust
+must kmod_load virtio_net
+must rvirtio_load rvirtio_pci recovery_window_ms=200
+must rvirtio_load rvirtio_net
+
+# QEMU's view of promiscuous mode on nic0.
+qemu_promisc() {
+	qmp query-rx-filter '{"name": "nic0"}' |
+		python3 -c 'import json, sys; print(str(json.load(sys.stdin)[0]["promiscuous"]).lower())'
+}
+qemu_promisc_is() { [ "$(qemu_promisc)" = "$1" ]; }
+
+run() { # run DRIVER
+	local drv=$1 dev r rx0 tx0 rx1 tx1 q0 n s errors in_flight
+	if [ "$drv" = virtio_net ]; then
+		rvirtio_take "$NIC0"
+		wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface"
+		dev=$(netns_setup) || fail "namespace setup failed: $dev"
+	else
+		dev=$(rvnet_setup) || fail "setup failed: $dev"
+		assert_rvirtio_net "$dev"
+	fi
+
+	# Both ways at once.
+	errors=$(device_errors)
+	r=$(recovery_field "$NIC0" recoveries)
+	ip netns exec "$PEER_NS" iperf3 -s -1 -p $IPERF_PORT -B 10.99.0.2 > /dev/null 2>&1 &
+	wait_for 5 iperf_listening || fail "iperf3 server did not start"
+	iperf3 -c 10.99.0.2 -p $IPERF_PORT -t 8 --bidir > /tmp/iperf.out 2>&1 &
+	local client=$!
+	sleep 2
+	echo "$NIC0_INJECT_Q" > "$(rvirtio_debugfs "$NIC0")/inject" || fail "injection failed"
+	wait_for 5 recovery_above "$NIC0" recoveries "$r" ||
+		fail "$drv: no recovery: $(cat "$(rvirtio_debugfs "$NIC0")/recovery")"
+	assert_device_raised "$errors" "$drv: the device did not raise the error itself"
+	in_flight=$(grep last_in_flight "$(rvirtio_debugfs "$NIC0")/recovery")
+	q0=$(echo "$in_flight" | sed -n 's/.*q0 \([0-9]*\).*/\1/p')
+	[ "${q0:-0}" -ge 1 ] || fail "$drv: no receive buffer in flight at the reset ($in_flight)"
+	rx0=$(netdev_stat "$dev" rx_bytes) tx0=$(netdev_stat "$dev" tx_bytes)
+	wait "$client" || fail "$drv: iperf3 failed across the recovery: $(tail -3 /tmp/iperf.out)"
+	rx1=$(netdev_stat "$dev" rx_bytes) tx1=$(netdev_stat "$dev" tx_bytes)
+	[ $((rx1 - rx0)) -gt 100000 ] && [ $((tx1 - tx0)) -gt 100000 ] ||
+		fail "$drv: little traffic after the recovery (received $((rx1 - rx0)), sent $((tx1 - tx0)) bytes): $(tail -8 /tmp/iperf.out)"
+	echo "$drv, iperf3 both ways: $in_flight; after the recovery $((rx1 - rx0)) bytes received, $((tx1 - tx0)) sent"
+	grep -E "(sender|receiver)$" /tmp/iperf.out | grep SUM || grep -E "receiver$" /tmp/iperf.out
+
+	# A burst of control commands.
+	rm -f /tmp/ctl.stop /tmp/ctl.log
+	(
+		n=0 e=0
+		while [ ! -e /tmp/ctl.stop ]; do
+			ip link set dev "$dev" promisc on 2> /dev/null || e=$((e + 1))
+			ip link set dev "$dev" promisc off 2> /dev/null || e=$((e + 1))
+			n=$((n + 2))
+		done
+		echo "$n $e" > /tmp/ctl.log
+	) &
+	local burst=$!
+	r=$(recovery_field "$NIC0" recoveries)
+	sleep 1
+	echo "$NIC0_INJECT_Q" > "$(rvirtio_debugfs "$NIC0")/inject" || fail "injection failed"
+	wait_for 5 recovery_above "$NIC0" recoveries "$r" ||
+		fail "$drv: no recovery during the burst: $(cat "$(rvirtio_debugfs "$NIC0")/recovery")"
+	sleep 1
+	touch /tmp/ctl.stop
+	for ((s = 0; s < 100; s++)); do
+		kill -0 "$burst" 2> /dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$burst" 2> /dev/null && fail "$drv: a control command still waits 10 s after the burst ended"
+	wait "$burst"
+	read -r n s < /tmp/ctl.log
+	echo "$drv, control burst: $n commands, $s failed, one recovery in the middle"
+	# The next commands reach the device, and their answers are their own.
+	must ip link set dev "$dev" promisc on
+	wait_for 5 qemu_promisc_is true || fail "$drv: QEMU's filter is not promiscuous after 'promisc on'"
+	must ip link set dev "$dev" promisc off
+	wait_for 5 qemu_promisc_is false || fail "$drv: QEMU's filter is still promiscuous after 'promisc off'"
+
+	if [ "$drv" = virtio_net ]; then
+		netns_cleanup
+		rvirtio_release "$NIC0"
+	else
+		rvnet_cleanup
+	fi
+}
+
+run virtio_net
+run rvirtio_net
