@@ -42,8 +42,10 @@ reset_tests=(reset_detect_only reset_detect_poll reset_net_freeze_restore reset_
 	reset_reprobe reset_storm reset_race reset_unbind_broken)
 # Devices that break with I/O in flight: a disk under O_DIRECT load and under ext4 (with the
 # virtio_blk change proposed in Documentation/patches/, built as a test module), and NICs under
-# traffic both ways and under a burst of control commands.
-inflight_tests=(reset_blk_in_flight reset_blk_ext4 reset_net_in_flight)
+# traffic both ways and under a burst of control commands; then the stock virtio_blk, whose
+# stuck reset_prepare the transport reports.
+# reset_blk_stuck_driver leaves the stock virtio_blk stuck: it comes last.
+inflight_tests=(reset_blk_in_flight reset_blk_ext4 reset_net_in_flight reset_blk_stuck_driver)
 # PCI function resets (devices alone behind bridges: run-vm -F).
 flr_tests=(pci_function_reset)
 # rvirtio_net on a NIC with two queue pairs and offloads (tap backend: vnet headers).

@@ -110,6 +110,12 @@ unsigned int rvirtio_helper_virtio_driver_caps(struct virtio_device *vdev)
 	return caps;
 }
 
+/* The name of the driver bound to @vdev, or NULL. The caller holds the device lock. */
+const char *rvirtio_helper_virtio_driver_name(struct virtio_device *vdev)
+{
+	return vdev->dev.driver ? vdev->dev.driver->name : NULL;
+}
+
 void rvirtio_helper_init_delayed_work(struct delayed_work *dwork, work_func_t func)
 {
 	INIT_DELAYED_WORK(dwork, func);

@@ -164,6 +164,36 @@ pub(crate) struct State {
     failed_attempts: u32,
     given_up: bool,
     last: Option<Last>,
+    /// The driver the recovery is quiescing, watched by the status check.
+    quiescing: Option<Quiescing>,
+}
+
+/// How long a driver may take to quiesce before the status check says that it is stuck.
+const QUIESCE_WARN_MS: u64 = 5000;
+
+/// A driver that the recovery asked to quiesce, on a device that was reset.
+#[derive(Clone, Copy)]
+struct Quiescing {
+    /// When it was asked, in milliseconds since `epoch`.
+    since_ms: u64,
+    /// What the device held when it broke: lost with the reset.
+    in_flight: u32,
+    strategy: Strategy,
+    /// The driver's name, NUL-padded (truncated if longer).
+    driver: [u8; 32],
+    /// The status check said that it is stuck.
+    warned: bool,
+}
+
+impl Quiescing {
+    fn driver(&self) -> &str {
+        let len = self
+            .driver
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(self.driver.len());
+        core::str::from_utf8(&self.driver[..len]).unwrap_or("?")
+    }
 }
 
 /// What the detectors update without a lock (they may run in interrupt context).
@@ -236,6 +266,7 @@ impl State {
             failed_attempts: 0,
             given_up: false,
             last: None,
+            quiescing: None,
         }
     }
 
@@ -305,9 +336,38 @@ pub(crate) fn config_interrupt(dev: &impl Device, ctl: &Control<'_>, enabled: bo
     detect(dev, ctl, Detector::Interrupt, dev.status(), enabled)
 }
 
-/// The periodic status check: one status read.
+/// The periodic status check: one status read, and a look at a recovery that is waiting for
+/// its driver.
 pub(crate) fn poll(dev: &impl Device, ctl: &Control<'_>, enabled: bool) {
     detect(dev, ctl, Detector::Poll, dev.status(), enabled);
+    watch_quiesce(dev);
+}
+
+/// Says once, with `dev_err`, that the driver the recovery is quiescing has not returned
+/// [`QUIESCE_WARN_MS`] after the device was reset. The recovery cannot end its wait: a driver
+/// that waits for the requests the device lost (upstream virtio_blk's `reset_prepare` and
+/// `freeze` do) waits forever, holding the device lock.
+fn watch_quiesce(dev: &impl Device) {
+    let mut st = dev.state().lock();
+    let now = st.now_ms();
+    let Some(q) = st.quiescing.as_mut() else {
+        return;
+    };
+    let waited = now.saturating_sub(q.since_ms);
+    if q.warned || waited < QUIESCE_WARN_MS {
+        return;
+    }
+    q.warned = true;
+    let q = *q;
+    drop(st);
+    dev_err!(
+        dev.pdev(),
+        "{} has not returned from {} {} ms after the device was reset, with {} descriptors in flight that the device lost: the driver waits for them, and the device stays down (see Documentation/rvirtio-reset.rst)\n",
+        q.driver(),
+        q.strategy.prepare_name(),
+        waited,
+        q.in_flight
+    );
 }
 
 /// The reset work.
@@ -358,7 +418,7 @@ pub(crate) fn recover(dev: &impl Device, rec: &Recovery<'_>) {
     if recovery::breaks_queues_first(rec.device().device_type()) {
         rec.break_queues();
     }
-    let (strategy, result) = run(dev, rec, forced, &mut clock);
+    let (strategy, result) = run(dev, rec, forced, in_flight.total, &mut clock);
     clock.phases.ready = result.as_ref().ok().map(|_| clock.now());
     let duration_us = start.elapsed().as_micros_ceil();
     let status_after = dev.status();
@@ -450,6 +510,7 @@ fn run(
     dev: &impl Device,
     rec: &Recovery<'_>,
     forced: Option<Strategy>,
+    in_flight: u32,
     clock: &mut Clock<'_>,
 ) -> (Strategy, Result<bool>) {
     let guard = rec.lock_driver();
@@ -468,6 +529,7 @@ fn run(
             dev,
             &guard,
             strategy,
+            in_flight,
             clock,
             |g| g.reset_prepare(),
             |g| g.reset_done(),
@@ -476,6 +538,7 @@ fn run(
             dev,
             &guard,
             strategy,
+            in_flight,
             clock,
             |g| g.freeze(),
             |g| g.restore(),
@@ -506,13 +569,39 @@ fn prepared(
     dev: &impl Device,
     guard: &DriverGuard<'_>,
     strategy: Strategy,
+    in_flight: u32,
     clock: &mut Clock<'_>,
     prepare: impl FnOnce(&DriverGuard<'_>) -> Result,
     done: impl FnOnce(&DriverGuard<'_>) -> Result,
 ) -> Option<Result> {
     guard.reset();
     clock.phases.reset = Some(clock.now());
+    let mut driver = [0u8; 32];
+    if let Some(name) = guard.driver_name() {
+        let name = name.to_bytes();
+        let n = name.len().min(driver.len());
+        driver[..n].copy_from_slice(&name[..n]);
+    }
+    {
+        let mut st = dev.state().lock();
+        st.quiescing = Some(Quiescing {
+            since_ms: st.now_ms(),
+            in_flight,
+            strategy,
+            driver,
+            warned: false,
+        });
+    }
     let quiesced = prepare(guard);
+    let was = dev.state().lock().quiescing.take();
+    if let Some(q) = was.filter(|q| q.warned) {
+        dev_info!(
+            dev.pdev(),
+            "{} returned from {} after all\n",
+            q.driver(),
+            strategy.prepare_name()
+        );
+    }
     clock.phases.quiesced = Some(clock.now());
     if let Err(e) = quiesced {
         dev_warn!(

@@ -96,6 +96,18 @@ impl Strategy {
     }
 }
 
+impl Strategy {
+    /// The driver's callback that quiesces it for this strategy, for messages.
+    pub(crate) fn prepare_name(self) -> &'static str {
+        match self {
+            Self::ResetPrepareDone => "reset_prepare",
+            Self::FreezeRestore => "freeze",
+            Self::Reprobe => "remove",
+            Self::ResetOnly => "nothing",
+        }
+    }
+}
+
 /// What the bound driver (if any) supports.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct DriverCaps {

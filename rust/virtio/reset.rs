@@ -276,6 +276,15 @@ impl<'a> DriverGuard<'a> {
         }
     }
 
+    /// The name of the bound driver, if any.
+    pub(crate) fn driver_name(&self) -> Option<&CStr> {
+        // SAFETY: The device is registered and locked, so its driver cannot change.
+        let name = unsafe { bindings::virtio_driver_name(self.dev.as_raw()) };
+        // SAFETY: A driver's name is a NUL-terminated string that lives as long as the driver,
+        // which stays bound while `self` holds the device lock.
+        (!name.is_null()).then(|| unsafe { CStr::from_char_ptr(name) })
+    }
+
     /// `virtio_device_reset_prepare()`: the driver quiesces and deletes its queues.
     pub(crate) fn reset_prepare(&self) -> Result {
         // SAFETY: The device is registered and locked.

@@ -123,16 +123,21 @@ blk_throttle() {
 		\"iops_wr\": 0}" > /dev/null
 }
 
-# Loads virtio_blk with the change proposed in Documentation/patches/ (a test module built
-# from the kernel tree) in place of the stock one, and rvirtio_pci with a short recovery
-# window, and moves blk0 to them. Sets BLK_DISK to its /dev node.
-blk_requeue_take() {
+# Loads virtio_blk in place of the one loaded (if any): with $1 = requeue, the one with the
+# change proposed in Documentation/patches/ (a test module built from the kernel tree); with
+# $1 = stock, the kernel's. Then loads rvirtio_pci with a short recovery window and moves blk0
+# to them. Sets BLK_DISK to its /dev node.
+blk_take() {
 	local mod=${RVIRTIO_MODDIR:-$RVIRTIO_TOP/out/build}/selftests/modules/virtio_blk/virtio_blk.ko
 	local vdev
-	[ -f "$mod" ] || fail "no $mod: the proposed virtio_blk change does not apply to this kernel tree"
 	rmmod virtio_blk 2>/dev/null
-	[ -d /sys/module/virtio_blk ] && fail "the stock virtio_blk is in use"
-	must insmod "$mod"
+	[ -d /sys/module/virtio_blk ] && fail "a virtio_blk is in use"
+	if [ "$1" = requeue ]; then
+		[ -f "$mod" ] || fail "no $mod: the proposed virtio_blk change does not apply to this kernel tree"
+		must insmod "$mod"
+	else
+		must kmod_load virtio_blk
+	fi
 	must rvirtio_load rvirtio_pci recovery_window_ms=200
 	rvirtio_take "$BLK0"
 	vdev=$(virtio_of "$BLK0") || fail "no virtio device on $BLK0"
@@ -169,8 +174,8 @@ wait_jobs() {
 	wait
 }
 
-# Undoes blk_requeue_take and blk_throttle (for cleanup traps).
-blk_requeue_release() {
+# Undoes blk_take and blk_throttle (for cleanup traps).
+blk_release() {
 	blk_throttle 0
 	rvirtio_release "$BLK0"
 	rmmod virtio_blk 2>/dev/null

@@ -14,13 +14,13 @@ cleanup() {
 	touch "$w/stop" 2>/dev/null
 	wait
 	umount "$mnt" 2>/dev/null
-	blk_requeue_release
+	blk_release
 }
 trap cleanup EXIT
 rm -rf "$w"
 mkdir -p "$mnt"
 
-blk_requeue_take
+blk_take requeue
 disk=$BLK_DISK
 
 must kmod_load ext4

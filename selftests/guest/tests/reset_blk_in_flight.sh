@@ -19,13 +19,13 @@ w=/tmp/inflight
 cleanup() {
 	touch "$w/stop" 2>/dev/null
 	wait
-	blk_requeue_release
+	blk_release
 }
 trap cleanup EXIT
 rm -rf "$w"
 mkdir -p "$w"
 
-blk_requeue_take
+blk_take requeue
 disk=$BLK_DISK
 
 writers=4 readers=2 chunks=32 chunk=65536
