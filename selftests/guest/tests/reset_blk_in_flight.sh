@@ -2,17 +2,17 @@
 # SPDX-License-Identifier: GPL-2.0
 # A disk that breaks with requests in flight is recovered with nothing lost and no error: four
 # processes write and two read with O_DIRECT without pause while DEVICE_NEEDS_RESET is injected
-# ten times. QEMU drops the completions of the broken device; rvirtio-pci resets it before it
-# asks the driver to quiesce, and virtio_blk, with the change proposed in
-# Documentation/patches/ (built from the kernel tree as a test module), requeues what the
-# device lost and sends it again after the reset.
+# $RVIRTIO_RECOVERY_ROUNDS times (10). QEMU drops the completions of the broken device;
+# rvirtio-pci resets it before it asks the driver to quiesce, and virtio_blk, with the change
+# proposed in Documentation/patches/ (built from the kernel tree as a test module), requeues
+# what the device lost and sends it again after the reset.
 #
 # Asserts, for each injection: requests were in flight at the reset (the transport's count),
 # the recovery ended within 5 s and I/O flowed again; and at the end: no process saw an error
 # or hung, no I/O error or hung task was reported, and every chunk reads back as the last
 # write acknowledged for it left it (a write reported done that the device never did would
 # leave the pass before). Prints the errors the processes saw and the time from injection to
-# the first write completed after the recovery (median of 10).
+# the first write completed after the recovery (median of the rounds).
 . "$(dirname "$0")/../lib.sh"
 
 w=/tmp/inflight
@@ -56,9 +56,9 @@ for ((r = 0; r < readers; r++)); do
 done
 # Python starts slowly under TCG: inject once every process has begun its I/O.
 busy() { [ "$(awk '{ print $1 + $2 }' "/sys/block/${disk#/dev/}/inflight")" -ge "$1" ]; }
-wait_for 20 busy $((writers + readers - 1)) || fail "the processes did not start their I/O"
+wait_for 120 busy $((writers + readers - 1)) || fail "the processes did not start their I/O"
 
-rounds=10 times=() held=() phases=()
+rounds=${RVIRTIO_RECOVERY_ROUNDS:-10} times=() held=() phases=()
 for ((i = 1; i <= rounds; i++)); do
 	inject_until_recovered "$BLK0" 0
 	n=$(recovery_field "$BLK0" last_in_flight)
