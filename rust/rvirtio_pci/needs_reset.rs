@@ -186,6 +186,21 @@ struct Quiescing {
 }
 
 impl Quiescing {
+    fn new(since_ms: u64, in_flight: u32, strategy: Strategy, name: Option<&CStr>) -> Self {
+        let mut driver = [0u8; 32];
+        if let Some(name) = name.map(CStr::to_bytes) {
+            let n = name.len().min(driver.len());
+            driver[..n].copy_from_slice(&name[..n]);
+        }
+        Self {
+            since_ms,
+            in_flight,
+            strategy,
+            driver,
+            warned: false,
+        }
+    }
+
     fn driver(&self) -> &str {
         let len = self
             .driver
@@ -576,21 +591,15 @@ fn prepared(
 ) -> Option<Result> {
     guard.reset();
     clock.phases.reset = Some(clock.now());
-    let mut driver = [0u8; 32];
-    if let Some(name) = guard.driver_name() {
-        let name = name.to_bytes();
-        let n = name.len().min(driver.len());
-        driver[..n].copy_from_slice(&name[..n]);
-    }
     {
         let mut st = dev.state().lock();
-        st.quiescing = Some(Quiescing {
-            since_ms: st.now_ms(),
+        let now = st.now_ms();
+        st.quiescing = Some(Quiescing::new(
+            now,
             in_flight,
             strategy,
-            driver,
-            warned: false,
-        });
+            guard.driver_name(),
+        ));
     }
     let quiesced = prepare(guard);
     let was = dev.state().lock().quiescing.take();

@@ -94,9 +94,7 @@ impl Strategy {
             Self::ResetOnly => "reset",
         }
     }
-}
 
-impl Strategy {
     /// The driver's callback that quiesces it for this strategy, for messages.
     pub(crate) fn prepare_name(self) -> &'static str {
         match self {
