@@ -19,7 +19,8 @@
 #                     (QEMU instruction-count plugin): out/profile/profile.txt
 #   make bench-recovery  the phases of a NEEDS_RESET recovery, per strategy, median and range
 #                     of 20: out/bench-recovery/recovery.txt
-#   make kernel       build (or reuse) the pinned kernel; kernel-debug for the debug flavour
+#   make kernel       build (or reuse) the pinned kernel; kernel-debug for the debug flavour,
+#                     modules-debug the modules for it (out/build-debug)
 #   make clippy       build with CLIPPY=1;  make rustdoc;  make rustfmt / rustfmtcheck
 #
 # KDIR defaults to the cached build of the pinned kernel. Point it at your own Rust-enabled
@@ -43,7 +44,7 @@ endif
 BUILD ?= $(TOP)/out/build
 KMAKE = $(MAKE) -C $(KDIR) M=$(TOP) MO=$(BUILD) $(KBUILD_TOOLCHAIN)
 
-.PHONY: all modules clean setup toolchain kernel kernel-debug run check check-debug clippy \
+.PHONY: all modules modules-debug clean setup toolchain kernel kernel-debug run check check-debug clippy \
 	rustdoc rustfmt rustfmtcheck bench bench-smoke bench-scale profile bench-recovery
 
 all: modules
@@ -100,10 +101,12 @@ bench-recovery: setup
 
 # The robustness suite on the debug kernel, with modules built for it in their own directory.
 DEBUG_BUILD := $(TOP)/out/build-debug
-check-debug: kernel-debug
+modules-debug: kernel-debug
 	mkdir -p $(DEBUG_BUILD)
 	$(MAKE) -C $(shell $(SCRIPTS)/kernel.sh --path debug) M=$(TOP) MO=$(DEBUG_BUILD) \
 		$(KBUILD_TOOLCHAIN) modules
+
+check-debug: modules-debug
 	RVIRTIO_FLAVOUR=debug KDIR=$(shell $(SCRIPTS)/kernel.sh --path debug) \
 		RVIRTIO_MODDIR=$(DEBUG_BUILD) $(TOP)/selftests/run_tests.sh
 

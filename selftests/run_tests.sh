@@ -45,7 +45,8 @@ reset_tests=(reset_detect_only reset_detect_poll reset_net_freeze_restore reset_
 # traffic both ways and under a burst of control commands; then the stock virtio_blk, whose
 # stuck reset_prepare the transport reports.
 # reset_blk_stuck_driver leaves the stock virtio_blk stuck: it comes last.
-inflight_tests=(reset_blk_in_flight reset_blk_ext4 reset_net_in_flight reset_blk_stuck_driver)
+inflight_tests=(reset_blk_in_flight reset_blk_ext4 reset_blk_race reset_net_in_flight
+	reset_blk_stuck_driver)
 # PCI function resets (devices alone behind bridges: run-vm -F).
 flr_tests=(pci_function_reset)
 # rvirtio_net on a NIC with two queue pairs and offloads (tap backend: vnet headers).
@@ -226,7 +227,7 @@ if [ "$flavour" = debug ]; then
 	debug_tests=(skeleton_load_unload driver_override pci_c_virtio_net pci_c_virtio_blk
 		pci_bind_cycles pci_function_reset pci_rmmod_under_traffic pci_device_del)
 	debug_reset_tests=(reset_net_freeze_restore reset_blk_prepare_done reset_reprobe reset_storm
-		reset_race reset_blk_in_flight)
+		reset_race reset_blk_in_flight reset_blk_race)
 	debug_net_tests=(net_basic net_unbind_rmmod net_reset)
 	boot_timeout=3600
 	test_timeout=1200

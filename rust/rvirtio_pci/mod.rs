@@ -195,20 +195,30 @@ impl pci::Driver for RvirtioPci {
     }
 
     fn unbind<'bound>(pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
-        // The registration cancels a scheduled recovery and waits for a running one when it is
-        // dropped, next: say so, so that a race of removal with recovery can be seen.
+        // Say so when removal races a recovery, so that the race can be seen.
         let phase = this.reg.transport().recovery_phase();
         if matches!(phase, recovery::Phase::Scheduled | recovery::Phase::Running) {
             dev_info!(pdev, "unbinding while a recovery is {}\n", phase.name());
         }
+        let present = pci_ext::is_present(pdev);
+        // A device that needs a reset holds what it will never complete, and a driver's remove
+        // may wait for it (virtio_blk's does, for its requests in flight): a recovery that is
+        // scheduled runs now, without its backoff, so that the driver is removed from a working
+        // device. Twice at most: the first run of the work may only schedule the recovery.
+        for _ in 0..2 {
+            if !present || !this.reg.transport().wants_reset() || !this.reg.run_reset_now() {
+                break;
+            }
+        }
         // On surprise removal, let the driver abort what it waits for instead of hanging on a
         // device that will never answer; the registration is dropped (unregistered) next.
-        if !pci_ext::is_present(pdev) {
+        if !present {
             dev_warn!(pdev, "device is gone: breaking its virtqueues\n");
             this.reg.break_device();
         } else if this.reg.transport().wants_reset() {
-            // Not recovered (yet, or recovery is off): the device completes nothing, and a
-            // driver's remove that waits for it (virtio_net's control commands) would hang.
+            // Not recovered (recovery is off, failed or given up): the device completes
+            // nothing, and a driver's remove that waits for it (virtio_net's control commands)
+            // would hang.
             dev_warn!(
                 pdev,
                 "device needs a reset: breaking its virtqueues before its driver is removed\n"

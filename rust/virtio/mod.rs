@@ -380,6 +380,13 @@ impl<T: Transport> Registration<T> {
         &self.inner.transport
     }
 
+    /// Runs the reset work now if it is scheduled (a recovery not started yet, or held back by
+    /// its backoff), and waits for it. Returns `false` if it was neither scheduled nor running.
+    /// Process context, without the device lock.
+    pub(crate) fn run_reset_now(&self) -> bool {
+        self.inner.reset.run_now()
+    }
+
     /// Marks the device broken: its queues fail every operation from now on, so that the
     /// driver stops waiting for a device that went away (surprise removal).
     pub(crate) fn break_device(&self) {

@@ -100,6 +100,14 @@ impl ResetWork {
         unsafe { kernel::bindings::enable_delayed_work(self.dwork.get()) };
     }
 
+    /// Runs the work now if it is scheduled, even with a delay, and waits for it. Returns
+    /// `false` if it was neither scheduled nor running.
+    pub(super) fn run_now(&self) -> bool {
+        // SAFETY: `dwork` is initialised by the type invariant and lives as long as `self`,
+        // which outlives any run of the work (see `close`).
+        unsafe { kernel::bindings::flush_delayed_work(self.dwork.get()) }
+    }
+
     /// Stops the work for good: no later [`ResetWork::schedule`] succeeds, and when this
     /// returns the work is neither pending nor running.
     ///

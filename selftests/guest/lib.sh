@@ -125,11 +125,10 @@ blk_throttle() {
 
 # Loads virtio_blk in place of the one loaded (if any): with $1 = requeue, the one with the
 # change proposed in Documentation/patches/ (a test module built from the kernel tree); with
-# $1 = stock, the kernel's. Then loads rvirtio_pci with a short recovery window and moves blk0
-# to them. Sets BLK_DISK to its /dev node.
+# $1 = stock, the kernel's. Then moves blk0 to rvirtio-pci (blk_attach, with the rvirtio_pci
+# parameters that follow $1). Sets BLK_DISK to its /dev node.
 blk_take() {
 	local mod=${RVIRTIO_MODDIR:-$RVIRTIO_TOP/out/build}/selftests/modules/virtio_blk/virtio_blk.ko
-	local vdev
 	rmmod virtio_blk 2>/dev/null
 	[ -d /sys/module/virtio_blk ] && fail "a virtio_blk is in use"
 	if [ "$1" = requeue ]; then
@@ -138,7 +137,16 @@ blk_take() {
 	else
 		must kmod_load virtio_blk
 	fi
-	must rvirtio_load rvirtio_pci recovery_window_ms=200
+	shift
+	blk_attach "$@"
+}
+
+# Loads rvirtio_pci, unless it is loaded, with parameters $@ (by default a short recovery
+# window), and moves blk0 to it. Sets BLK_DISK to its /dev node.
+blk_attach() {
+	local vdev
+	(($#)) || set -- recovery_window_ms=200
+	[ -d /sys/module/rvirtio_pci ] || must rvirtio_load rvirtio_pci "$@"
 	rvirtio_take "$BLK0"
 	vdev=$(virtio_of "$BLK0") || fail "no virtio device on $BLK0"
 	wait_for 5 ls "/sys/bus/virtio/devices/$vdev/block" || fail "no disk on $vdev"

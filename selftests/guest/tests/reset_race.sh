@@ -1,12 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# A recovery racing with removal is cancelled or waited for cleanly, $RVIRTIO_RACE_ROUNDS times
+# A recovery racing with removal is run or waited for cleanly, $RVIRTIO_RACE_ROUNDS times
 # (default 10), unbinding the PCI device and unloading rvirtio_pci in turn:
 #
 # - even rounds race a recovery that is scheduled: a first fault is recovered, a second one
 #   within the window is delayed by the backoff (5 s here, room for a QMP query that shows
-#   the device broken meanwhile; the removal cancels the recovery, so no round waits for it),
-#   and the removal comes once the transport shows the recovery scheduled;
+#   the device broken meanwhile; the removal runs the recovery at once, so no round waits for
+#   the backoff), and the removal comes once the transport shows the recovery scheduled;
 # - odd rounds remove right after injecting, while the recovery may be scheduled or running.
 #
 # rvirtio-pci logs the recovery's state when the removal starts ("unbinding while a recovery
