@@ -33,6 +33,23 @@ pub(crate) fn as_raw<Ctx: device::DeviceContext>(
     unsafe { bindings::to_pci_dev(ptr::from_ref(dev).cast_mut().cast()) }
 }
 
+/// `id`, matching only devices whose `driver_override` names the driver (the `override_only`
+/// field of `struct pci_device_id`), as VFIO's variant drivers match: such a driver never
+/// takes a device that the user did not hand to it, and never races the driver that would
+/// otherwise bind it.
+///
+/// The flag given is `PCI_ID_F_VFIO_DRIVER_OVERRIDE`, the only one defined: the PCI core
+/// matches on any non-zero value, and the flag only changes the prefix of a module alias, which
+/// a table of such entries should not have.
+pub(crate) const fn override_only(id: pci::DeviceId) -> pci::DeviceId {
+    // SAFETY: `pci::DeviceId` is a `#[repr(transparent)]` wrapper of `struct pci_device_id`
+    // (its `RawDeviceId` implementation) and has no invariant of its own.
+    let mut raw: kernel::bindings::pci_device_id = unsafe { core::mem::transmute(id) };
+    raw.override_only = kernel::bindings::PCI_ID_F_VFIO_DRIVER_OVERRIDE;
+    // SAFETY: As above; every value of the fields of `struct pci_device_id` is a valid id.
+    unsafe { core::mem::transmute(raw) }
+}
+
 /// The kind of resource behind a BAR.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum BarKind {

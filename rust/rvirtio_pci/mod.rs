@@ -19,6 +19,7 @@ use crate::{
 use caps::{Bar, BarKind, Layout, RawCap, NUM_BARS};
 use kernel::{
     device::{Bound, Core},
+    device_id::IdArray,
     pci,
     prelude::*, //
 };
@@ -35,16 +36,16 @@ const MODERN_IDS: core::ops::RangeInclusive<u16> = 0x1040..=0x107f;
 /// A PCI capability list holds at most 48 entries (the PCI core's walk bound).
 const MAX_CAPS: usize = 48;
 
-kernel::pci_device_table!(
-    PCI_TABLE,
-    MODULE_PCI_TABLE,
-    <RvirtioPci as pci::Driver>::IdInfo,
-    // Like the C transport: every Red Hat/Qumranet device, sorted out in probe().
-    [(
-        pci::DeviceId::from_id(pci::Vendor::REDHAT_QUMRANET, u32::MAX),
-        ()
-    )]
-);
+/// The devices the driver matches: those of the C transport (every Red Hat/Qumranet device,
+/// sorted out in probe()), and only when their `driver_override` names `rvirtio-pci`. There is
+/// no module alias: nothing loads the module for a device, and it never races `virtio-pci` for
+/// one (see `Documentation/rvirtio-pci.rst`, "Binding").
+const PCI_TABLE: IdArray<pci::DeviceId, <RvirtioPci as pci::Driver>::IdInfo, 1> =
+    IdArray::new([(PCI_ID, ())]);
+const PCI_ID: pci::DeviceId = pci_ext::override_only(pci::DeviceId::from_id(
+    pci::Vendor::REDHAT_QUMRANET,
+    u32::MAX,
+));
 
 /// The PCI driver.
 pub(crate) struct RvirtioPci;
