@@ -466,6 +466,11 @@ netdev_stat() {
 	cat "/sys/class/net/$1/statistics/$2"
 }
 
+# Packets the root qdisc of interface $1 has given to the driver.
+qdisc_sent() {
+	tc -s qdisc show dev "$1" | awk '$1 == "Sent" { print $4; exit }'
+}
+
 # Byte queue limits of interface $1, one line per transmit queue: "tx-N inflight B limit L".
 bql_show() {
 	local q

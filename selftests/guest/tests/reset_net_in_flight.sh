@@ -2,12 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 # A NIC that breaks with buffers in flight both ways, and in the middle of a burst of control
 # commands, loses no more than those buffers; for the upstream C virtio_net and for
-# rvirtio_net, both on rvirtio-pci.
+# rvirtio_net, both on rvirtio-pci. rvirtio_net counts every packet it lost as dropped.
 #
 # Traffic: iperf3 runs both ways (--bidir), and the device breaks 2 s into it. Asserts buffers in flight at the reset
 # (the transport's count, per queue: the receive ring's always, the transmit ring's only when
 # QEMU had not sent them yet, which it does within microseconds, so it is printed, not
 # asserted), the iperf3 run completing, and bytes moving both ways after the recovery.
+# Accounting (rvirtio_net, last): a UDP flood, the device broken in the middle. Once nothing
+# is in flight, the root qdisc's count of packets given to the driver must equal what
+# rvirtio_net counts as sent plus dropped.
 # Control: "ip link set promisc" toggles without pause while the device breaks. Asserts that
 # every command returns (success or an error) within the bound, that the recovery happened
 # meanwhile, and that the device's receive filter then follows the next commands (QMP
@@ -63,7 +66,7 @@ run() { # run DRIVER
 	wait "$client" || fail "$drv: iperf3 failed across the recovery: $(tail -3 /tmp/iperf.out)"
 	rx1=$(netdev_stat "$dev" rx_bytes) tx1=$(netdev_stat "$dev" tx_bytes)
 	[ $((rx1 - rx0)) -gt 100000 ] && [ $((tx1 - tx0)) -gt 100000 ] ||
-		fail "$drv: little traffic after the recovery (received $((rx1 - rx0)), sent $((tx1 - tx0)) bytes): $(tail -8 /tmp/iperf.out)"
+		fail "$drv: little traffic on $dev after the recovery (received $((rx1 - rx0)), sent $((tx1 - tx0)) bytes): $(tail -8 /tmp/iperf.out)"
 	echo "$drv, iperf3 both ways: $in_flight; after the recovery $((rx1 - rx0)) bytes received, $((tx1 - tx0)) sent"
 	grep -E "(sender|receiver)$" /tmp/iperf.out | grep SUM || grep -E "receiver$" /tmp/iperf.out
 
@@ -99,6 +102,53 @@ run() { # run DRIVER
 	wait_for 5 qemu_promisc_is true || fail "$drv: QEMU's filter is not promiscuous after 'promisc on'"
 	must ip link set dev "$dev" promisc off
 	wait_for 5 qemu_promisc_is false || fail "$drv: QEMU's filter is still promiscuous after 'promisc off'"
+
+	# Every packet the stack handed to the driver across a recovery is sent or counted as
+	# dropped: a UDP flood (no segmentation offload, so that the qdisc and the driver count
+	# the same packets), the device broken in the middle. Once nothing is in flight any more,
+	# the qdisc's count of packets given to the driver equals the driver's sent plus dropped.
+	# rvirtio_net only: upstream virtio_net's restore allocates new queues, whose counters
+	# start again from zero.
+	if [ "$drv" = rvirtio_net ]; then
+		# The counts start from a moment when nothing is in flight (none counted by the
+		# qdisc only), the same before and after the driver's counters are read.
+		counts_at_rest() {
+			s0=$(qdisc_sent "$dev") p0=$(netdev_stat "$dev" tx_packets) d0=$(netdev_stat "$dev" tx_dropped)
+			bql_idle "$dev" && [ "$(qdisc_sent "$dev")" = "$s0" ]
+		}
+		# (wait_for runs it in this shell: the last, successful, call sets the counts.)
+		wait_for 10 counts_at_rest || fail "$drv: never nothing in flight: $(bql_show "$dev")"
+		r=$(recovery_field "$NIC0" recoveries)
+		python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+end = time.time() + float(sys.argv[1])
+while time.time() < end:
+    try:
+        s.sendto(bytes(1000), ("10.99.0.2", 9))
+    except OSError:
+        pass
+' 4 &
+		local flood=$!
+		sleep 1.5
+		echo "$NIC0_INJECT_Q" > "$(rvirtio_debugfs "$NIC0")/inject" || fail "injection failed"
+		wait_for 5 recovery_above "$NIC0" recoveries "$r" ||
+			fail "$drv: no recovery during the flood: $(cat "$(rvirtio_debugfs "$NIC0")/recovery")"
+		in_flight=$(grep last_in_flight "$(rvirtio_debugfs "$NIC0")/recovery")
+		wait "$flood"
+		wait_for 10 bql_idle "$dev" || fail "$drv: bytes still in flight after the flood: $(bql_show "$dev")"
+		# The counters settle once the last completions are reclaimed.
+		uncounted() {
+			echo $(($(qdisc_sent "$dev") - s0 - ($(netdev_stat "$dev" tx_packets) - p0) -
+				($(netdev_stat "$dev" tx_dropped) - d0)))
+		}
+		wait_for 5 test "$(uncounted)" = 0
+		n=$(($(qdisc_sent "$dev") - s0)) s=$(($(netdev_stat "$dev" tx_packets) - p0))
+		d=$(($(netdev_stat "$dev" tx_dropped) - d0))
+		echo "$drv, UDP flood: $in_flight; $n packets given to the driver, $s sent, $d counted as dropped"
+		[ $((n - s - d)) = 0 ] ||
+			fail "$drv: $((n - s - d)) packets given to the driver were neither sent nor counted as dropped"
+	fi
 
 	if [ "$drv" = virtio_net ]; then
 		netns_cleanup
