@@ -233,6 +233,8 @@ pub(crate) struct IrqStats {
     origin_ns: Atomic<i64>,
     /// 1 from a detection until the recovery of it is over.
     busy: Atomic<u32>,
+    /// Notifications the driver sent while setting the device up, before DRIVER_OK.
+    early_notifies: Atomic<u32>,
     epoch: Instant<Monotonic>,
 }
 
@@ -250,6 +252,7 @@ impl IrqStats {
             detected_ns: Atomic::new(0),
             origin_ns: Atomic::new(0),
             busy: Atomic::new(0),
+            early_notifies: Atomic::new(0),
             epoch: Instant::now(),
         }
     }
@@ -257,6 +260,23 @@ impl IrqStats {
     /// Records the status the driver writes.
     pub(crate) fn written(&self, status: u8) {
         self.written.store(status.into(), Relaxed);
+    }
+
+    /// Counts a notification that the driver sends while it sets the device up, after its
+    /// first status write and before DRIVER_OK, which virtio 1.2, 3.1.1 forbids. Returns `true`
+    /// for the first one. A notification to a device that the transport reset under the
+    /// driver (status 0) is not counted: the driver does not know yet. Any context.
+    pub(crate) fn early_notify(&self) -> bool {
+        let written = self.written.load(Relaxed) as u8;
+        if written == 0 || written & status::DRIVER_OK != 0 {
+            return false;
+        }
+        self.early_notifies.fetch_add(1, Relaxed) == 0
+    }
+
+    /// The notifications counted by [`IrqStats::early_notify`].
+    pub(crate) fn early_notifies(&self) -> u32 {
+        self.early_notifies.load(Relaxed)
     }
 
     fn now_ns(&self) -> i64 {

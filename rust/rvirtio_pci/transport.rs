@@ -28,6 +28,7 @@ const DEBUGFS_INJECT: usize = 1;
 const DEBUGFS_RECOVER: usize = 2;
 const DEBUGFS_STOPS: usize = 3;
 const DEBUGFS_INJECT_SILENT: usize = 4;
+const DEBUGFS_STATUS: usize = 5;
 
 /// How long a reset may take before we give up on the device.
 const RESET_TIMEOUT_MS: u32 = 1000;
@@ -310,12 +311,24 @@ impl Transport for PciTransport<'_> {
             name: c"inject_silent",
             writable: true,
         },
+        debugfs::File {
+            name: c"status",
+            writable: false,
+        },
     ];
 
     fn debugfs_show(&self, index: usize, ctl: &Control<'_>, m: &SeqFile) {
         match index {
             DEBUGFS_RECOVERY => needs_reset::show(self, m),
             DEBUGFS_STOPS => show_stops(ctl, m),
+            DEBUGFS_STATUS => {
+                seq_print!(m, "device_status: {:#04x}\n", self.dev.status());
+                seq_print!(
+                    m,
+                    "notified_before_driver_ok: {}\n",
+                    self.irq_stats.early_notifies()
+                );
+            }
             DEBUGFS_INJECT_SILENT => seq_print!(
                 m,
                 "write a queue index to detach the configuration vector, then make the device see a bad request\n"
@@ -488,6 +501,14 @@ impl Transport for PciTransport<'_> {
     }
 
     fn notify(&self, index: u16, cookie: usize) -> bool {
+        // The device gets it anyway: one that ignores it leaves the driver no worse off.
+        if self.irq_stats.early_notify() {
+            dev_warn!(
+                self.dev.pdev(),
+                "queue {} notified before DRIVER_OK was set (virtio 1.2, 3.1.1)\n",
+                index
+            );
+        }
         self.dev.notify(cookie, index);
         true
     }
