@@ -58,7 +58,7 @@ big_tests=($(both net_basic net_gro_hw))
 # recovery (rvirtio-pci), and its absence (virtio-pci).
 rvnet_tests=(net_basic net_link net_mtu net_rx_filter net_rx_refill net_unbind_rmmod)
 net_c_tests=("${rvnet_tests[@]/%/@c}" net_reset_c_transport)
-net_rust_tests=("${rvnet_tests[@]/%/@rust}" net_reset net_tx_timeout net_ctrl_timeout@rust)
+net_rust_tests=("${rvnet_tests[@]/%/@rust}" net_reset net_tx_timeout net_ctrl_timeout@rust net_open_race)
 # NICs whose notification structure is in an I/O BAR (modern-pio-notify=on): the C and the Rust
 # net driver on rvirtio-pci, traffic and recovery.
 pio_tests=(pci_pio_notify net_basic@rust net_reset)
@@ -228,7 +228,7 @@ if [ "$flavour" = debug ]; then
 		pci_bind_cycles pci_function_reset pci_rmmod_under_traffic pci_device_del)
 	debug_reset_tests=(reset_net_freeze_restore reset_blk_prepare_done reset_reprobe reset_storm
 		reset_race reset_blk_in_flight reset_blk_race)
-	debug_net_tests=(net_basic net_unbind_rmmod net_reset)
+	debug_net_tests=(net_basic net_unbind_rmmod net_reset net_open_race)
 	boot_timeout=3600
 	test_timeout=1200
 	min_bytes=100000

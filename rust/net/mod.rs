@@ -19,7 +19,12 @@ mod virtio_buf;
 use crate::bindings;
 use core::{cell::UnsafeCell, marker::PhantomData, mem, ptr::NonNull};
 use kernel::{
-    device, error::from_result, ffi::c_int, prelude::*, sync::atomic::Atomic, types::Opaque,
+    device,
+    error::from_result,
+    ffi::c_int,
+    prelude::*,
+    sync::atomic::{Atomic, Relaxed},
+    types::Opaque,
 };
 pub(crate) use napi::Napi;
 pub(crate) use qstats::{RxQueueStats, TxQueueStats};
@@ -433,14 +438,15 @@ impl Drop for BhDisabled {
 }
 
 /// The rtnl lock, held: network device operations other than transmit do not run meanwhile.
-pub(crate) struct Rtnl(());
+pub(crate) struct Rtnl(PhantomData<*mut ()>);
 
 impl Rtnl {
     /// Takes the lock (process context, may sleep).
     pub(crate) fn lock() -> Self {
         // SAFETY: Process context; released on drop.
         unsafe { bindings::rtnl_lock() };
-        Self(())
+        // Not `Send`: the lock is released by the task that took it.
+        Self(PhantomData)
     }
 }
 
@@ -894,13 +900,13 @@ impl<T: Operations> Adapter<T> {
 /// # Invariants
 ///
 /// `dev` was allocated by `alloc_etherdev_mqs` with a private area holding an initialised
-/// `T`, and uses `ops`; `registered` says whether it is registered.
+/// `T`, and uses `ops`; `registered` says whether it is registered (set once).
 pub(crate) struct Registration<T: Operations + ethtool::Ethtool> {
     dev: NonNull<bindings::net_device>,
     ops: KBox<Opaque<bindings::net_device_ops>>,
     ethtool_ops: KBox<bindings::ethtool_ops>,
     stat_ops: Option<KBox<bindings::netdev_stat_ops>>,
-    registered: bool,
+    registered: Atomic<bool>,
     _t: PhantomData<T>,
 }
 
@@ -1014,7 +1020,7 @@ impl<T: Operations + ethtool::Ethtool> Registration<T> {
             ops,
             ethtool_ops,
             stat_ops,
-            registered: false,
+            registered: Atomic::new(false),
             _t: PhantomData,
         })
     }
@@ -1048,22 +1054,26 @@ impl<T: Operations + ethtool::Ethtool> Registration<T> {
         unsafe { bindings::netdev_set_unicast_filter(self.dev.as_ptr()) }
     }
 
-    /// Registers the device: from now on its operations may be called.
-    pub(crate) fn register(&mut self) -> Result {
-        if self.registered {
+    /// Registers the device: once `rtnl` is released its operations may be called (opening
+    /// the interface takes the lock). A driver finishes setting up its device before that.
+    pub(crate) fn register(&self, _rtnl: &Rtnl) -> Result {
+        if self.registered.cmpxchg(false, true, Relaxed).is_err() {
             return Err(EBUSY);
         }
-        // SAFETY: The device is valid and not registered.
-        kernel::error::to_result(unsafe { bindings::register_netdev(self.dev.as_ptr()) })?;
-        self.registered = true;
-        Ok(())
+        // SAFETY: The device is valid and not registered (`registered` was false), and the
+        // caller holds the rtnl lock (`_rtnl`).
+        let ret = unsafe { bindings::register_netdevice(self.dev.as_ptr()) };
+        if ret != 0 {
+            self.registered.store(false, Relaxed);
+        }
+        kernel::error::to_result(ret)
     }
 }
 
 impl<T: Operations + ethtool::Ethtool> Drop for Registration<T> {
     fn drop(&mut self) {
         let raw = self.dev.as_ptr();
-        if self.registered {
+        if self.registered.load(Relaxed) {
             // SAFETY: The device is registered; afterwards no operation runs any more.
             unsafe { bindings::unregister_netdev(raw) };
         }

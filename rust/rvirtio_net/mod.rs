@@ -546,7 +546,7 @@ impl VirtNet {
             guest_offloads: GuestOffloads::from_features(|b| vdev.has_feature(b)),
             vdev_index: vdev.index(),
         };
-        let mut netdev = net::Registration::new(dev, pairs.into(), pairs.into(), |d| {
+        let netdev = net::Registration::new(dev, pairs.into(), pairs.into(), |d| {
             NetPriv::new(d, vqs, &setup, &inject)
         })?;
 
@@ -582,20 +582,12 @@ impl VirtNet {
         // One pair until the device is ready for commands (see `ready`).
         nd.set_real_num_queues(1)?;
         nd.carrier_off();
-        netdev.register()?;
 
         let this = Self {
             _knob: fault::Knob::new(vdev.index(), &inject)?,
             netdev,
         };
         this.update_link(vdev);
-        dev_info!(
-            dev,
-            "{}: {} queue pair(s), MTU {}\n",
-            this.netdev.device().name(),
-            pairs,
-            this.netdev.device().mtu()
-        );
         Ok(this)
     }
 
@@ -725,13 +717,30 @@ impl virtio::Driver for VirtNet {
         Self::new(vdev)
     }
 
-    fn ready(&self, _vdev: &virtio::Device) -> Result {
+    /// Registers the interface now that the device is ready, under the lock that opening it
+    /// takes: nothing fills or kicks a queue before DRIVER_OK (virtio 1.2, 3.1.1), and the
+    /// queue pairs are set before anyone can use them (as upstream's `virtnet_probe`).
+    fn ready(&self, vdev: &virtio::Device) -> Result {
         let p = self.netdev.data();
-        let want = (p.rx.len() as u32).min(net::num_online_cpus()).max(1);
-        if want > 1 {
-            let _rtnl = Rtnl::lock();
-            p.set_pairs(self.netdev.device(), want)?;
+        let nd = self.netdev.device();
+        let pairs = p.rx.len();
+        let want = (pairs as u32).min(net::num_online_cpus()).max(1);
+        {
+            let rtnl = Rtnl::lock();
+            self.netdev.register(&rtnl)?;
+            if want > 1 {
+                if let Err(e) = p.set_pairs(nd, want) {
+                    dev_warn!(vdev.as_ref(), "using one queue pair: {:?}\n", e);
+                }
+            }
         }
+        dev_info!(
+            vdev.as_ref(),
+            "{}: {} queue pair(s), MTU {}\n",
+            nd.name(),
+            pairs,
+            nd.mtu()
+        );
         Ok(())
     }
 

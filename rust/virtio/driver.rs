@@ -153,7 +153,10 @@ pub(crate) trait Driver: Send + Sync + Sized + 'static {
 
     /// The device is live: probe succeeded, the driver's data is published to callbacks, and
     /// the device is ready (DRIVER_OK). For what needs the device running, such as commands
-    /// on a control queue. A failure here does not fail the probe.
+    /// on a control queue, and for what must not be used before DRIVER_OK, such as a network
+    /// interface that can be opened once registered.
+    ///
+    /// A failure fails the probe: the driver's data is dropped (which resets the device).
     fn ready(&self, _dev: &Device) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
@@ -303,7 +306,20 @@ impl<T: Driver> Adapter<T> {
                 // SAFETY: The data was just published and lives until remove.
                 let dd = unsafe { <Pin<KBox<DriverData<T>>> as ForeignOwnable>::borrow(ptr) };
                 if let Err(e) = dd.data.ready(dev) {
-                    dev_warn!(dev.as_ref(), "setup after probe failed: {:?}\n", e);
+                    // SAFETY: `vdev` is valid. Once callbacks are synchronised, none of them
+                    // uses the data any more and new ones see no data.
+                    unsafe {
+                        bindings::vdev_set_priv(vdev, ptr::null_mut());
+                        bindings::virtio_synchronize_cbs(vdev);
+                    }
+                    // SAFETY: The pointer comes from `into_foreign` above, and nothing else
+                    // uses it any more but the configuration work, cancelled here.
+                    let dd =
+                        unsafe { <Pin<KBox<DriverData<T>>> as ForeignOwnable>::from_foreign(ptr) };
+                    // SAFETY: The work was initialised above.
+                    unsafe { bindings::cancel_work_sync(dd.config_work.get()) };
+                    drop(dd);
+                    return Err(e);
                 }
             }
             Ok(0)
