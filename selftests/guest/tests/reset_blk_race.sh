@@ -5,7 +5,7 @@
 # turn, while three processes write with O_DIRECT (virtio_blk with the change proposed in
 # Documentation/patches/, the disk throttled to 30 requests/s so that requests are in flight):
 #
-# - even rounds: a first fault is recovered, and a second one, within the backoff (5 s here),
+# - even rounds: a first fault is recovered, and a second one, within the backoff (20 s here),
 #   leaves the device broken with the requests it took; the removal comes then. rvirtio-pci
 #   runs the scheduled recovery first, without the backoff: virtio_blk's remove waits for every
 #   request in flight, which a broken device never completes;
@@ -29,7 +29,9 @@ trap cleanup EXIT
 rm -rf "$w"
 mkdir -p "$w"
 
-params=(recovery_window_ms=60000 recovery_backoff_ms=5000 recovery_backoff_max_ms=5000)
+# The backoff is long enough for the checks below on a debug kernel; the removal does not
+# wait for it.
+params=(recovery_window_ms=60000 recovery_backoff_ms=20000 recovery_backoff_max_ms=20000)
 blk_take requeue "${params[@]}"
 must blk_throttle 30
 writers=3 chunks=16 chunk=65536

@@ -58,11 +58,14 @@ run() { # run DRIVER
 	echo "$NIC0_INJECT_Q" > "$(rvirtio_debugfs "$NIC0")/inject" || fail "injection failed"
 	wait_for 5 recovery_above "$NIC0" recoveries "$r" ||
 		fail "$drv: no recovery: $(cat "$(rvirtio_debugfs "$NIC0")/recovery")"
+	# The counters first: the checks that follow may take seconds on a loaded host (QEMU's
+	# report reaches its log late), and iperf3 may be over by then.
+	rx0=$(netdev_stat "$dev" rx_bytes) tx0=$(netdev_stat "$dev" tx_bytes)
+	kill -0 "$client" 2> /dev/null || fail "$drv: iperf3 ended before the recovery was over"
 	assert_device_raised "$errors" "$drv: the device did not raise the error itself"
 	in_flight=$(grep last_in_flight "$(rvirtio_debugfs "$NIC0")/recovery")
 	q0=$(echo "$in_flight" | sed -n 's/.*q0 \([0-9]*\).*/\1/p')
 	[ "${q0:-0}" -ge 1 ] || fail "$drv: no receive buffer in flight at the reset ($in_flight)"
-	rx0=$(netdev_stat "$dev" rx_bytes) tx0=$(netdev_stat "$dev" tx_bytes)
 	wait "$client" || fail "$drv: iperf3 failed across the recovery: $(tail -3 /tmp/iperf.out)"
 	rx1=$(netdev_stat "$dev" rx_bytes) tx1=$(netdev_stat "$dev" tx_bytes)
 	[ $((rx1 - rx0)) -gt 100000 ] && [ $((tx1 - tx0)) -gt 100000 ] ||

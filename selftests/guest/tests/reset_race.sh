@@ -4,7 +4,7 @@
 # (default 10), unbinding the PCI device and unloading rvirtio_pci in turn:
 #
 # - even rounds race a recovery that is scheduled: a first fault is recovered, a second one
-#   within the window is delayed by the backoff (5 s here, room for a QMP query that shows
+#   within the window is delayed by the backoff (20 s here, room for a QMP query that shows
 #   the device broken meanwhile; the removal runs the recovery at once, so no round waits for
 #   the backoff), and the removal comes once the transport shows the recovery scheduled;
 # - odd rounds remove right after injecting, while the recovery may be scheduled or running.
@@ -21,7 +21,7 @@ cleanup() {
 	rvirtio_release "$NIC0"
 }
 trap cleanup EXIT
-# Even rounds hold a broken device for up to the 5 s backoff under the pinger: the stack's
+# Even rounds hold a broken device under the pinger until the removal: the stack's
 # transmit watchdog may report the stopped queue meanwhile.
 expect_splat 'NETDEV WATCHDOG: .*transmit queue [0-9]+ timed out'
 
@@ -32,7 +32,7 @@ rounds=${RVIRTIO_RACE_ROUNDS:-10}
 raced=0 forced=0
 for ((i = 0; i < rounds; i++)); do
 	[ -d /sys/module/rvirtio_pci ] ||
-		must rvirtio_load rvirtio_pci recovery_backoff_ms=5000 recovery_backoff_max_ms=5000
+		must rvirtio_load rvirtio_pci recovery_backoff_ms=20000 recovery_backoff_max_ms=20000
 	rvirtio_take "$NIC0"
 	wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "round $i: no interface"
 	dev=$(netdev_by_mac "$NIC0_MAC")
