@@ -26,7 +26,7 @@ use kernel::{
     sync::atomic::{Atomic, Relaxed},
     types::Opaque,
 };
-pub(crate) use napi::Napi;
+pub(crate) use napi::{Napi, Polling};
 pub(crate) use qstats::{RxQueueStats, TxQueueStats};
 pub(crate) use skbuff::SkBuff;
 pub(crate) use virtio_buf::{apply_rx_hdr, RxChain, RxData, RxFrag, RxSkb, TxSkb};

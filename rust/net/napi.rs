@@ -9,14 +9,58 @@
 
 use super::{Device, DeviceOf, Operations, SkBuff};
 use crate::bindings;
+use core::{marker::PhantomData, ops::Deref};
 use kernel::{ffi::c_int, prelude::*, types::Opaque};
 
 /// A driver whose device has NAPI contexts.
 pub(crate) trait Poll: Operations {
     /// Processes up to `budget` received packets (or transmit completions) for `napi`;
     /// returns how many packets it processed. Below `budget`, it completes the poll with
-    /// [`Napi::complete_done`].
-    fn poll(&self, napi: &Napi, budget: u32) -> u32;
+    /// [`Polling::complete_done`].
+    fn poll(&self, napi: &Polling<'_>, budget: u32) -> u32;
+}
+
+/// A NAPI context in its poll (softirq, this CPU owning the context): what only the poll
+/// may do.
+///
+/// # Invariants
+///
+/// `napi` is being polled by the current CPU for as long as the value lives. The NAPI core hands one to [`Poll::poll`]; nothing else makes one, and it cannot
+/// outlive the poll or leave its CPU.
+pub(crate) struct Polling<'a> {
+    napi: &'a Napi,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl Deref for Polling<'_> {
+    type Target = Napi;
+
+    fn deref(&self) -> &Napi {
+        self.napi
+    }
+}
+
+impl Polling<'_> {
+    /// Ends the poll, which did `work` packets; false if the poll must go on (it was
+    /// rescheduled meanwhile, or busy polling owns it).
+    pub(crate) fn complete_done(&self, work: u32) -> bool {
+        // SAFETY: The context is valid and being polled by this CPU (type invariant).
+        unsafe { bindings::napi_complete_done(self.napi.as_raw(), work as c_int) }
+    }
+
+    /// Allocates an skb with `len` bytes of linear room, from the per-CPU NAPI cache.
+    pub(crate) fn alloc_skb(&self, len: u32) -> Option<SkBuff> {
+        // SAFETY: The context is valid and being polled (softirq, type invariant).
+        let skb = unsafe { bindings::napi_alloc_skb(self.napi.as_raw(), len) };
+        // SAFETY: A new skb, owned by the caller.
+        (!skb.is_null()).then(|| unsafe { SkBuff::from_raw(skb) })
+    }
+
+    /// Hands a received packet to the stack (GRO, whose lists are the context's).
+    pub(crate) fn gro_receive(&self, skb: SkBuff) {
+        // SAFETY: The context is valid and being polled by this CPU; the stack takes the skb.
+        unsafe { bindings::napi_gro_receive(self.napi.as_raw(), skb.into_raw()) };
+    }
 }
 
 /// A NAPI context.
@@ -93,28 +137,6 @@ impl Napi {
         // SAFETY: The context is valid (type invariant).
         unsafe { bindings::napi_disable(self.as_raw()) }
     }
-
-    /// Ends a poll that did `work` packets; false if the poll must go on (it was
-    /// rescheduled meanwhile, or busy polling owns it).
-    pub(crate) fn complete_done(&self, work: u32) -> bool {
-        // SAFETY: The context is valid and being polled by the caller.
-        unsafe { bindings::napi_complete_done(self.as_raw(), work as c_int) }
-    }
-
-    /// Allocates an skb with `len` bytes of linear room, from the per-CPU NAPI cache (called
-    /// from the poll).
-    pub(crate) fn alloc_skb(&self, len: u32) -> Option<SkBuff> {
-        // SAFETY: The context is valid and being polled (softirq).
-        let skb = unsafe { bindings::napi_alloc_skb(self.as_raw(), len) };
-        // SAFETY: A new skb, owned by the caller.
-        (!skb.is_null()).then(|| unsafe { SkBuff::from_raw(skb) })
-    }
-
-    /// Hands a received packet to the stack (GRO).
-    pub(crate) fn gro_receive(&self, skb: SkBuff) {
-        // SAFETY: The context is valid and being polled; the stack takes the skb.
-        unsafe { bindings::napi_gro_receive(self.as_raw(), skb.into_raw()) };
-    }
 }
 
 #[pinned_drop]
@@ -138,6 +160,11 @@ unsafe extern "C" fn poll<T: Poll>(napi: *mut bindings::napi_struct, budget: c_i
     // is only polled once enabled, which the driver does on a registered device.
     let t = unsafe { &*super::priv_data::<T>(bindings::napi_dev(napi)) };
     let budget = u32::try_from(budget).unwrap_or(0);
-    let done = t.poll(n, budget);
+    // INVARIANT: The NAPI core calls this on the CPU that owns the context, in softirq.
+    let polling = Polling {
+        napi: n,
+        _not_send: PhantomData,
+    };
+    let done = t.poll(&polling, budget);
     done.min(budget) as c_int
 }

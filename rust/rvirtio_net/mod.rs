@@ -11,7 +11,7 @@ mod tx;
 
 use crate::{
     net::{
-        self, features as nf, napi::Poll, DeviceOf, MacAddr, Napi, Rtnl, RxMode, RxQueueStats,
+        self, features as nf, napi::Poll, DeviceOf, MacAddr, Polling, Rtnl, RxMode, RxQueueStats,
         SkBuff, Stats64, TxQueueLocked, TxQueueStats,
     },
     virtio::{self, QueueSpec},
@@ -496,7 +496,7 @@ impl net::Operations for NetPriv {
 }
 
 impl Poll for NetPriv {
-    fn poll(&self, napi: &Napi, budget: u32) -> u32 {
+    fn poll(&self, napi: &Polling<'_>, budget: u32) -> u32 {
         // NAPI ids are the ids of their virtqueues: even ones receive, odd ones transmit.
         let q = (napi.id() / 2) as usize;
         if napi.id() % 2 == 0 {

@@ -14,8 +14,8 @@ use super::{
 };
 use crate::{
     net::{
-        self, apply_rx_hdr, BhDisabled, DeviceOf, Napi, RxChain, RxData, RxFrag, RxQueueStats,
-        RxSkb, SkBuff, Stats64,
+        self, apply_rx_hdr, BhDisabled, DeviceOf, Napi, Polling, RxChain, RxData, RxFrag,
+        RxQueueStats, RxSkb, SkBuff, Stats64,
     },
     virtio::Virtqueue,
 };
@@ -290,7 +290,7 @@ impl RxQueue {
     /// there): a new skb with a copy of the packet's start and the rest of the fragment
     /// attached (`None` without memory), and the header.
     fn receive_first(
-        napi: &Napi,
+        napi: &Polling<'_>,
         data: RxData,
         len: u32,
         st: &mut PollStats,
@@ -315,7 +315,12 @@ impl RxQueue {
     }
 
     /// A big-packet buffer of which the device used `len` bytes.
-    fn receive_big(napi: &Napi, buf: BigBuf, len: u32, st: &mut PollStats) -> Option<SkBuff> {
+    fn receive_big(
+        napi: &Polling<'_>,
+        buf: BigBuf,
+        len: u32,
+        st: &mut PollStats,
+    ) -> Option<SkBuff> {
         let mut parts = buf
             .complete(len)
             .filter(|_| len >= HDR_LEN as u32 + ETH_HLEN)
@@ -343,7 +348,7 @@ impl RxQueue {
 
     /// The first buffer of a packet in mergeable buffers, and the rest from `vq`.
     fn receive_mergeable(
-        napi: &Napi,
+        napi: &Polling<'_>,
         vq: &mut Virtqueue<MrgFrag>,
         first: MrgFrag,
         len: u32,
@@ -389,7 +394,7 @@ impl RxQueue {
         Some(skb)
     }
 
-    pub(super) fn poll(&self, napi: &Napi, budget: u32) -> u32 {
+    pub(super) fn poll(&self, napi: &Polling<'_>, budget: u32) -> u32 {
         let dev = napi.device();
         let mut done = 0;
         let mut st = PollStats::default();

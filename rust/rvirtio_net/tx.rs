@@ -9,8 +9,8 @@ use super::{
 };
 use crate::{
     net::{
-        self, skbuff::xmit_more, DeviceOf, Napi, SkBuff, Stats64, TxQueueLocked, TxQueueStats,
-        TxSkb, XmitCell,
+        self, skbuff::xmit_more, DeviceOf, Napi, Polling, SkBuff, Stats64, TxQueueLocked,
+        TxQueueStats, TxSkb, XmitCell,
     },
     virtio::{virtqueue::MAX_SG, Virtqueue},
 };
@@ -245,7 +245,7 @@ impl TxQueue {
         }
     }
 
-    pub(super) fn poll(&self, napi: &Napi, budget: u32) -> u32 {
+    pub(super) fn poll(&self, napi: &Polling<'_>, budget: u32) -> u32 {
         let dev = napi.device();
         // The ring is the queue's, under its xmit lock: completions count under it too.
         let mut txq = dev.lock_tx_queue(self.index);
