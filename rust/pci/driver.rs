@@ -32,6 +32,16 @@ use kernel::{
 /// Each runs in process context with the device lock held, while the driver is bound, like
 /// probe and unbind: hence the [`Core`] device.
 pub(crate) trait PowerReset: pci::Driver {
+    /// The DMA address widths the device can use, in bits, widest first. Before the driver's
+    /// probe, the adapter sets the first that the platform accepts for streaming and coherent
+    /// mappings (and says so with `dev_warn` if it is not the first); the probe fails if none
+    /// is. Empty: the mask is left as the bus set it.
+    ///
+    /// The mask is set here and not by the driver because setting it must not race any DMA
+    /// mapping or allocation for the device: before the driver's probe, nothing of the driver
+    /// exists to map any.
+    const DMA_MASKS: &'static [u32] = &[];
+
     /// System suspend (`suspend`): the device may lose power after this returns.
     fn suspend<'bound>(
         dev: &'bound pci::Device<Core<'_>>,
@@ -166,9 +176,28 @@ impl<T: PowerReset + 'static> Adapter<T> {
         let id = unsafe { &*id.cast::<pci::DeviceId>() };
         let info = T::ID_TABLE.info(id.index());
         from_result(|| {
+            Self::set_dma_mask(pdev)?;
             pdev.as_ref().set_drvdata(T::probe(pdev, info))?;
             Ok(0)
         })
+    }
+
+    /// Sets the first of [`PowerReset::DMA_MASKS`] that the platform accepts. Called before
+    /// the driver's probe.
+    fn set_dma_mask(pdev: &pci::Device<Core<'_>>) -> Result {
+        let mut result = Ok(());
+        for (i, &bits) in T::DMA_MASKS.iter().enumerate() {
+            // SAFETY: Called before the driver's probe, with the device locked: no DMA mapping
+            // or allocation for the device runs concurrently.
+            result = unsafe { super::set_dma_mask(pdev, bits) };
+            if result.is_ok() {
+                if i > 0 {
+                    dev_warn!(pdev.as_ref(), "using a {}-bit DMA mask\n", bits);
+                }
+                return Ok(());
+            }
+        }
+        result.inspect_err(|_| dev_err!(pdev.as_ref(), "no usable DMA mask\n"))
     }
 
     extern "C" fn remove_callback(pdev: *mut bindings::pci_dev) {

@@ -190,16 +190,20 @@ impl Iterator for VirtioPciCaps<'_> {
 
 /// Sets the DMA mask of `pdev` to `bits` bits, for streaming and coherent mappings.
 ///
-/// Called from probe, before the device has any DMA mapping.
-pub(crate) fn set_dma_mask(pdev: &pci::Device<device::Core<'_>>, bits: u32) -> Result {
+/// # Safety
+///
+/// No DMA mapping or allocation for `pdev` may run concurrently (as for the kernel crate's
+/// `dma_set_mask_and_coherent()`): call it before a driver's probe (see
+/// [`PowerReset::DMA_MASKS`]).
+unsafe fn set_dma_mask(pdev: &pci::Device<device::Core<'_>>, bits: u32) -> Result {
     let mask = if bits >= 64 {
         u64::MAX
     } else {
         (1u64 << bits) - 1
     };
     let dev: &device::Device<device::Core<'_>> = pdev.as_ref();
-    // SAFETY: `dev` is a valid `struct device`. While the driver core holds the device lock
-    // in probe (`Core`), nothing of ours maps or allocates DMA memory concurrently.
+    // SAFETY: `dev` is a valid `struct device`; by the safety requirements nothing maps or
+    // allocates DMA memory for it concurrently.
     kernel::error::to_result(unsafe {
         bindings::dma_set_mask_and_coherent(ptr::from_ref(dev).cast_mut().cast(), mask)
     })

@@ -176,12 +176,6 @@ impl pci::Driver for RvirtioPci {
             let (layout, bars) = layout(pdev)?;
 
             let enabled = EnabledDevice::new(pdev)?;
-            if pci_ext::set_dma_mask(pdev, 64).is_err() {
-                pci_ext::set_dma_mask(pdev, 32).inspect_err(|_| {
-                    dev_err!(pdev, "no usable DMA mask\n");
-                })?;
-                dev_warn!(pdev, "using a 32-bit DMA mask\n");
-            }
 
             let id = virtio::DeviceId {
                 device,
@@ -230,6 +224,9 @@ impl pci::Driver for RvirtioPci {
 }
 
 impl pci_ext::PowerReset for RvirtioPci {
+    // As the C transport: 64 bits, else 32.
+    const DMA_MASKS: &'static [u32] = &[64, 32];
+
     fn suspend<'bound>(
         pdev: &'bound pci::Device<Core<'_>>,
         this: Pin<&Self::Data<'bound>>,
