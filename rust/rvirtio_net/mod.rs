@@ -606,6 +606,9 @@ impl VirtNet {
         let nd = self.netdev.device();
         let pairs = u16::try_from(self.netdev.data().rx.len())?;
         let vqs = vdev.find_vqs::<Self>(queue_specs(pairs, vdev.has_feature(feature::CTRL_VQ))?)?;
+        // The receive queues are filled and kicked, and commands sent, next: the device must be
+        // live first (virtio 1.2, 3.1.1; upstream's `virtnet_restore_up` does the same).
+        vdev.set_ready();
         {
             let _rtnl = Rtnl::lock();
             self.netdev.data().resume(nd, vqs)?;

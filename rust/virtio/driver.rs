@@ -97,6 +97,22 @@ impl Device {
         u32::from_le_bytes(b)
     }
 
+    /// Sets DRIVER_OK, unless it is set: the device is live, and the driver may notify its
+    /// queues (virtio 1.2, 3.1.1). The virtio core sets it after probe, `restore` and
+    /// `reset_done`; a driver that fills and kicks its new queues in `restore` or
+    /// `reset_done` calls this first, once they exist.
+    pub(crate) fn set_ready(&self) {
+        // SAFETY: The device is valid by the type invariant; DRIVER_OK is only set once.
+        unsafe {
+            if bindings::virtio_get_status(self.as_raw())
+                & bindings::VIRTIO_CONFIG_S_DRIVER_OK as u8
+                == 0
+            {
+                bindings::virtio_device_ready(self.as_raw());
+            }
+        }
+    }
+
     /// Creates the virtqueues described by `specs`, in this order; the interrupts of those
     /// with a callback go to [`Driver::vq_interrupt`] of `T`, the driver bound to the device.
     pub(crate) fn find_vqs<T: Driver>(&self, specs: KVec<QueueSpec>) -> Result<Virtqueues> {

@@ -90,6 +90,11 @@ class SplatCheckTest(unittest.TestCase):
             bad, _ = check(START + f"[ 9.0] virtio_net virtio3: {msg}\n")
             self.assertEqual(len(bad), 1, msg)
 
+    def test_notification_before_driver_ok_fails(self):
+        bad, _ = check(START + "[ 9.0] rvirtio-pci 0000:00:08.0: queue 0 notified before "
+                       "DRIVER_OK was set (virtio 1.2, 3.1.1)\n")
+        self.assertEqual(len(bad), 1)
+
     def test_dropped_console_messages_fail(self):
         bad, _ = check(START + "[ 9.0] ** 12 printk messages dropped **\n")
         self.assertEqual(len(bad), 1)
