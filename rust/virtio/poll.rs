@@ -90,8 +90,13 @@ impl Poller {
 impl Drop for Poller {
     fn drop(&mut self) {
         // No device is left (the driver is unregistered first); this keeps the work from
-        // re-arming itself.
-        DEVICES.lock().period_ms = 0;
+        // re-arming itself. The list's memory is freed here: a static is never dropped, and
+        // the module's unload would leak it.
+        {
+            let mut devs = DEVICES.lock();
+            devs.period_ms = 0;
+            devs.list = KVec::new();
+        }
         // SAFETY: The work is initialised (type invariant) and static; it re-arms itself only
         // with a period, which is 0 now. Cancelled outside the lock, which the work takes.
         unsafe { kernel::bindings::cancel_delayed_work_sync(WORK.0.get()) };
