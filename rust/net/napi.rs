@@ -25,8 +25,9 @@ pub(crate) trait Poll: Operations {
 ///
 /// # Invariants
 ///
-/// `napi` is being polled by the current CPU for as long as the value lives. The NAPI core hands one to [`Poll::poll`]; nothing else makes one, and it cannot
-/// outlive the poll or leave its CPU.
+/// `napi` is being polled by the current CPU for as long as the value lives: the NAPI core's
+/// poll callback makes one and lends it to [`Poll::poll`]; nothing else makes one, and it
+/// cannot outlive the poll or leave its CPU.
 pub(crate) struct Polling<'a> {
     napi: &'a Napi,
     _not_send: PhantomData<*mut ()>,

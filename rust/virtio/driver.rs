@@ -310,31 +310,14 @@ impl<T: Driver> Adapter<T> {
             // SAFETY: `vdev` is valid; the pointer is published once the data is complete.
             unsafe { bindings::vdev_set_priv(vdev, ptr) };
             if T::HAS_READY {
-                // SAFETY: `vdev` is valid; the core would set DRIVER_OK after probe anyway,
-                // and skips it now.
-                unsafe {
-                    if bindings::virtio_get_status(vdev) & bindings::VIRTIO_CONFIG_S_DRIVER_OK as u8
-                        == 0
-                    {
-                        bindings::virtio_device_ready(vdev);
-                    }
-                }
+                // The core would set DRIVER_OK after probe anyway, and skips it now.
+                dev.set_ready();
                 // SAFETY: The data was just published and lives until remove.
                 let dd = unsafe { <Pin<KBox<DriverData<T>>> as ForeignOwnable>::borrow(ptr) };
                 if let Err(e) = dd.data.ready(dev) {
-                    // SAFETY: `vdev` is valid. Once callbacks are synchronised, none of them
-                    // uses the data any more and new ones see no data.
-                    unsafe {
-                        bindings::vdev_set_priv(vdev, ptr::null_mut());
-                        bindings::virtio_synchronize_cbs(vdev);
-                    }
-                    // SAFETY: The pointer comes from `into_foreign` above, and nothing else
-                    // uses it any more but the configuration work, cancelled here.
-                    let dd =
-                        unsafe { <Pin<KBox<DriverData<T>>> as ForeignOwnable>::from_foreign(ptr) };
-                    // SAFETY: The work was initialised above.
-                    unsafe { bindings::cancel_work_sync(dd.config_work.get()) };
-                    drop(dd);
+                    // SAFETY: The data was published above, and `vdev` is valid.
+                    drop(unsafe { Self::unpublish(vdev) });
+                    Self::reset(vdev);
                     return Err(e);
                 }
             }
@@ -342,9 +325,12 @@ impl<T: Driver> Adapter<T> {
         })
     }
 
-    extern "C" fn remove_callback(vdev: *mut bindings::virtio_device) {
-        // SAFETY: The virtio core calls remove with the device `probe_callback` succeeded on.
-        let dev = unsafe { Device::from_raw(vdev) };
+    /// Takes the driver's data back from `vdev`: no callback uses it afterwards.
+    ///
+    /// # Safety
+    ///
+    /// `vdev` is valid, and its data, if any, was published by `probe_callback`.
+    unsafe fn unpublish(vdev: *mut bindings::virtio_device) -> Option<Pin<KBox<DriverData<T>>>> {
         // SAFETY: `vdev` is valid.
         let ptr = unsafe { bindings::vdev_priv(vdev) };
         // SAFETY: `vdev` is valid. Once callbacks are synchronised, none of them uses the
@@ -353,22 +339,36 @@ impl<T: Driver> Adapter<T> {
             bindings::vdev_set_priv(vdev, ptr::null_mut());
             bindings::virtio_synchronize_cbs(vdev);
         }
-        if !ptr.is_null() {
-            // SAFETY: The pointer comes from `into_foreign` in `probe_callback`, and nothing
-            // else uses it any more but the configuration work, cancelled here (the core
-            // disabled configuration callbacks before remove, so it is not queued again).
-            let dd = unsafe { <Pin<KBox<DriverData<T>>> as ForeignOwnable>::from_foreign(ptr) };
-            // SAFETY: The work was initialised in `probe_callback`.
-            unsafe { bindings::cancel_work_sync(dd.config_work.get()) };
-            dd.data.remove(dev);
-            drop(dd);
+        if ptr.is_null() {
+            return None;
         }
-        // The core insists on a reset device; a driver without queues may not have done it.
-        // SAFETY: `vdev` is valid.
+        // SAFETY: The pointer comes from `into_foreign` in `probe_callback`, and nothing else
+        // uses it any more but the configuration work, cancelled here (the callbacks that
+        // queue it see no data after the synchronisation above).
+        let dd = unsafe { <Pin<KBox<DriverData<T>>> as ForeignOwnable>::from_foreign(ptr) };
+        // SAFETY: The work was initialised in `probe_callback`.
+        unsafe { bindings::cancel_work_sync(dd.config_work.get()) };
+        Some(dd)
+    }
+
+    /// Resets `vdev` unless it is reset: the core insists on a reset device after remove, and
+    /// a driver without queues may not have reset it.
+    fn reset(vdev: *mut bindings::virtio_device) {
+        // SAFETY: The callers pass a valid `vdev`.
         if unsafe { bindings::virtio_get_status(vdev) } != 0 {
-            // SAFETY: `vdev` is valid.
+            // SAFETY: As above.
             unsafe { bindings::virtio_reset_device(vdev) };
         }
+    }
+
+    extern "C" fn remove_callback(vdev: *mut bindings::virtio_device) {
+        // SAFETY: The virtio core calls remove with the device `probe_callback` succeeded on.
+        let dev = unsafe { Device::from_raw(vdev) };
+        // SAFETY: `vdev` is valid, and its data was published by `probe_callback`.
+        if let Some(dd) = unsafe { Self::unpublish(vdev) } {
+            dd.data.remove(dev);
+        }
+        Self::reset(vdev);
     }
 
     extern "C" fn config_changed_callback(vdev: *mut bindings::virtio_device) {
