@@ -83,7 +83,8 @@ if [ ! -f "$out/.config" ] || [ ! -f "$out/.rvirtio-configured" ]; then
 	mk olddefconfig >&2
 	# Refuse a config that silently lost something the tests depend on.
 	for sym in RUST=y VIRTIO_PCI=y VIRTIO_NET=m VIRTIO_BLK=m HW_RANDOM_VIRTIO=m VIRTIO_CONSOLE=m \
-		DEBUG_FS=y FAULT_INJECTION=y FAIL_FUNCTION=y PM_SLEEP=y NET_9P_VIRTIO=y 9P_FS=y EXT4_FS=m; do
+		DEBUG_FS=y FAULT_INJECTION=y FAIL_FUNCTION=y PM_SLEEP=y NET_9P_VIRTIO=y 9P_FS=y EXT4_FS=m \
+		NET_DEVLINK=y; do
 		if ! grep -qx "CONFIG_$sym" "$out/.config"; then
 			log "config lacks CONFIG_$sym (is the toolchain complete? see scripts/setup-toolchain.sh)"
 			exit 1

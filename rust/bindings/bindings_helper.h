@@ -17,3 +17,4 @@
 #include <linux/skbuff.h>
 #include <linux/rtnetlink.h>
 #include <net/netdev_queues.h>
+#include <net/devlink.h>

@@ -5,3 +5,4 @@
  */
 #include "helpers.c"
 #include "net.c"
+#include "devlink.c"

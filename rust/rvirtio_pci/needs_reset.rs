@@ -11,6 +11,7 @@
 use super::recovery::{self, Action, Detector, Limits, Phase, Strategy};
 use crate::virtio::{
     debugfs,
+    health::{self, Fmsg},
     reset::{Control, DriverGuard, InFlight, Recovery},
 };
 use kernel::{
@@ -163,6 +164,13 @@ pub(crate) struct State {
     recovered: u32,
     failed_attempts: u32,
     given_up: bool,
+    /// devlink health did not recover the device automatically (its `auto_recover` is off,
+    /// or its grace period runs): only `devlink health recover` does.
+    held: bool,
+    /// Recoveries started, by any path.
+    attempts: u32,
+    /// The recovery scheduled is the first for a fault (not a retry): it goes to devlink.
+    fresh: bool,
     last: Option<Last>,
     /// The driver the recovery is quiescing, watched by the status check.
     quiescing: Option<Quiescing>,
@@ -300,6 +308,9 @@ impl State {
             recovered: 0,
             failed_attempts: 0,
             given_up: false,
+            held: false,
+            attempts: 0,
+            fresh: false,
             last: None,
             quiescing: None,
         }
@@ -406,6 +417,12 @@ fn watch_quiesce(dev: &impl Device) {
 }
 
 /// The reset work.
+///
+/// A new fault goes to devlink health first, when the device has a reporter: devlink counts
+/// it, keeps a dump of the queues and recovers the device through [`health_recover`], unless
+/// the user turned its `auto_recover` off or its grace period runs; then the device waits for
+/// `devlink health recover`. Retries after a failed recovery run here, and tell devlink when
+/// they succeed.
 pub(crate) fn recover(dev: &impl Device, rec: &Recovery<'_>) {
     let mut st = dev.state().lock();
     let now = st.now_ms();
@@ -414,15 +431,17 @@ pub(crate) fn recover(dev: &impl Device, rec: &Recovery<'_>) {
         Phase::Failed | Phase::Running => return,
         Phase::Idle => {
             let written = dev.irq_stats().written.load(Relaxed) as u8;
-            if !recovery::wants_reset(status, written) {
-                // Already handled, or spurious.
+            if st.held || !recovery::wants_reset(status, written) {
+                // Held by devlink, already handled, or spurious.
                 return;
             }
             match st.policy.needs_reset(now) {
-                Action::Schedule(0) => {}
                 Action::Schedule(delay) => {
-                    rec.schedule_reset(u32::try_from(delay).unwrap_or(u32::MAX));
-                    return;
+                    st.fresh = true;
+                    if delay != 0 {
+                        rec.schedule_reset(u32::try_from(delay).unwrap_or(u32::MAX));
+                        return;
+                    }
                 }
                 Action::Fail => {
                     give_up(dev, &mut st, rec);
@@ -431,7 +450,7 @@ pub(crate) fn recover(dev: &impl Device, rec: &Recovery<'_>) {
                 Action::None => return,
             }
         }
-        // A retry after a failed recovery, or a recovery delayed by the backoff.
+        // A recovery delayed by the backoff, or a retry after a failed one.
         Phase::Scheduled => {
             if status == status::GONE {
                 // Surprise removal: the device is about to be unregistered.
@@ -440,9 +459,84 @@ pub(crate) fn recover(dev: &impl Device, rec: &Recovery<'_>) {
             }
         }
     }
-    if !st.policy.start(now) {
+    if core::mem::take(&mut st.fresh) {
+        let attempts = st.attempts;
+        drop(st);
+        let Some(ret) = rec.report(c"DEVICE_NEEDS_RESET") else {
+            // No devlink instance.
+            let _ = attempt(dev, rec);
+            return;
+        };
+        let mut st = dev.state().lock();
+        if st.attempts == attempts {
+            st.policy.cancel();
+            st.held = true;
+            drop(st);
+            let why = match ret {
+                Ok(()) => "its auto_recover is off",
+                Err(e) if e == health::ecanceled() => {
+                    "in its grace period, or the last error was not recovered"
+                }
+                Err(_) => "it failed",
+            };
+            dev_warn!(
+                dev.pdev(),
+                "devlink health did not recover the device ({}): 'devlink health recover' does\n",
+                why
+            );
+        }
         return;
     }
+    drop(st);
+    if attempt(dev, rec).is_ok() {
+        rec.recovered();
+    }
+}
+
+/// The devlink health reporter's `recover`: `reported` from [`recover`], in the reset work,
+/// for a new fault; otherwise the user asks, whatever the policy decided before (a device
+/// given up on, held by devlink, or waiting for its backoff is recovered now, and its window
+/// starts again). `EBUSY` while a recovery runs.
+pub(crate) fn health_recover(
+    dev: &impl Device,
+    rec: &Recovery<'_>,
+    reported: bool,
+    enabled: bool,
+) -> Result {
+    if reported {
+        return attempt(dev, rec);
+    }
+    {
+        let mut st = dev.state().lock();
+        if st.policy.phase() == Phase::Running {
+            return Err(EBUSY);
+        }
+        if !wants_reset(dev, dev.status()) {
+            // Recovered meanwhile.
+            st.held = false;
+            return Ok(());
+        }
+        st.held = false;
+        st.given_up = false;
+        st.policy.resume();
+    }
+    dev_info!(dev.pdev(), "recovery asked for through devlink health\n");
+    let ret = attempt(dev, rec);
+    settle(dev, rec, enabled);
+    ret
+}
+
+/// Runs the recovery that the policy scheduled: resets the device and brings the driver back.
+/// `EAGAIN` if none is scheduled; `EIO` if the device did not come back.
+fn attempt(dev: &impl Device, rec: &Recovery<'_>) -> Result {
+    let mut st = dev.state().lock();
+    let now = st.now_ms();
+    let status = dev.status();
+    if !st.policy.start(now) {
+        return Err(EAGAIN);
+    }
+    st.attempts = st.attempts.wrapping_add(1);
+    st.fresh = false;
     let forced = st.config.forced;
     drop(st);
 
@@ -502,10 +596,17 @@ pub(crate) fn recover(dev: &impl Device, rec: &Recovery<'_>) {
     let now = st.now_ms();
     match st.policy.done(now, ok) {
         Action::Schedule(delay) => {
+            // After a successful recovery, only a fault raised meanwhile schedules another.
+            st.fresh = ok;
             rec.schedule_reset(u32::try_from(delay).unwrap_or(u32::MAX));
         }
         Action::Fail => give_up(dev, &mut st, rec),
         Action::None => {}
+    }
+    if ok {
+        Ok(())
+    } else {
+        Err(result.err().unwrap_or(EIO))
     }
 }
 
@@ -515,8 +616,12 @@ pub(crate) fn recover(dev: &impl Device, rec: &Recovery<'_>) {
 /// A fault raised while the recovery ran, after it last read the status, was ignored as
 /// `busy`: the status is read once more, as a status check.
 pub(crate) fn settle(dev: &impl Device, ctl: &Control<'_>, enabled: bool) {
-    if dev.state().lock().policy.phase() != Phase::Idle {
-        return;
+    {
+        let st = dev.state().lock();
+        // Held by devlink: the fault stays the current one until `devlink health recover`.
+        if st.policy.phase() != Phase::Idle || st.held {
+            return;
+        }
     }
     dev.irq_stats().busy.store(0, Relaxed);
     detect(dev, ctl, Detector::Poll, dev.status(), enabled);
@@ -769,11 +874,23 @@ pub(crate) fn inject(
     silent: bool,
     detach: impl FnOnce() -> Result,
 ) -> Result {
+    let index = debugfs::parse_u32(buf)?;
+    let index = u16::try_from(index).map_err(|_| EINVAL)?;
+    inject_queue(dev, ctl, index, silent, detach)
+}
+
+/// Makes the device see a bad request on queue `index` (see [`inject`]). `EPERM` without
+/// fault injection (`CONFIG_FAULT_INJECTION` or the `fault_inject` parameter).
+fn inject_queue(
+    dev: &impl Device,
+    ctl: &Control<'_>,
+    index: u16,
+    silent: bool,
+    detach: impl FnOnce() -> Result,
+) -> Result {
     if !dev.state().lock().config.inject {
         return Err(EPERM);
     }
-    let index = debugfs::parse_u32(buf)?;
-    let index = u16::try_from(index).map_err(|_| EINVAL)?;
     if silent {
         detach().inspect_err(|e| {
             dev_warn!(
@@ -803,4 +920,98 @@ pub(crate) fn inject(
         }
     );
     Ok(())
+}
+
+/// The devlink health reporter's `test`: a fault on the device's last queue (the control
+/// queue of a network device, where nothing is added while no command runs), as the
+/// `inject` debugfs file makes it.
+pub(crate) fn health_test(dev: &impl Device, ctl: &Control<'_>) -> Result {
+    let queues = ctl.in_flight().queues;
+    let last = queues.checked_sub(1).ok_or(ENOENT)?;
+    inject_queue(
+        dev,
+        ctl,
+        u16::try_from(last).map_err(|_| EINVAL)?,
+        false,
+        || Ok(()),
+    )
+}
+
+/// The devlink health reporter's `diagnose`: where the device and its recovery are.
+pub(crate) fn health_diagnose(dev: &impl Device, ctl: &Control<'_>, fmsg: &mut Fmsg<'_>) {
+    let status = dev.status();
+    let st = dev.state().lock();
+    let stats = dev.irq_stats();
+    let state = if st.held {
+        "held"
+    } else {
+        st.policy.phase().name()
+    };
+    fmsg.put_str(c"state", state);
+    fmsg.put_u32(c"device_status", status.into());
+    fmsg.put_bool(c"needs_reset", wants_reset(dev, status));
+    fmsg.put_u32(c"in_flight", ctl.in_flight().total);
+    fmsg.object(c"detection", |f| {
+        f.put_u32(c"events", stats.events.load(Relaxed));
+        for d in Detector::ALL {
+            if let Some(n) = stats.detected.get((d.id() - 1) as usize) {
+                let name = match d {
+                    Detector::Interrupt => c"by_interrupt",
+                    Detector::Poll => c"by_status_check",
+                    Detector::Driver => c"by_driver",
+                };
+                f.put_u32(name, n.load(Relaxed));
+            }
+        }
+        f.put_str(
+            c"last_detector",
+            Detector::from_id(stats.last_detector.load(Relaxed)).map_or("none", Detector::name),
+        );
+        f.put_u32(c"last_status", stats.last_status.load(Relaxed));
+    });
+    fmsg.object(c"recoveries", |f| {
+        f.put_u32(c"started", st.attempts);
+        f.put_u32(c"recovered", st.recovered);
+        f.put_u32(c"failed", st.failed_attempts);
+        f.put_bool(c"given_up", st.given_up);
+    });
+    if let Some(last) = st.last {
+        fmsg.object(c"last_recovery", |f| {
+            f.put_str(c"strategy", last.strategy.name());
+            f.put_u32(c"status_before", last.status.into());
+            f.put_u32(c"status_after", last.status_after.into());
+            f.put_str(c"result", if last.result.is_ok() { "ok" } else { "failed" });
+            f.put_u64(c"duration_us", u64::try_from(last.duration_us).unwrap_or(0));
+            f.put_u32(c"in_flight", last.in_flight.total);
+        });
+    }
+    let l = st.config.limits;
+    fmsg.object(c"limits", |f| {
+        f.put_u32(c"max_recoveries", l.max_recoveries);
+        f.put_u64(c"window_ms", l.window_ms);
+        f.put_u64(c"backoff_ms", l.backoff_ms);
+        f.put_u64(c"backoff_max_ms", l.backoff_max_ms);
+    });
+}
+
+/// The devlink health reporter's `dump`: what each queue held, taken when the fault is
+/// reported (before the reset), or now when the user asks.
+pub(crate) fn health_dump(dev: &impl Device, rec: &Recovery<'_>, fmsg: &mut Fmsg<'_>) {
+    let in_flight = rec.in_flight();
+    fmsg.put_u32(c"device_status", dev.status().into());
+    fmsg.put_str(
+        c"detector",
+        Detector::from_id(dev.irq_stats().last_detector.load(Relaxed))
+            .map_or("none", Detector::name),
+    );
+    fmsg.put_u32(c"queues", in_flight.queues);
+    fmsg.put_u32(c"in_flight", in_flight.total);
+    fmsg.array(
+        c"queue",
+        (0u32..).zip(in_flight.per_queue().iter().copied()),
+        |f, (index, held)| {
+            f.put_u32(c"index", index);
+            f.put_u32(c"in_flight", held.into());
+        },
+    );
 }

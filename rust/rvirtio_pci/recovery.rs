@@ -327,6 +327,18 @@ impl Recovery {
         Action::None
     }
 
+    /// The user asks for a recovery now: from idle or failed, one is scheduled at once, and
+    /// the window starts again. Returns `false` if one is scheduled or running already.
+    pub(crate) fn resume(&mut self) -> bool {
+        if !matches!(self.phase, Phase::Idle | Phase::Failed) {
+            return false;
+        }
+        self.recent_len = 0;
+        self.again = false;
+        self.phase = Phase::Scheduled;
+        true
+    }
+
     /// A recovery scheduled but cancelled (the device is going away).
     pub(crate) fn cancel(&mut self) {
         if matches!(self.phase, Phase::Scheduled | Phase::Running) {

@@ -10,6 +10,7 @@ use super::{
 };
 use crate::virtio::{
     self, debugfs, feature,
+    health::Fmsg,
     queues::{IrqTarget, Queues, VectorType},
     reset::{Control, Recovery},
     Device, FeaturesToFinalize, ShmRegion, Transport,
@@ -360,6 +361,26 @@ impl Transport for PciTransport<'_> {
     fn recover(&self, rec: &Recovery<'_>) {
         needs_reset::recover(self, rec);
         needs_reset::settle(self, rec, self.recover);
+    }
+
+    const HEALTH_REPORTER: Option<&'static CStr> = Some(c"needs_reset");
+
+    fn health_recover(&self, rec: &Recovery<'_>, reported: bool) -> Result {
+        needs_reset::health_recover(self, rec, reported, self.recover)
+    }
+
+    fn health_diagnose(&self, ctl: &Control<'_>, fmsg: &mut Fmsg<'_>) -> Result {
+        needs_reset::health_diagnose(self, ctl, fmsg);
+        Ok(())
+    }
+
+    fn health_dump(&self, rec: &Recovery<'_>, fmsg: &mut Fmsg<'_>) -> Result {
+        needs_reset::health_dump(self, rec, fmsg);
+        Ok(())
+    }
+
+    fn health_test(&self, ctl: &Control<'_>) -> Result {
+        needs_reset::health_test(self, ctl)
     }
 
     fn poll(&self, ctl: &Control<'_>) {

@@ -13,6 +13,7 @@
 //! [`include/linux/virtio_ring.h`](srctree/include/linux/virtio_ring.h).
 
 pub(crate) mod debugfs;
+pub(crate) mod health;
 pub(crate) mod poll;
 pub(crate) mod queues;
 pub(crate) mod reset;
@@ -194,6 +195,33 @@ pub(crate) trait Transport: Sync + Sized {
     /// the other; see [`poll`]).
     fn poll(&self, _ctl: &Control<'_>) {}
 
+    /// The name of the devlink health reporter of each device (see [`health`]); `None` for no
+    /// devlink instance.
+    const HEALTH_REPORTER: Option<&'static CStr> = None;
+
+    /// Recovers the device, for devlink health (with the devlink instance locked): `reported`
+    /// when devlink recovers automatically from [`Recovery::report`] (then `rec` is the
+    /// reset work's), otherwise the user asked (`devlink health recover`).
+    fn health_recover(&self, _rec: &Recovery<'_>, _reported: bool) -> Result {
+        Err(health::eopnotsupp())
+    }
+
+    /// Describes the state of the device (`devlink health diagnose`).
+    fn health_diagnose(&self, _ctl: &Control<'_>, _fmsg: &mut health::Fmsg<'_>) -> Result {
+        Ok(())
+    }
+
+    /// Describes what the device holds (`devlink health dump`; devlink keeps the one taken
+    /// when an error is reported, from [`Recovery::report`]).
+    fn health_dump(&self, _rec: &Recovery<'_>, _fmsg: &mut health::Fmsg<'_>) -> Result {
+        Ok(())
+    }
+
+    /// Makes the device fail, to test the reporter (`devlink health test`).
+    fn health_test(&self, _ctl: &Control<'_>) -> Result {
+        Err(health::eopnotsupp())
+    }
+
     /// The files of the device's debugfs directory (see [`debugfs`]).
     const DEBUGFS: &'static [debugfs::File] = &[];
 
@@ -260,6 +288,8 @@ struct Inner<T: Transport> {
     reset: ResetWork,
     #[pin]
     stopped: Mutex<StopState>,
+    #[pin]
+    health: health::Health,
     /// The device, allocated before `Inner` and registered after it.
     vdev: *mut bindings::virtio_device,
 }
@@ -274,6 +304,7 @@ impl<T: Transport> Inner<T> {
             reset: &self.reset,
             queues: &self.queues,
             stopped: &self.stopped,
+            health: &self.health,
         }
     }
 }
@@ -341,6 +372,7 @@ impl<T: Transport> Registration<T> {
                     queues <- kernel::new_mutex!(None),
                     reset <- ResetWork::new(Adapter::<T>::reset_work),
                     stopped <- kernel::new_mutex!(StopState::default()),
+                    health <- health::Health::new(),
                     vdev,
                 }),
                 raw: {
@@ -354,6 +386,9 @@ impl<T: Transport> Registration<T> {
                             // SAFETY: As above.
                             unsafe { &*inner }.reset.open();
                             poll::set_active(inner.cast(), true);
+                            // SAFETY: The device is registered; `drop` closes the instance
+                            // before it unregisters the device.
+                            unsafe { (*inner).health.open(parent.as_ref(), inner) };
                             raw
                         }
                         Err(e) => {
@@ -476,6 +511,8 @@ impl<T: Transport> Registration<T> {
 impl<T: Transport> PinnedDrop for Registration<T> {
     fn drop(self: Pin<&mut Self>) {
         let this = self.project();
+        // No devlink operation or report runs after this, and none starts.
+        this.inner.health.close();
         // No file operation and no reset work runs after this, and none starts.
         this.debugfs.remove();
         // The check may schedule the reset work: the device leaves it first.
@@ -909,10 +946,7 @@ impl<T: Transport> Adapter<T> {
             .cast::<Inner<T>>();
         // SAFETY: The reset work of a registration is embedded in its `Inner<T>`.
         let inner = unsafe { &*inner };
-        let rec = Recovery {
-            ctl: inner.control(),
-        };
-        inner.transport.recover(&rec);
+        inner.transport.recover(&Recovery::new(inner.control()));
     }
 
     /// The periodic check of one device.

@@ -13,8 +13,9 @@
 //! concurrently with itself, and is cancelled, waiting for a running instance, before the
 //! device is unregistered.
 
-use super::{queues::QueueState, Device};
+use super::{health::Health, queues::QueueState, Device};
 use crate::bindings;
+use core::cell::Cell;
 use kernel::{
     error::to_result,
     prelude::*,
@@ -131,6 +132,7 @@ pub(crate) struct Control<'a> {
     pub(super) reset: &'a ResetWork,
     pub(super) queues: &'a Mutex<Option<QueueState>>,
     pub(super) stopped: &'a Mutex<StopState>,
+    pub(super) health: &'a Health,
 }
 
 impl Control<'_> {
@@ -150,6 +152,19 @@ impl Control<'_> {
         self.reset.schedule(msecs)
     }
 
+    /// What the device holds on its queues now (process context). A snapshot: the driver may be adding or
+    /// taking buffers meanwhile.
+    pub(crate) fn in_flight(&self) -> InFlight {
+        let mut f = InFlight::default();
+        let n = f.held.len() as u32;
+        // SAFETY: The device is registered while `self` exists; `held` has room for `n`
+        // entries, and the helper walks the queue list under its lock.
+        f.total = unsafe {
+            bindings::vqs_in_flight(self.dev.as_raw(), f.held.as_mut_ptr(), n, &mut f.queues)
+        };
+        f
+    }
+
     /// Fault injection: makes the device see a malformed request on queue `index` (a
     /// descriptor head beyond the ring) and notifies it, so that a device that validates its
     /// rings reports a protocol error. Split rings only.
@@ -166,9 +181,13 @@ impl Control<'_> {
     }
 }
 
-/// The reset work running for a device: [`super::Transport::recover`] gets one.
+/// The reset work running for a device ([`super::Transport::recover`] gets one), or a
+/// devlink health operation (see [`super::health`]).
 pub(crate) struct Recovery<'a> {
-    pub(super) ctl: Control<'a>,
+    ctl: Control<'a>,
+    /// In a devlink health operation: reporting would take the lock of the report in
+    /// progress, or wait for the operation.
+    in_op: Cell<bool>,
 }
 
 impl<'a> core::ops::Deref for Recovery<'a> {
@@ -213,18 +232,43 @@ impl InFlight {
     }
 }
 
-impl Recovery<'_> {
-    /// What the device holds on its queues now. A snapshot: the driver may be adding or
-    /// taking buffers meanwhile.
-    pub(crate) fn in_flight(&self) -> InFlight {
-        let mut f = InFlight::default();
-        let n = f.held.len() as u32;
-        // SAFETY: The device is registered while the work runs; `held` has room for `n`
-        // entries, and the helper walks the queue list under its lock.
-        f.total = unsafe {
-            bindings::vqs_in_flight(self.ctl.dev.as_raw(), f.held.as_mut_ptr(), n, &mut f.queues)
-        };
-        f
+impl<'a> Recovery<'a> {
+    /// The reset work's.
+    pub(super) fn new(ctl: Control<'a>) -> Self {
+        Self {
+            ctl,
+            in_op: Cell::new(false),
+        }
+    }
+
+    /// A devlink health operation's.
+    pub(super) fn in_health_op(ctl: Control<'a>) -> Self {
+        Self {
+            ctl,
+            in_op: Cell::new(true),
+        }
+    }
+
+    /// Reports that the device needs a reset to its devlink health reporter, which counts it,
+    /// keeps a dump and may recover the device at once, calling
+    /// [`super::Transport::health_recover`] with `self` before this returns. Returns `None`
+    /// if the device has no reporter (or this is a health operation, which never reports),
+    /// or devlink's answer (see [`Health::report`]).
+    pub(crate) fn report(&self, msg: &CStr) -> Option<Result> {
+        if self.in_op.replace(true) {
+            return None;
+        }
+        let ret = self.ctl.health.report(msg, self);
+        self.in_op.set(false);
+        ret
+    }
+
+    /// Tells the devlink health reporter that the device recovered by itself, without devlink
+    /// (a retry). Does nothing in a health operation, where devlink does it.
+    pub(crate) fn recovered(&self) {
+        if !self.in_op.get() {
+            self.ctl.health.recovered();
+        }
     }
 
     /// Breaks the device's queues: every operation on them fails from now on, so that the
@@ -232,13 +276,13 @@ impl Recovery<'_> {
     /// command spins until its queue answers or is broken, holding the RTNL lock that
     /// `freeze` needs). New queues, created when the driver is restarted, work again.
     pub(crate) fn break_queues(&self) {
-        // SAFETY: The device is registered while the work runs.
+        // SAFETY: The device is registered while `self` exists.
         unsafe { bindings::virtio_break_device(self.ctl.dev.as_raw()) }
     }
 
     /// Locks the device: no driver binds or unbinds until the guard is dropped.
     pub(crate) fn lock_driver(&self) -> DriverGuard<'_> {
-        // SAFETY: The device is registered while the work runs.
+        // SAFETY: The device is registered while `self` exists.
         unsafe { DriverGuard::lock(self.ctl.dev) }
     }
 
@@ -246,7 +290,7 @@ impl Recovery<'_> {
     /// bound.
     pub(crate) fn reprobe(&self) -> Result<bool> {
         let dev = self.ctl.dev.as_raw();
-        // SAFETY: The device is registered while the work runs; its driver is released and
+        // SAFETY: The device is registered while `self` exists; its driver is released and
         // bound again under the device lock, which these functions take themselves.
         unsafe { kernel::bindings::device_release_driver(&raw mut (*dev).dev) };
         self.lock_driver().reset_and_acknowledge();
