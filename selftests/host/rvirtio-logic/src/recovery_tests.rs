@@ -251,3 +251,24 @@ fn queues_broken_before_quiesce_except_block() {
         assert!(breaks_queues_first(t), "type {t}");
     }
 }
+
+#[test]
+fn resume_recovers_a_failed_device_with_a_new_window() {
+    let mut r = Recovery::new(L);
+    for t in [0, 200, 600] {
+        assert!(matches!(r.needs_reset(t), Action::Schedule(_)));
+        assert!(r.start(t));
+        assert_eq!(r.done(t + 10, true), Action::None);
+    }
+    assert_eq!(r.needs_reset(700), Action::Fail);
+    assert_eq!(r.phase(), Phase::Failed);
+    // The user asks (devlink health recover): scheduled now, and the window starts again.
+    assert!(r.resume());
+    assert!(r.start(800));
+    assert_eq!(r.done(810, true), Action::None);
+    assert_eq!(r.needs_reset(900), Action::Schedule(100));
+    // Not while one is scheduled or running.
+    assert!(!r.resume());
+    assert!(r.start(1000));
+    assert!(!r.resume());
+}
