@@ -7,8 +7,9 @@
 # knob posts.
 #
 #   1. On the C virtio-pci, Linux ignores the request for a reset: the NIC stays dead.
-#   2. On rvirtio-pci, the transport notices, resets the device and brings rvirtio_net back:
-#      the interface keeps its name and addresses, and traffic flows again.
+#   2. On rvirtio-pci, the transport notices, reports it to devlink health, resets the device
+#      and brings rvirtio_net back: the interface keeps its name and addresses, and traffic
+#      flows again. devlink shows the error, the automatic recovery and what the device held.
 #
 # Each NIC moves between drivers with driver_override and the virtio bus's bind files, as a
 # user does. A summary ends the run.
@@ -82,6 +83,8 @@ wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface"
 dev=$(netns_setup)
 addrs=$(ip -br addr show dev "$dev" | awk '{ $1 = $2 = ""; print substr($0, 3) }')
 echo "  $dev: $addrs, ping $(ping_for 1) answered"
+echo "  \$ devlink health show pci/$NIC0 reporter needs_reset"
+devlink health show "pci/$NIC0" reporter needs_reset | sed 's/^/    /'
 dmesg -C
 echo "  fault: the same malformed transmit request"
 echo 1 > "$(rvnet_knob "$NIC0")" || fail "injection failed"
@@ -97,9 +100,15 @@ echo "  $(netdev_by_mac "$NIC0_MAC") kept its addresses: $(ip -br addr show dev 
 bytes=$(iperf_run 3)
 mbit=$((bytes * 8 / 3 / 1000000))
 echo "  iperf3 after the recovery: $bytes bytes in 3 s ($mbit Mbit/s under TCG)"
-echo "  recovery statistics (/sys/kernel/debug/rvirtio-pci/$NIC0/recovery):"
-grep -E "^(state|needs_reset_events|recoveries|last_strategy|last_duration_us|last_in_flight|last_phase)" \
-	"$(rvirtio_debugfs "$NIC0")/recovery" | sed 's/^/    /'
+echo "  \$ devlink health show pci/$NIC0 reporter needs_reset"
+devlink health show "pci/$NIC0" reporter needs_reset | sed 's/^/    /'
+echo "  \$ devlink health diagnose pci/$NIC0 reporter needs_reset"
+devlink health diagnose "pci/$NIC0" reporter needs_reset | sed 's/^/    /'
+echo "  \$ devlink health dump show pci/$NIC0 reporter needs_reset   (taken at the fault)"
+devlink health dump show "pci/$NIC0" reporter needs_reset | sed 's/^/    /'
+health=$(devlink -j health show "pci/$NIC0" reporter needs_reset | python3 -c 'import json, sys
+r = next(iter(json.load(sys.stdin)["health"].values()))[0]
+print("devlink: %s error, %s recovered" % (r["error"], r["recover"]))')
 us=$(recovery_field "$NIC0" last_duration_us)
 
 netns_cleanup
@@ -114,5 +123,5 @@ printf '  %-30s %-22s %-10s %s\n' "transport + driver" "QEMU's device after" "pi
 printf '  %-30s %-22s %-10s %s\n' "virtio-pci (C) + rvirtio_net" "$(qemu_short "$c_view")" \
 	"$c_ping" "dead until its driver is unbound"
 printf '  %-30s %-22s %-10s %s\n' "rvirtio-pci + rvirtio_net" "$(qemu_short "$r_view")" \
-	"$r_ping" "recovered in $ms ms, same interface, iperf3 $mbit Mbit/s"
+	"$r_ping" "recovered in $ms ms ($health), same interface, iperf3 $mbit Mbit/s"
 echo "== $NIC0 back on $(pci_driver "$NIC0"); done"
