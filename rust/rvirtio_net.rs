@@ -13,8 +13,9 @@ mod net;
 #[path = "virtio/driver.rs"]
 mod virtio;
 
-// The driver proper is safe Rust: everything `unsafe` lives in the abstraction modules above.
-#[deny(unsafe_code)]
+// The driver proper is safe Rust: everything `unsafe` lives in the abstraction modules above,
+// and nothing inside can allow it again.
+#[forbid(unsafe_code)]
 #[path = "rvirtio_net/mod.rs"]
 mod driver;
 

@@ -13,8 +13,9 @@ mod pci_ext;
 #[path = "virtio/mod.rs"]
 mod virtio;
 
-// The driver proper is safe Rust: everything `unsafe` lives in the abstraction modules above.
-#[deny(unsafe_code)]
+// The driver proper is safe Rust: everything `unsafe` lives in the abstraction modules above,
+// and nothing inside can allow it again.
+#[forbid(unsafe_code)]
 #[path = "rvirtio_pci/mod.rs"]
 mod driver;
 
