@@ -226,7 +226,7 @@ if [ "$flavour" = debug ]; then
 	# (guest-init).
 	debug_tests=(skeleton_load_unload driver_override pci_c_virtio_net pci_c_virtio_blk
 		pci_bind_cycles pci_function_reset pci_rmmod_under_traffic pci_device_del)
-	debug_reset_tests=(reset_net_freeze_restore reset_blk_prepare_done reset_reprobe reset_storm
+	debug_reset_tests=(reset_net_freeze_restore reset_blk_prepare_done reset_reprobe reset_storm devlink_health
 		reset_race reset_blk_in_flight reset_blk_race)
 	debug_net_tests=(net_basic net_unbind_rmmod net_reset net_open_race)
 	boot_timeout=3600

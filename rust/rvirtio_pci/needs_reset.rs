@@ -472,6 +472,12 @@ pub(crate) fn recover(dev: &impl Device, rec: &Recovery<'_>) {
             st.policy.cancel();
             st.held = true;
             drop(st);
+            // The device completes nothing until it is recovered: the driver's operations fail
+            // instead of waiting for it (a virtio_net control command spins on its queue with
+            // the RTNL lock held). Not a disk's, as in a recovery: its requests wait.
+            if recovery::breaks_queues_first(rec.device().device_type()) {
+                rec.break_queues();
+            }
             let why = match ret {
                 Ok(()) => "its auto_recover is off",
                 Err(e) if e == health::ecanceled() => {
@@ -481,7 +487,7 @@ pub(crate) fn recover(dev: &impl Device, rec: &Recovery<'_>) {
             };
             dev_warn!(
                 dev.pdev(),
-                "devlink health did not recover the device ({}): 'devlink health recover' does\n",
+                "devlink health did not recover the device ({}): it stays down until 'devlink health recover'\n",
                 why
             );
         }

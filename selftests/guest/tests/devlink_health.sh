@@ -9,7 +9,8 @@
 #  - with auto_recover off, the next fault is counted but not recovered: the device stays
 #    broken (QMP), the interface passes nothing, until "devlink health recover";
 #  - with a grace period, a fault right after a recovery is held the same way;
-#  - the instance goes away with the device.
+#  - "devlink health recover" racing the unbind of a held device: neither hangs, the instance
+#    goes away with the device, and the C virtio-pci drives the NIC afterwards.
 . "$(dirname "$0")/../lib.sh"
 
 cleanup() {
@@ -111,8 +112,21 @@ wait_for 10 pings || fail "no traffic after the recovery out of the grace period
 echo "grace period: the fault was held until devlink health recover"
 [ "$(recovery_field "$NIC0" failed)" = 0 ] || fail "the device was marked failed"
 
-# The instance goes with the device.
+# 4. A recovery asked for while the device is unbound: each waits for the other.
+must devlink health set "$handle" "${rep[@]}" auto_recover false grace_period 0
+errors=$(device_errors)
+must devlink health test "$handle" "${rep[@]}"
+assert_device_raised "$errors" "the fault before the unbind was not raised"
+wait_for 5 health_is state error || fail "the fault before the unbind is not held"
 netns_cleanup
+devlink health recover "$handle" "${rep[@]}" > /tmp/recover.out 2>&1 &
+recover=$!
 rvirtio_release "$NIC0"
+wait "$recover"
+echo "devlink health recover racing the unbind: exit $?, $(head -c 200 /tmp/recover.out)"
 devlink dev show | grep -qx "$handle" && fail "$handle is still there after the unbind"
+[ "$(pci_driver "$NIC0")" = virtio-pci ] || fail "$NIC0 is not back on virtio-pci"
+wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface on virtio-pci"
+dev=$(netns_setup) || fail "namespace setup failed on virtio-pci: $dev"
+wait_for 10 pings || fail "no traffic on virtio-pci after the unbind"
 exit 0
