@@ -184,6 +184,18 @@ pub(crate) struct Fmsg<'a> {
 }
 
 impl Fmsg<'_> {
+    /// The message at `raw`.
+    ///
+    /// # Safety
+    ///
+    /// `raw` is a devlink message being filled, valid for `'a`.
+    unsafe fn from_raw(raw: *mut bindings::devlink_fmsg) -> Self {
+        Self {
+            raw,
+            _p: PhantomData,
+        }
+    }
+
     /// Adds `name: value`.
     pub(crate) fn put_u32(&mut self, name: &CStr, value: u32) {
         // SAFETY: `raw` is valid for `'a`; `name` is a valid string, which devlink copies.
@@ -346,10 +358,8 @@ impl<T: Transport> Adapter<T> {
     ) -> c_int {
         // SAFETY: By the safety requirements.
         let inner = unsafe { Self::inner(reporter) };
-        let mut fmsg = Fmsg {
-            raw: fmsg,
-            _p: PhantomData,
-        };
+        // SAFETY: devlink fills `fmsg` during the call.
+        let mut fmsg = unsafe { Fmsg::from_raw(fmsg) };
         // SAFETY: devlink passes back the context of the report, or NULL.
         let ret = unsafe {
             Self::with_recovery(inner, ctx, |rec, _| {
@@ -371,10 +381,8 @@ impl<T: Transport> Adapter<T> {
     ) -> c_int {
         // SAFETY: By the safety requirements.
         let inner = unsafe { Self::inner(reporter) };
-        let mut fmsg = Fmsg {
-            raw: fmsg,
-            _p: PhantomData,
-        };
+        // SAFETY: devlink fills `fmsg` during the call.
+        let mut fmsg = unsafe { Fmsg::from_raw(fmsg) };
         to_c(inner.transport.health_diagnose(&inner.control(), &mut fmsg))
     }
 
