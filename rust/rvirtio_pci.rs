@@ -56,10 +56,6 @@ module! {
             default: 1000,
             description: "Period of the device status check while DRIVER_OK is set, in milliseconds (0: off)",
         },
-        fault_inject: u32 {
-            default: 0,
-            description: "Enable the debugfs fault injection file without CONFIG_FAULT_INJECTION",
-        },
     },
 }
 

@@ -77,7 +77,7 @@ impl Config {
                 backoff_max_ms: (*p::recovery_backoff_max_ms.value()).into(),
             },
             forced,
-            inject: cfg!(CONFIG_FAULT_INJECTION) || *p::fault_inject.value() != 0,
+            inject: cfg!(CONFIG_FAULT_INJECTION),
             poll_ms: *p::status_poll_ms.value(),
         }
     }
@@ -886,7 +886,7 @@ pub(crate) fn inject(
 }
 
 /// Makes the device see a bad request on queue `index` (see [`inject`]). `EPERM` without
-/// fault injection (`CONFIG_FAULT_INJECTION` or the `fault_inject` parameter).
+/// `CONFIG_FAULT_INJECTION`.
 fn inject_queue(
     dev: &impl Device,
     ctl: &Control<'_>,

@@ -253,7 +253,7 @@ trap bench_cleanup EXIT
 must kmod_load virtio_net
 must kmod_load pktgen
 # A short recovery window: each measured recovery is the first of its window (no backoff).
-must rvirtio_load rvirtio_pci recovery_window_ms=200 fault_inject=1
+must rvirtio_load rvirtio_pci recovery_window_ms=200
 rust_drv=$(rust_net_driver) || fail "rvirtio_net.ko is built but its driver did not register"
 wait_for 5 netdev_by_mac "$NIC1_MAC" || fail "no peer interface"
 wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface under test"
