@@ -22,6 +22,9 @@
 #   make kernel       build (or reuse) the pinned kernel; kernel-debug for the debug flavour,
 #                     modules-debug the modules for it (out/build-debug)
 #   make clippy       build with CLIPPY=1;  make rustdoc;  make rustfmt / rustfmtcheck
+#   make patches      the upstream patch series, generated from these sources against the pinned
+#                     kernel, in out/patches/: checked to apply in order and checkpatch --strict
+#                     clean (scripts/patches.py)
 #
 # KDIR defaults to the cached build of the pinned kernel. Point it at your own Rust-enabled
 # build tree instead with `make KDIR=/path/to/linux-build`, passing the toolchain variables that
@@ -45,7 +48,7 @@ BUILD ?= $(TOP)/out/build
 KMAKE = $(MAKE) -C $(KDIR) M=$(TOP) MO=$(BUILD) $(KBUILD_TOOLCHAIN)
 
 .PHONY: all modules modules-debug clean setup toolchain kernel kernel-debug run check check-debug clippy \
-	rustdoc rustfmt rustfmtcheck bench bench-smoke bench-scale profile bench-recovery
+	rustdoc rustfmt rustfmtcheck bench bench-smoke bench-scale profile bench-recovery patches
 
 all: modules
 
@@ -109,6 +112,13 @@ modules-debug: kernel-debug
 check-debug: modules-debug
 	RVIRTIO_FLAVOUR=debug KDIR=$(shell $(SCRIPTS)/kernel.sh --path debug) \
 		RVIRTIO_MODDIR=$(DEBUG_BUILD) $(TOP)/selftests/run_tests.sh
+
+# The patch series: made from the same sources, never edited by hand.
+PATCHES := $(TOP)/out/patches
+patches:
+	src=$$($(SCRIPTS)/kernel.sh --source) && \
+	python3 $(SCRIPTS)/patches.py generate --src "$$src" --out $(PATCHES) && \
+	python3 $(SCRIPTS)/patches.py verify --src "$$src" --out $(PATCHES)
 
 # Clippy needs the crates recompiled: the sources are touched so that Kbuild reruns them.
 clippy:

@@ -50,11 +50,11 @@ module! {
         },
         recovery_strategy: u32 {
             default: 0,
-            description: "0: strongest the driver supports, 1: reset_prepare/done, 2: freeze/restore, 3: reprobe",
+            description: "0: strongest supported, 1: prepare/done, 2: freeze/restore, 3: reprobe",
         },
         status_poll_ms: u32 {
             default: 1000,
-            description: "Period of the device status check while DRIVER_OK is set, in milliseconds (0: off)",
+            description: "Period of the status check while DRIVER_OK is set, in ms (0: off)",
         },
     },
 }

@@ -5,6 +5,7 @@
 #
 #   scripts/kernel.sh [normal|debug]        build if needed, print the build directory (KDIR)
 #   scripts/kernel.sh --path [normal|debug] print the build directory without building
+#   scripts/kernel.sh --source              extract the pristine source if needed, print its tree
 #
 # The build lives in $RVIRTIO_CACHE/kernel/<version>-<flavour>-<key>, where <key> hashes the
 # kernel tarball, our config fragments and the toolchain versions. A complete build carries a
@@ -12,8 +13,9 @@
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
-only_path=0
+only_path=0 only_source=0
 if [ "${1:-}" = --path ]; then only_path=1; shift; fi
+if [ "${1:-}" = --source ]; then only_source=1; shift; fi
 flavour=${1:-normal}
 case $flavour in normal|debug) ;; *) echo "kernel.sh: unknown flavour '$flavour'" >&2; exit 2;; esac
 
@@ -55,7 +57,7 @@ out=$RVIRTIO_CACHE/kernel/$KERNEL_VERSION-$flavour-$key
 stamp=$out/.rvirtio-complete
 
 if [ $only_path = 1 ]; then echo "$out"; exit 0; fi
-if [ -f "$stamp" ]; then echo "$out"; exit 0; fi
+if [ $only_source = 0 ] && [ -f "$stamp" ]; then echo "$out"; exit 0; fi
 
 log() { echo "kernel.sh: $*" >&2; }
 
@@ -66,6 +68,8 @@ if [ ! -f "$src/.extracted" ]; then
 	touch "$src/.extracted"
 fi
 tree=$(find "$src" -mindepth 1 -maxdepth 1 -type d | head -n 1)
+# The extracted tree is never written to (builds use O=): it is the pristine source.
+if [ $only_source = 1 ]; then echo "$tree"; exit 0; fi
 
 mk() { make -C "$tree" O="$out" "${RVIRTIO_MAKEFLAGS[@]}" "$@"; }
 

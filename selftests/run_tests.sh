@@ -257,7 +257,7 @@ total=$((5 + ${#base_tests[@]} + 1 + ${#reset_tests[@]} + 1 + ${#flr_tests[@]} +
 	${#net_c_tests[@]} + 1 + ${#net_rust_tests[@]} + 1 + ${#pio_tests[@]} + 1 + ${#nores_tests[@]} + 1 +
 	${#mq_tests[@]} + 1 + ${#big_tests[@]} + 1 +
 	${#intx_tests[@]} + 1 +
-	${#shared_tests[@]} + 1 + 1 + 1 + 1))
+	${#shared_tests[@]} + 1 + 1 + 1 + 1 + 1))
 echo "KTAP version 1"
 echo "1..$total"
 
@@ -284,6 +284,16 @@ lint() { # lint NAME COMMAND...
 lint rustfmt make -s -C "$top" rustfmtcheck
 lint clippy make -s -C "$top" BUILD="$moddir" clippy
 lint rustdoc "$top/scripts/rustdoc.sh" "$moddir" "$outroot/doc"
+
+# Host: the upstream patch series is generated from these sources, applies in order to the
+# pristine kernel sources and is checkpatch --strict clean (with its documented exceptions).
+if out=$(make -s -C "$top" patches 2>&1); then
+	echo "$out" | grep -E '^(patches:|# [0-9]+ patches apply|# checkpatch)' | sed 's/^# //; s/^/# /'
+	result OK host.patches
+else
+	echo "$out" | grep -v -- '-- accepted:' | tail -n 30 | sed 's/^# //; s/^/# /'
+	result FAIL host.patches
+fi
 
 # Host: the modules' pure logic, unit tests and fuzzing (cargo test, no kernel needed).
 if out=$(cd "$top/selftests/host/rvirtio-logic" && cargo test --offline -- --nocapture 2>&1); then

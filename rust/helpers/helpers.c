@@ -139,7 +139,7 @@ bool rvirtio_helper_queue_freezable_delayed_work(struct delayed_work *dwork, uns
  * those past @n included. A snapshot: the driver may be adding or taking buffers meanwhile.
  */
 unsigned int rvirtio_helper_vqs_in_flight(struct virtio_device *vdev, u16 *held, unsigned int n,
-					   unsigned int *queues)
+					  unsigned int *queues)
 {
 	struct virtqueue *vq;
 	unsigned int total = 0;

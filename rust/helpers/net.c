@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * C helpers of the virtio driver and networking abstractions (rust/virtio/driver.rs,
- * rust/net/): static inline functions and macros of the virtio bus, the netdev core, NAPI and
- * socket buffers.
+ * C helpers of the virtio driver and network device abstractions: static inline functions
+ * and macros of the virtio bus, the netdev core, NAPI and socket buffers.
  */
 
 #include <linux/etherdevice.h>
@@ -60,11 +59,13 @@ void rvirtio_helper_virtio_cread_bytes(struct virtio_device *vdev, unsigned int 
  */
 void rvirtio_helper_vdev_set_priv(struct virtio_device *vdev, void *priv)
 {
+	/* Pairs with the acquire in rvirtio_helper_vdev_priv(). */
 	smp_store_release(&vdev->priv, priv);
 }
 
 void *rvirtio_helper_vdev_priv(struct virtio_device *vdev)
 {
+	/* Pairs with the release in rvirtio_helper_vdev_set_priv(). */
 	return smp_load_acquire(&vdev->priv);
 }
 

@@ -5,8 +5,8 @@
 //! Pure logic over values read from configuration space: no kernel dependency, so that the same
 //! file also builds on the host, where `selftests/host` unit tests and fuzzes it.
 //!
-//! The decisions follow the C transport (`virtio_pci_modern_dev.c`), so that every device it
-//! binds binds here too, except where an access would be unsafe:
+//! The decisions follow the C transport (`virtio_pci_modern_dev.c`), so that a device it binds
+//! also binds here, except where an access would be unsafe:
 //!
 //! - A capability with a reserved BAR index (6 and up) is ignored, as the spec requires, and so
 //!   is one whose BAR has no resource: the next capability of the same type is used instead.

@@ -182,8 +182,9 @@ impl pci::Driver for RvirtioPci {
                 vendor: pdev.subsystem_vendor_id().into(),
             };
             let dev = ModernDevice::new(pdev, layout, &bars)?;
+            let transport = PciTransport::new(dev, needs_reset::Config::from_params());
             Ok(try_pin_init!(RvirtioPciData {
-                reg <- virtio::Registration::new(pdev, id, PciTransport::new(dev, needs_reset::Config::from_params())),
+                reg <- virtio::Registration::new(pdev, id, transport),
                 enabled,
             }))
         })

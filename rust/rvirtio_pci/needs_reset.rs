@@ -710,7 +710,8 @@ fn run(
 ///
 /// The reset comes first: from then on the device neither touches the rings nor interrupts,
 /// and the driver quiesces knowing that what the device held will never complete (a driver
-/// that waits for it instead waits forever: see `Documentation/rvirtio-reset.rst`).
+/// that waits for it instead waits forever: see
+/// `Documentation/rvirtio-reset.rst`).
 fn prepared(
     dev: &impl Device,
     guard: &DriverGuard<'_>,

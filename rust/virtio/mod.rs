@@ -757,7 +757,8 @@ impl<T: Transport> Adapter<T> {
     /// # Safety
     ///
     /// `vdev` is a device registered by a live [`Registration<T>`] (the virtio core only calls
-    /// the ops of registered devices); `vqs` and `infos` point to `nvqs` entries; `desc` is NULL or valid for the call.
+    /// the ops of registered devices); `vqs` and `infos` point to `nvqs` entries; `desc` is NULL
+    /// or valid for the call.
     unsafe extern "C" fn find_vqs(
         vdev: *mut bindings::virtio_device,
         nvqs: c_uint,

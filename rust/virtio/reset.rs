@@ -152,8 +152,8 @@ impl Control<'_> {
         self.reset.schedule(msecs)
     }
 
-    /// What the device holds on its queues now (process context). A snapshot: the driver may be adding or
-    /// taking buffers meanwhile.
+    /// What the device holds on its queues now (process context). A snapshot: the driver may be
+    /// adding or taking buffers meanwhile.
     pub(crate) fn in_flight(&self) -> InFlight {
         let mut f = InFlight::default();
         let n = f.held.len() as u32;
