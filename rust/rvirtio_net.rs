@@ -27,12 +27,6 @@ module! {
     authors: ["The rvirtio developers"],
     description: "Virtio network device driver, in Rust",
     license: "GPL",
-    params: {
-        fault_inject: u32 {
-            default: 0,
-            description: "Enable the debugfs fault injection file without CONFIG_FAULT_INJECTION",
-        },
-    },
 }
 
 #[pin_data]

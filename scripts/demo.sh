@@ -51,7 +51,7 @@ fail() {
 
 echo "== guest: $(uname -r), accel $RVIRTIO_ACCEL"
 kmod_load virtio_net || fail "cannot load virtio_net"
-rvirtio_load rvirtio_net fault_inject=1 || fail "cannot load rvirtio_net.ko"
+rvirtio_load rvirtio_net || fail "cannot load rvirtio_net.ko"
 
 echo
 echo "== Act 1: $NIC0 on the C virtio-pci, driven by rvirtio_net"
@@ -77,7 +77,7 @@ rvirtio_load rvirtio_pci || fail "cannot load rvirtio_pci.ko"
 pci_rebind "$NIC0" rvirtio-pci
 [ "$(pci_driver "$NIC0")" = rvirtio-pci ] || fail "$NIC0 not bound to rvirtio-pci"
 echo "  driver_override: $NIC0 -> $(pci_driver "$NIC0")"
-rvirtio_load rvirtio_net fault_inject=1 2>/dev/null
+rvirtio_load rvirtio_net 2>/dev/null
 vdev=$(rvirtio_net_take "$NIC0") || exit 1
 wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface"
 dev=$(netns_setup)

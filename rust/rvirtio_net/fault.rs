@@ -6,8 +6,8 @@
 //! whichever queue, post before its packet a request with no device-readable descriptor (one
 //! 4-byte device-writable buffer): there is no header to read. A device that checks (QEMU:
 //! "virtio-net header not in first element") reports a protocol error: DEVICE_NEEDS_RESET and
-//! a configuration interrupt. Only with the module parameter `fault_inject=1` or
-//! `CONFIG_FAULT_INJECTION`.
+//! a configuration interrupt. Only with `CONFIG_FAULT_INJECTION`: without it, neither the
+//! files nor the checks on the transmit and control paths exist.
 //!
 //! A readable part shorter than the header would do too with a backend that takes vnet
 //! headers, but QEMU 7.2 with one that does not (the hub) aborts on it (an assertion in
@@ -48,14 +48,20 @@ impl TxInject {
         )?)
     }
 
-    /// Whether a transmit injection is pending; it is no longer afterwards.
+    /// Whether a transmit injection is pending; it is no longer afterwards. Always false
+    /// without `CONFIG_FAULT_INJECTION`, with no access.
     pub(super) fn take(&self) -> bool {
-        self.pending.load(Relaxed) != 0 && self.pending.xchg(0, Relaxed) != 0
+        cfg!(CONFIG_FAULT_INJECTION)
+            && self.pending.load(Relaxed) != 0
+            && self.pending.xchg(0, Relaxed) != 0
     }
 
     /// Whether the next control command is to time out at once; it is no longer afterwards.
+    /// Always false without `CONFIG_FAULT_INJECTION`, with no access.
     pub(super) fn take_ctrl_timeout(&self) -> bool {
-        self.ctrl_timeout.load(Relaxed) != 0 && self.ctrl_timeout.xchg(0, Relaxed) != 0
+        cfg!(CONFIG_FAULT_INJECTION)
+            && self.ctrl_timeout.load(Relaxed) != 0
+            && self.ctrl_timeout.xchg(0, Relaxed) != 0
     }
 }
 
@@ -80,9 +86,7 @@ pub(super) struct Knob {
 impl Knob {
     /// Creates the knob of virtio device `index`, if fault injection is enabled.
     pub(super) fn new(index: i32, inject: &Arc<TxInject>) -> Result<Option<Self>> {
-        let enabled =
-            cfg!(CONFIG_FAULT_INJECTION) || *crate::module_parameters::fault_inject.value() != 0;
-        if !enabled {
+        if !cfg!(CONFIG_FAULT_INJECTION) {
             return Ok(None);
         }
         let name = CString::try_from_fmt(fmt!("rvirtio_net-virtio{index}"))?;

@@ -13,7 +13,7 @@ trap rvnet_cleanup EXIT
 dev=$(rvnet_setup) || fail "setup failed: $dev"
 assert_rvirtio_net "$dev"
 knob=$(dirname "$(rvnet_knob "$NIC0")")/ctrl_timeout
-[ -e "$knob" ] || fail "no $knob (CONFIG_FAULT_INJECTION or fault_inject=1)"
+[ -e "$knob" ] || fail "no $knob (CONFIG_FAULT_INJECTION)"
 
 stat() { ethtool -S "$dev" | awk -v k="$1:" '$1 == k { print $2 }'; }
 # QEMU's receive filter of nic0: field $1 (promiscuous, multicast...).

@@ -16,7 +16,7 @@ cleanup() {
 trap cleanup EXIT
 must kmod_load virtio_net
 [ "${RVNET_TRANSPORT:-c}" = rust ] && must rvirtio_load rvirtio_pci recovery_window_ms=200
-must rvirtio_load rvirtio_net fault_inject=1
+must rvirtio_load rvirtio_net
 dev=$(rvnet_setup) || fail "setup failed: $dev"
 assert_rvirtio_net "$dev"
 

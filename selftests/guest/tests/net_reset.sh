@@ -18,7 +18,7 @@ export RVNET_TRANSPORT=rust
 must kmod_load virtio_net
 # A short window so that each measured recovery is the first of its window (no backoff).
 must rvirtio_load rvirtio_pci recovery_window_ms=200
-must rvirtio_load rvirtio_net fault_inject=1
+must rvirtio_load rvirtio_net
 dev=$(rvnet_setup) || fail "setup failed: $dev"
 assert_rvirtio_net "$dev"
 knob=$(rvnet_knob "$NIC0")
@@ -73,7 +73,7 @@ netns_cleanup
 rvirtio_net_release "$NIC0"
 rvirtio_release "$NIC0"
 must rvirtio_load rvirtio_pci recovery_window_ms=200 recovery_strategy=2
-must rvirtio_load rvirtio_net fault_inject=1
+must rvirtio_load rvirtio_net
 dev=$(rvnet_setup) || fail "setup failed: $dev"
 times=$(recovery_times "$NIC0" 3 ping 10.99.0.2 $NIC0_INJECT_Q 0.3 "$(rvnet_knob "$NIC0")") ||
 	fail "a recovery did not complete: $(cat "$(rvirtio_debugfs "$NIC0")/recovery")"

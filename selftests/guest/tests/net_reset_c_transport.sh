@@ -13,7 +13,7 @@ export RVNET_TRANSPORT=c
 # the injection and the unbind below past that.
 expect_splat 'NETDEV WATCHDOG: .*transmit queue [0-9]+ timed out'
 must kmod_load virtio_net
-must rvirtio_load rvirtio_net fault_inject=1
+must rvirtio_load rvirtio_net
 dev=$(rvnet_setup) || fail "setup failed: $dev"
 vdev=$(virtio_of "$NIC0")
 ping_ok ping -c 2 -i 0.2 -W 2 10.99.0.2
