@@ -187,11 +187,6 @@ void rvirtio_helper_netif_tx_stop_queue(struct netdev_queue *txq)
 	netif_tx_stop_queue(txq);
 }
 
-void rvirtio_helper_netif_tx_wake_queue(struct netdev_queue *txq)
-{
-	netif_tx_wake_queue(txq);
-}
-
 bool rvirtio_helper_netif_tx_queue_stopped(const struct netdev_queue *txq)
 {
 	return netif_tx_queue_stopped(txq);
@@ -434,15 +429,6 @@ unsigned int rvirtio_helper_netdev_addr_lists(struct net_device *dev, u8 *uc, u8
 	}
 	netif_addr_unlock_bh(dev);
 	return flags;
-}
-
-/* Accepts @addr as @dev's new address once the device took it (ndo_set_mac_address). */
-void rvirtio_helper_eth_commit_mac_addr_change(struct net_device *dev, const u8 *addr)
-{
-	struct sockaddr sa;
-
-	memcpy(sa.sa_data, addr, ETH_ALEN);
-	eth_commit_mac_addr_change(dev, &sa);
 }
 
 /* The device filters unicast addresses itself and can change its address while up. */

@@ -89,6 +89,7 @@ impl Device {
         unsafe { &*ptr.cast() }
     }
 
+    /// Returns the raw `struct net_device`.
     pub(crate) fn as_raw(&self) -> *mut bindings::net_device {
         self.0.get()
     }
@@ -852,8 +853,9 @@ impl<T: Operations> Adapter<T> {
             // The kernel's `char` is unsigned (`-funsigned-char`).
             mac.copy_from_slice(data.get(..ETH_ALEN).ok_or(EINVAL)?);
             t.set_mac_address(d, &mac)?;
-            // SAFETY: The device is valid; the address is the one just validated.
-            unsafe { bindings::eth_commit_mac_addr_change(dev, mac.as_ptr()) };
+            // SAFETY: The device is valid; `addr` is the `struct sockaddr` just validated, and
+            // the call copies its address, as `mac` holds it.
+            unsafe { bindings::eth_commit_mac_addr_change(dev, addr) };
             Ok(0)
         })
     }

@@ -57,6 +57,7 @@ impl SkBuff {
         skb
     }
 
+    /// Returns the raw `struct sk_buff`.
     pub(crate) fn as_raw(&self) -> *mut bindings::sk_buff {
         self.skb.as_ptr()
     }
