@@ -424,7 +424,7 @@ pub(crate) struct BhDisabled(kernel::types::NotThreadSafe);
 
 impl BhDisabled {
     /// Disables bottom halves until the value is dropped.
-    pub(crate) fn new() -> Self {
+    pub(crate) fn disable() -> Self {
         // SAFETY: Re-enabled in `drop`, on the same CPU (the value is not `Send`).
         unsafe { bindings::local_bh_disable() };
         Self(kernel::types::NotThreadSafe)

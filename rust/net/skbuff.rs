@@ -77,6 +77,11 @@ impl SkBuff {
         unsafe { (*self.as_raw()).len }
     }
 
+    /// Whether the skb holds no data.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Where the data starts.
     pub(crate) fn data_ptr(&self) -> *mut u8 {
         // SAFETY: The skb is valid (type invariant).

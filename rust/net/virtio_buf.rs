@@ -34,7 +34,7 @@ pub(crate) struct RxSkb {
 impl RxSkb {
     /// Posts `skb` for `cap` bytes, which must fit in its tailroom.
     pub(crate) fn new(skb: SkBuff, cap: u32) -> Result<Self> {
-        if skb.len() != 0 || cap == 0 || cap > skb.tailroom() {
+        if !skb.is_empty() || cap == 0 || cap > skb.tailroom() {
             return Err(EINVAL);
         }
         Ok(Self { skb, cap })

@@ -209,14 +209,14 @@ impl RxQueue {
     pub(super) fn take_ring(&self) -> Option<RxRing> {
         // The guard is a local declared after `_bh`, so that it is dropped first: a temporary
         // of the tail expression would outlive `_bh`, leaving bottom halves on under the lock.
-        let _bh = BhDisabled::new();
+        let _bh = BhDisabled::disable();
         let mut ring = self.ring.lock();
         ring.take()
     }
 
     /// Puts a new ring in, after a reset; [`RxQueue::open`] fills it if the interface is up.
     pub(super) fn set_ring(&self, ring: RxRing) {
-        let _bh = BhDisabled::new();
+        let _bh = BhDisabled::disable();
         *self.ring.lock() = Some(ring);
     }
 
@@ -224,7 +224,7 @@ impl RxQueue {
     pub(super) fn open(&self, dev: &net::Device) {
         {
             // NAPI takes the lock in softirq context: never hold it with bottom halves on.
-            let _bh = BhDisabled::new();
+            let _bh = BhDisabled::disable();
             let mut ring = self.ring.lock();
             if let Some(ring) = Option::as_mut(&mut *ring) {
                 if !self.refill(ring, dev) {
@@ -242,7 +242,7 @@ impl RxQueue {
     pub(super) fn refill_deferred(&self, dev: &net::Device) -> bool {
         self.napi.disable();
         let ok = {
-            let _bh = BhDisabled::new();
+            let _bh = BhDisabled::disable();
             let mut ring = self.ring.lock();
             match Option::as_mut(&mut *ring) {
                 Some(ring) => {
@@ -472,7 +472,7 @@ impl RxQueue {
 
     /// The ring's size (0 while the device is reset).
     pub(super) fn ring_size(&self) -> u32 {
-        let _bh = BhDisabled::new();
+        let _bh = BhDisabled::disable();
         let mut ring = self.ring.lock();
         Option::as_mut(&mut *ring).map_or(0, |ring| ring.with_vq(|vq| vq.size()))
     }

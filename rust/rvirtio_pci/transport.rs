@@ -95,7 +95,7 @@ impl<'bound> PciTransport<'bound> {
         mode: IrqMode,
     ) -> Result<KVec<(u16, u16)>> {
         let pdev = self.dev.pdev();
-        let with_callback = (0..q.len())
+        let with_callback = (0..q.slots())
             .filter_map(|i| q.info(i))
             .filter(|info| info.callback)
             .count();
@@ -121,11 +121,11 @@ impl<'bound> PciTransport<'bound> {
 
         let num_queues = self.dev.num_queues();
         let width = 2u64;
-        let mut created = KVec::with_capacity(q.len(), GFP_KERNEL)?;
+        let mut created = KVec::with_capacity(q.slots(), GFP_KERNEL)?;
         let mut next_index = 0u16;
         let mut next_vector = 1u16;
-        let mut vectors = KVec::with_capacity(q.len(), GFP_KERNEL)?;
-        for i in 0..q.len() {
+        let mut vectors = KVec::with_capacity(q.slots(), GFP_KERNEL)?;
+        for i in 0..q.slots() {
             let Some(info) = q.info(i) else {
                 continue;
             };

@@ -17,7 +17,7 @@
 //! a recovery the user asks for does not run while the parent has the driver stopped (`EBUSY`).
 //! The instance is registered once the device is, and unregistered before it is (devlink waits
 //! for operations in progress), so no operation sees a device that is not registered. Reports
-//! go through [`Health`], whose lock [`Health::close`] takes to unregister: no report reaches
+//! go through `Health`, whose lock `Health::close` takes to unregister: no report reaches
 //! an unregistered instance. An operation never reports itself (that lock would be taken
 //! twice), which [`Recovery`] enforces.
 //!
@@ -41,7 +41,7 @@ pub(crate) fn eopnotsupp() -> Error {
 }
 
 /// "Operation canceled", devlink's answer to a report that it did not recover automatically
-/// (see [`Health::report`]).
+/// (see `Health::report`).
 pub(crate) fn ecanceled() -> Error {
     Error::from_errno(-(kernel::bindings::ECANCELED as i32))
 }

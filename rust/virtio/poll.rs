@@ -49,38 +49,42 @@ unsafe impl Sync for Work {}
 static WORK: Work = Work(Opaque::uninit());
 
 kernel::sync::global_lock! {
-    // SAFETY: Initialised by `Poller::new`, which runs once (`STARTED`), before anything else
-    // uses the lock.
-    unsafe(uninit) static DEVICES: Mutex<Devices> = Devices {
+    // SAFETY: Initialised by the first `Poller::new` (`READY`), before anything else uses the
+    // lock.
+    unsafe(uninit) static POLL_DEVICES: Mutex<Devices> = Devices {
         list: KVec::new(),
         period_ms: 0,
     };
 }
 
-/// Whether [`Poller::new`] has started.
+/// Whether a [`Poller`] exists.
 static STARTED: AtomicBool = AtomicBool::new(false);
-/// Whether `DEVICES` is initialised.
+/// Whether `POLL_DEVICES` is initialised. Once set, it stays: the statics outlive a [`Poller`] (in
+/// the kernel crate they outlive the transport module too, which may be loaded again).
 static READY: AtomicBool = AtomicBool::new(false);
 
 /// The periodic check of a transport module's devices, while this lives.
 ///
 /// # Invariants
 ///
-/// `DEVICES` and its work are initialised.
+/// `POLL_DEVICES` and its work are initialised.
 pub(crate) struct Poller(());
 
 impl Poller {
-    /// Sets up the periodic check, every `period_ms` milliseconds (0: none). Once per module:
-    /// `EBUSY` afterwards.
+    /// Sets up the periodic check, every `period_ms` milliseconds (0: none). One [`Poller`] at a
+    /// time: `EBUSY` while another exists.
     pub(crate) fn new(period_ms: u32) -> Result<Self> {
         if STARTED.swap(true, Ordering::AcqRel) {
             return Err(EBUSY);
         }
-        // SAFETY: `STARTED` makes this the only call.
-        unsafe { DEVICES.init() };
-        DEVICES.lock().period_ms = period_ms;
-        // SAFETY: The work is not queued yet: nothing else uses it.
+        if !READY.load(Ordering::Acquire) {
+            // SAFETY: `STARTED` makes this the only caller now, and `READY` the first ever.
+            unsafe { POLL_DEVICES.init() };
+        }
+        // SAFETY: The work is idle: it was never queued, or the last `Poller`'s drop cancelled
+        // it and no device is registered to queue it again.
         unsafe { bindings::init_delayed_work(WORK.0.get(), Some(run)) };
+        POLL_DEVICES.lock().period_ms = period_ms;
         READY.store(true, Ordering::Release);
         // INVARIANT: Both initialised above.
         Ok(Self(()))
@@ -93,13 +97,14 @@ impl Drop for Poller {
         // re-arming itself. The list's memory is freed here: a static is never dropped, and
         // the module's unload would leak it.
         {
-            let mut devs = DEVICES.lock();
+            let mut devs = POLL_DEVICES.lock();
             devs.period_ms = 0;
             devs.list = KVec::new();
         }
         // SAFETY: The work is initialised (type invariant) and static; it re-arms itself only
         // with a period, which is 0 now. Cancelled outside the lock, which the work takes.
         unsafe { kernel::bindings::cancel_delayed_work_sync(WORK.0.get()) };
+        STARTED.store(false, Ordering::Release);
     }
 }
 
@@ -107,9 +112,9 @@ impl Drop for Poller {
 ///
 /// # Safety
 ///
-/// Called by the workqueue for `DEVICES`' work, which only [`Poller::new`] initialises.
+/// Called by the workqueue for `POLL_DEVICES`' work, which only [`Poller::new`] initialises.
 unsafe extern "C" fn run(_work: *mut kernel::bindings::work_struct) {
-    let mut devs = DEVICES.lock();
+    let mut devs = POLL_DEVICES.lock();
     for e in devs.list.iter().filter(|e| e.active) {
         // SAFETY: An entry is active while its device is registered, and removed, under this
         // lock, before its registration goes away.
@@ -138,7 +143,7 @@ pub(super) unsafe fn add(inner: *const (), check: unsafe fn(*const ())) -> Resul
     if !READY.load(Ordering::Acquire) {
         return Ok(());
     }
-    let mut devs = DEVICES.lock();
+    let mut devs = POLL_DEVICES.lock();
     if devs.period_ms == 0 {
         return Ok(());
     }
@@ -160,7 +165,7 @@ pub(super) fn set_active(inner: *const (), active: bool) {
     if !READY.load(Ordering::Acquire) {
         return;
     }
-    let mut devs = DEVICES.lock();
+    let mut devs = POLL_DEVICES.lock();
     let was_idle = !devs.list.iter().any(|e| e.active);
     if let Some(e) = devs.list.iter_mut().find(|e| e.inner == inner) {
         e.active = active;
@@ -176,5 +181,5 @@ pub(super) fn remove(inner: *const ()) {
     if !READY.load(Ordering::Acquire) {
         return;
     }
-    DEVICES.lock().list.retain(|e| e.inner != inner);
+    POLL_DEVICES.lock().list.retain(|e| e.inner != inner);
 }

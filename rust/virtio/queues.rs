@@ -289,7 +289,7 @@ impl<'a> Queues<'a> {
     }
 
     /// Number of queue slots the driver asked for (some may be unnamed: no queue).
-    pub(crate) fn len(&self) -> usize {
+    pub(crate) fn slots(&self) -> usize {
         self.nvqs
     }
 

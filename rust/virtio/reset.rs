@@ -31,7 +31,7 @@ use kernel::{
 /// # Invariants
 ///
 /// `dwork` is an initialised `struct delayed_work` whose function is the one given to
-/// [`ResetWork::new`].
+/// `ResetWork::new`.
 #[pin_data]
 pub(crate) struct ResetWork {
     #[pin]
@@ -253,7 +253,7 @@ impl<'a> Recovery<'a> {
     /// keeps a dump and may recover the device at once, calling
     /// [`super::Transport::health_recover`] with `self` before this returns. Returns `None`
     /// if the device has no reporter (or this is a health operation, which never reports),
-    /// or devlink's answer (see [`Health::report`]).
+    /// or devlink's answer (see `Health::report`).
     pub(crate) fn report(&self, msg: &CStr) -> Option<Result> {
         if self.in_op.replace(true) {
             return None;
