@@ -25,6 +25,8 @@
 #   make patches      the upstream patch series, generated from these sources against the pinned
 #                     kernel, in out/patches/: checked to apply in order and checkpatch --strict
 #                     clean (scripts/patches.py)
+#   make patches-check  apply the series to a copy of the pinned source, build it after every
+#                     patch, lint it in-tree and boot it (scripts/patches-check.sh; builds a kernel)
 #
 # KDIR defaults to the cached build of the pinned kernel. Point it at your own Rust-enabled
 # build tree instead with `make KDIR=/path/to/linux-build`, passing the toolchain variables that
@@ -48,7 +50,8 @@ BUILD ?= $(TOP)/out/build
 KMAKE = $(MAKE) -C $(KDIR) M=$(TOP) MO=$(BUILD) $(KBUILD_TOOLCHAIN)
 
 .PHONY: all modules modules-debug clean setup toolchain kernel kernel-debug run check check-debug clippy \
-	rustdoc rustfmt rustfmtcheck bench bench-smoke bench-scale profile bench-recovery patches
+	rustdoc rustfmt rustfmtcheck bench bench-smoke bench-scale profile bench-recovery patches \
+	patches-check
 
 all: modules
 
@@ -119,6 +122,9 @@ patches:
 	src=$$($(SCRIPTS)/kernel.sh --source) && \
 	python3 $(SCRIPTS)/patches.py generate --src "$$src" --out $(PATCHES) && \
 	python3 $(SCRIPTS)/patches.py verify --src "$$src" --out $(PATCHES)
+
+patches-check: setup patches
+	PATCHES=$(PATCHES) $(SCRIPTS)/patches-check.sh
 
 # Clippy needs the crates recompiled: the sources are touched so that Kbuild reruns them.
 clippy:

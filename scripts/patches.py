@@ -32,6 +32,7 @@ SERIES_DIR = os.path.join(TOP, "scripts", "series")
 BASE = "v7.2.13"
 AUTHOR_NAME = os.environ.get("PATCH_AUTHOR_NAME", "The rvirtio developers")
 AUTHOR_EMAIL = os.environ.get("PATCH_AUTHOR_EMAIL", "rvirtio-devel@example.org")
+RUSTFMT = os.environ.get("RUSTFMT", "/usr/bin/rustfmt")
 # A fixed date, so that the same sources make byte-identical patches.
 DATE = "2026-01-01T00:00:00+00:00"
 
@@ -169,6 +170,23 @@ def expand(line):
     return line.expandtabs(8)
 
 
+def guarded(condition, change):
+    """A C helper file whose functions exist only under `condition`.
+
+    The kernel crate is built in: a helper may only call into code that is built in too (the
+    virtio core is a module when CONFIG_VIRTIO=m), as the Rust modules using them are.
+    """
+
+    def wrap(text):
+        text = change(text)
+        m = re.match(r"\A(// SPDX[^\n]*\n(?:/\*.*?\*/\n)?)", text, re.S)
+        if not m:
+            raise SeriesError("no SPDX line and header comment")
+        return f"{m.group(1)}\n#if {condition}\n\n{text[m.end():].lstrip()}\n#endif\n"
+
+    return wrap
+
+
 def helpers_header(text):
     """The header comment of rust/helpers/helpers.c describes the out-of-tree build."""
     text = sub(
@@ -191,13 +209,13 @@ def crate_root(uses):
     Out of tree the crate root compiles the abstraction modules into the crate
     (`#[path = ...] mod virtio;`). In tree those lines become `use` declarations of the same
     names, so that the driver modules, which name them `crate::virtio` and so on, are the
-    same files.
+    same files. A name mapped to None is dropped: the driver does not use it.
     """
 
     def change(text):
         for name in uses:
             text = sub(text, r'^#\[path = "[^"]*"\]\nmod ' + name + r";\n", "", count=1)
-        use = "use kernel::{" + ", ".join(uses.values()) + "};\n"
+        use = "use kernel::{" + ", ".join(v for v in uses.values() if v) + "};\n"
         text = sub(text, r"^(// The driver proper is safe Rust)", use + "\n\\1", count=1)
         text = sub(text, r"the abstraction modules above", "the kernel crate", count=1)
         text = sub(text, r'^#\[path = "[^"]*"\]\n(mod driver;)', r"\1", count=1)
@@ -214,18 +232,20 @@ def documentation(text):
 
 def insert_before(anchor, lines):
     def change(text):
+        new = fragment(lines)
         if text.count(anchor) != 1:
             raise SeriesError(f"anchor {anchor!r} found {text.count(anchor)} times")
-        return text.replace(anchor, lines + anchor)
+        return text.replace(anchor, new + anchor)
 
     return change
 
 
 def insert_after(anchor, lines):
     def change(text):
+        new = fragment(lines)
         if text.count(anchor) != 1:
             raise SeriesError(f"anchor {anchor!r} found {text.count(anchor)} times")
-        return text.replace(anchor, anchor + lines)
+        return text.replace(anchor, anchor + new)
 
     return change
 
@@ -278,8 +298,13 @@ SERIES = [
     {
         "msg": "01-rust-helpers.txt",
         "new": {
-            **files("rust/helpers/helpers.c", change=helpers_header),
-            **files("rust/helpers/net.c", "rust/helpers/devlink.c", change=c_helpers),
+            **files("rust/helpers/helpers.c",
+                    change=guarded("IS_BUILTIN(CONFIG_VIRTIO) && defined(CONFIG_PCI)",
+                                   helpers_header)),
+            **files("rust/helpers/net.c",
+                    change=guarded("IS_BUILTIN(CONFIG_VIRTIO) && defined(CONFIG_NET)", c_helpers)),
+            **files("rust/helpers/devlink.c", change=guarded("defined(CONFIG_NET_DEVLINK)",
+                                                             c_helpers)),
         },
         "edit": {
             "rust/helpers/helpers.c": [
@@ -357,6 +382,7 @@ SERIES = [
         "msg": "06-rvirtio-net.txt",
         "new": {
             **files("rust/rvirtio_net.rs", change=crate_root({
+                "bindings": None,
                 "net": "net::device as net",
                 "virtio": "virtio",
             })),
@@ -474,6 +500,17 @@ def build_tree(src, work):
         for rel, changes in step["edit"].items():
             for change in changes:
                 apply_edit(os.path.join(work, rel), change)
+        # The mechanical changes shorten lines and add declarations: the result is formatted
+        # with the kernel's rustfmt configuration, as `make rustfmtcheck` checks it in-tree.
+        rust = [p for p in list(step["new"]) + list(step["edit"]) if p.endswith(".rs")]
+        for path in (os.path.join(work, p) for p in rust):
+            # Through stdin: rustfmt formats that input only, without following `mod`s.
+            with open(path, encoding="utf-8") as f:
+                r = subprocess.run([RUSTFMT, "--config-path", os.path.join(src, ".rustfmt.toml")],
+                                   input=f.read(), stdout=subprocess.PIPE, text=True)
+            if r.returncode:
+                raise SeriesError(f"rustfmt fails on {path}")
+            write(path, r.stdout)
         old = maintainers_entry(maintained)
         maintained += step["maintainers"]
         new = maintainers_entry(maintained)
