@@ -17,7 +17,7 @@ set -uo pipefail
 . "$(dirname "$0")/env.sh"
 top=$RVIRTIO_TOP
 patches=${PATCHES:-$top/out/patches}
-smoke=${PATCHES_SMOKE:-"skeleton_load_unload driver_override net_basic@rust devlink_health"}
+smoke=${PATCHES_SMOKE:-"skeleton_load_unload driver_override net_basic@rust devlink_health kselftest_recovery"}
 jobs=${PATCHES_JOBS:-$(nproc)}
 
 src=$("$top/scripts/kernel.sh" --source) || exit 1

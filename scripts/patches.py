@@ -84,6 +84,8 @@ PATHS = {
     "Documentation/rvirtio-pci.rst": "Documentation/driver-api/virtio/rvirtio-pci.rst",
     "Documentation/rvirtio-reset.rst": "Documentation/driver-api/virtio/rvirtio-reset.rst",
     "Documentation/rvirtio-net.rst": "Documentation/driver-api/virtio/rvirtio-net.rst",
+    "selftests/kselftest/rvirtio_pci_recovery.sh":
+        "tools/testing/selftests/drivers/virtio/rvirtio/rvirtio_pci_recovery.sh",
 }
 for _name in ("mod", "caps", "modern", "needs_reset", "recovery", "transport"):
     PATHS[f"rust/rvirtio_pci/{_name}.rs"] = f"drivers/virtio/rvirtio_pci/driver/{_name}.rs"
@@ -407,6 +409,22 @@ SERIES = [
                 "   rvirtio-pci\n   rvirtio-reset\n   rvirtio-net\n")],
         },
         "maintainers": ["Documentation/driver-api/virtio/rvirtio-*.rst"],
+    },
+    {
+        "msg": "08-selftests.txt",
+        "new": {
+            **files("selftests/kselftest/rvirtio_pci_recovery.sh", change=lambda t: t),
+            "tools/testing/selftests/drivers/virtio/rvirtio/Makefile":
+                (None, "rvirtio-selftests.Makefile"),
+            "tools/testing/selftests/drivers/virtio/rvirtio/config":
+                (None, "rvirtio-selftests.config"),
+        },
+        "edit": {
+            "tools/testing/selftests/Makefile": [insert_after(
+                "TARGETS += drivers/net/virtio_net\n",
+                "TARGETS += drivers/virtio/rvirtio\n")],
+        },
+        "maintainers": ["tools/testing/selftests/drivers/virtio/rvirtio/"],
     },
 ]
 

@@ -39,7 +39,7 @@ intx_tests=(pci_c_virtio_net reset_net_freeze_restore $(both net_basic))
 shared_tests=(pci_c_virtio_net $(both net_basic))
 # DEVICE_NEEDS_RESET recovery: a boot of its own (the storm test counts kernel messages).
 reset_tests=(reset_detect_only reset_detect_poll reset_net_freeze_restore reset_blk_prepare_done
-	reset_reprobe reset_storm reset_race reset_unbind_broken devlink_health)
+	reset_reprobe reset_storm reset_race reset_unbind_broken devlink_health kselftest_recovery)
 # Devices that break with I/O in flight: a disk under O_DIRECT load and under ext4 (with the
 # virtio_blk change proposed in Documentation/patches/, built as a test module), and NICs under
 # traffic both ways and under a burst of control commands; then the stock virtio_blk, whose
