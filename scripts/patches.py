@@ -226,30 +226,26 @@ def crate_root(uses):
     return change
 
 
-def documentation(text):
-    return rewrite_paths(text)
-
-
 # --- Insertions into existing kernel files ------------------------------------------------
 
-def insert_before(anchor, lines):
+def insert(anchor, lines, after):
+    """Inserts `lines` (see `fragment`) before or after `anchor`, which must occur once."""
+
     def change(text):
-        new = fragment(lines)
         if text.count(anchor) != 1:
             raise SeriesError(f"anchor {anchor!r} found {text.count(anchor)} times")
-        return text.replace(anchor, new + anchor)
+        new = fragment(lines)
+        return text.replace(anchor, anchor + new if after else new + anchor)
 
     return change
+
+
+def insert_before(anchor, lines):
+    return insert(anchor, lines, after=False)
 
 
 def insert_after(anchor, lines):
-    def change(text):
-        new = fragment(lines)
-        if text.count(anchor) != 1:
-            raise SeriesError(f"anchor {anchor!r} found {text.count(anchor)} times")
-        return text.replace(anchor, anchor + new)
-
-    return change
+    return insert(anchor, lines, after=True)
 
 
 def maintainers_entry(files):
@@ -402,7 +398,7 @@ SERIES = [
     {
         "msg": "07-documentation.txt",
         "new": files("Documentation/rvirtio-pci.rst", "Documentation/rvirtio-reset.rst",
-                     "Documentation/rvirtio-net.rst", change=documentation),
+                     "Documentation/rvirtio-net.rst", change=rewrite_paths),
         "edit": {
             "Documentation/driver-api/virtio/index.rst": [insert_after(
                 "   writing_virtio_drivers\n",
