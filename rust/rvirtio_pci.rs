@@ -28,10 +28,6 @@ module! {
     description: "Virtio PCI modern transport, in Rust",
     license: "GPL",
     params: {
-        recovery: u32 {
-            default: 1,
-            description: "Recover devices that set DEVICE_NEEDS_RESET (0: only report it)",
-        },
         recovery_max: u32 {
             default: 5,
             description: "Recoveries per window before a device is marked FAILED (max 32)",

@@ -40,8 +40,6 @@ pub(crate) mod status {
 /// The knobs, from the module parameters.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Config {
-    /// Recover automatically; otherwise only count and report.
-    pub(crate) enabled: bool,
     /// The policy's limits.
     pub(crate) limits: Limits,
     /// A strategy to use when the driver allows it, instead of the strongest.
@@ -66,7 +64,6 @@ impl Config {
         let or_default = |v: u32, d: u64| if v == 0 { d } else { v.into() };
         let d = Limits::DEFAULT;
         Self {
-            enabled: *p::recovery.value() != 0,
             limits: Limits {
                 max_recoveries: match *p::recovery_max.value() {
                     0 => d.max_recoveries,
@@ -334,7 +331,7 @@ pub(crate) trait Device {
 }
 
 /// Looks at `status`, just read from the device by `how`: if the device asks for a reset,
-/// schedules the reset work (when `enabled`) and returns `true`. Any context.
+/// schedules the reset work and returns `true`. Any context.
 ///
 /// Only the first detector to find it counts it and schedules the work: the others (and the
 /// status reads of the virtio core while the recovery runs) see `busy` set until the recovery
@@ -345,7 +342,6 @@ pub(crate) fn detect(
     ctl: &Control<'_>,
     how: Detector,
     status: u8,
-    enabled: bool,
 ) -> bool {
     let stats = dev.irq_stats();
     let written = stats.written.load(Relaxed) as u8;
@@ -357,7 +353,7 @@ pub(crate) fn detect(
     }
     // The work is paused while the driver is stopped (sleep, function reset): let the next
     // detection try again.
-    if enabled && !ctl.schedule_reset(0) {
+    if !ctl.schedule_reset(0) {
         stats.busy.store(0, Relaxed);
     }
     stats.events.add(1, Relaxed);
@@ -378,14 +374,14 @@ pub(crate) fn detect(
 
 /// The configuration interrupt: returns `true` if the device asks for a reset, handled here,
 /// and `false` if it is a configuration change for the virtio core.
-pub(crate) fn config_interrupt(dev: &impl Device, ctl: &Control<'_>, enabled: bool) -> bool {
-    detect(dev, ctl, Detector::Interrupt, dev.status(), enabled)
+pub(crate) fn config_interrupt(dev: &impl Device, ctl: &Control<'_>) -> bool {
+    detect(dev, ctl, Detector::Interrupt, dev.status())
 }
 
 /// The periodic status check: one status read, and a look at a recovery that is waiting for
 /// its driver.
-pub(crate) fn poll(dev: &impl Device, ctl: &Control<'_>, enabled: bool) {
-    detect(dev, ctl, Detector::Poll, dev.status(), enabled);
+pub(crate) fn poll(dev: &impl Device, ctl: &Control<'_>) {
+    detect(dev, ctl, Detector::Poll, dev.status());
     watch_quiesce(dev);
 }
 
@@ -507,7 +503,6 @@ pub(crate) fn health_recover(
     dev: &impl Device,
     rec: &Recovery<'_>,
     reported: bool,
-    enabled: bool,
 ) -> Result {
     if reported {
         return attempt(dev, rec);
@@ -528,7 +523,7 @@ pub(crate) fn health_recover(
     }
     dev_info!(dev.pdev(), "recovery asked for through devlink health\n");
     let ret = attempt(dev, rec);
-    settle(dev, rec, enabled);
+    settle(dev, rec);
     ret
 }
 
@@ -621,7 +616,7 @@ fn attempt(dev: &impl Device, rec: &Recovery<'_>) -> Result {
 ///
 /// A fault raised while the recovery ran, after it last read the status, was ignored as
 /// `busy`: the status is read once more, as a status check.
-pub(crate) fn settle(dev: &impl Device, ctl: &Control<'_>, enabled: bool) {
+pub(crate) fn settle(dev: &impl Device, ctl: &Control<'_>) {
     {
         let st = dev.state().lock();
         // Held by devlink: the fault stays the current one until `devlink health recover`.
@@ -630,7 +625,7 @@ pub(crate) fn settle(dev: &impl Device, ctl: &Control<'_>, enabled: bool) {
         }
     }
     dev.irq_stats().busy.store(0, Relaxed);
-    detect(dev, ctl, Detector::Poll, dev.status(), enabled);
+    detect(dev, ctl, Detector::Poll, dev.status());
 }
 
 /// Whether `status`, read from the device, asks for a reset (see [`recovery::wants_reset`]).
@@ -851,23 +846,12 @@ pub(crate) fn show(dev: &impl Device, m: &SeqFile) {
     let l = st.config.limits;
     seq_print!(
         m,
-        "limits: {} per {} ms, backoff {}..{} ms, automatic {}\n",
+        "limits: {} per {} ms, backoff {}..{} ms\n",
         l.max_recoveries,
         l.window_ms,
         l.backoff_ms,
-        l.backoff_max_ms,
-        u8::from(st.config.enabled)
+        l.backoff_max_ms
     );
-}
-
-/// Handles a write to the `recover` debugfs file: recover now if the device needs it (with
-/// `recovery=0`, where interrupts only count).
-pub(crate) fn recover_now(ctl: &Control<'_>, buf: &[u8]) -> Result {
-    if debugfs::parse_u32(buf)? != 1 {
-        return Err(EINVAL);
-    }
-    ctl.schedule_reset(0);
-    Ok(())
 }
 
 /// Handles a write to the `inject` debugfs file: the number of a queue to corrupt.

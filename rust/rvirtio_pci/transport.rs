@@ -26,10 +26,9 @@ use kernel::{
 /// Positions of our files in [`Transport::DEBUGFS`].
 const DEBUGFS_RECOVERY: usize = 0;
 const DEBUGFS_INJECT: usize = 1;
-const DEBUGFS_RECOVER: usize = 2;
-const DEBUGFS_STOPS: usize = 3;
-const DEBUGFS_INJECT_SILENT: usize = 4;
-const DEBUGFS_STATUS: usize = 5;
+const DEBUGFS_STOPS: usize = 2;
+const DEBUGFS_INJECT_SILENT: usize = 3;
+const DEBUGFS_STATUS: usize = 4;
 
 /// How long a reset may take before we give up on the device.
 const RESET_TIMEOUT_MS: u32 = 1000;
@@ -61,8 +60,6 @@ pub(crate) struct PciTransport<'bound> {
     bus_name: CString,
     #[pin]
     setup: Mutex<QueueSetup>,
-    /// Recover from DEVICE_NEEDS_RESET automatically.
-    recover: bool,
     #[pin]
     recovery: Mutex<needs_reset::State>,
     irq_stats: IrqStats,
@@ -75,7 +72,6 @@ impl<'bound> PciTransport<'bound> {
         config: needs_reset::Config,
     ) -> impl PinInit<Self, Error> + 'bound {
         try_pin_init!(Self {
-            recover: config.enabled,
             recovery <- kernel::new_mutex!(needs_reset::State::new(config)),
             irq_stats: IrqStats::new(),
             bus_name: CString::try_from_fmt(fmt!("{}", crate::pci_ext::name(dev.pdev())))?,
@@ -301,10 +297,6 @@ impl Transport for PciTransport<'_> {
             writable: true,
         },
         debugfs::File {
-            name: c"recover",
-            writable: true,
-        },
-        debugfs::File {
             name: c"stops",
             writable: false,
         },
@@ -347,26 +339,25 @@ impl Transport for PciTransport<'_> {
             DEBUGFS_INJECT_SILENT => {
                 needs_reset::inject(self, ctl, buf, true, || self.detach_config_vector())
             }
-            DEBUGFS_RECOVER => needs_reset::recover_now(ctl, buf),
             _ => Err(EPERM),
         }
     }
 
     fn config_interrupt(&self, ctl: &Control<'_>) {
-        if !needs_reset::config_interrupt(self, ctl, self.recover) {
+        if !needs_reset::config_interrupt(self, ctl) {
             ctl.device().config_changed();
         }
     }
 
     fn recover(&self, rec: &Recovery<'_>) {
         needs_reset::recover(self, rec);
-        needs_reset::settle(self, rec, self.recover);
+        needs_reset::settle(self, rec);
     }
 
     const HEALTH_REPORTER: Option<&'static CStr> = Some(c"needs_reset");
 
     fn health_recover(&self, rec: &Recovery<'_>, reported: bool) -> Result {
-        needs_reset::health_recover(self, rec, reported, self.recover)
+        needs_reset::health_recover(self, rec, reported)
     }
 
     fn health_diagnose(&self, ctl: &Control<'_>, fmsg: &mut Fmsg<'_>) -> Result {
@@ -384,7 +375,7 @@ impl Transport for PciTransport<'_> {
     }
 
     fn poll(&self, ctl: &Control<'_>) {
-        needs_reset::poll(self, ctl, self.recover);
+        needs_reset::poll(self, ctl);
     }
 
     fn get(&self, offset: usize, buf: &mut [u8]) {
@@ -418,7 +409,7 @@ impl Transport for PciTransport<'_> {
         let status = self.dev.status();
         // A driver that reads the status (rvirtio_net does when its transmit watchdog fires)
         // asks us to look at it.
-        needs_reset::detect(self, ctl, Detector::Driver, status, self.recover);
+        needs_reset::detect(self, ctl, Detector::Driver, status);
         needs_reset::status_for_driver(self, status)
     }
 

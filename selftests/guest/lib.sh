@@ -77,6 +77,18 @@ rvirtio_take() {
 	[ "$(pci_driver "$1")" = rvirtio-pci ] || fail "$1 not bound to rvirtio-pci"
 }
 
+# Turns the automatic recovery of rvirtio-pci device $1 off (its devlink health reporter's
+# auto_recover): a fault is counted and reported, and the device stays down until
+# rvirtio_recover.
+rvirtio_hold() {
+	devlink health set "pci/$1" reporter needs_reset auto_recover false
+}
+
+# Asks for the recovery of rvirtio-pci device $1, as a user does: devlink health recover.
+rvirtio_recover() {
+	devlink health recover "pci/$1" reporter needs_reset
+}
+
 # Gives PCI device $1 back to the C virtio-pci and unloads rvirtio_pci (for cleanup traps).
 rvirtio_release() {
 	pci_rebind "$1" ""

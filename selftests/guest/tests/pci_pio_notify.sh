@@ -4,7 +4,8 @@
 # lists that capability first): rvirtio-pci binds it, requests the I/O ports, and upstream C
 # virtio_net carries traffic over it (every queue notification a port write) and recovers from
 # a DEVICE_NEEDS_RESET that QEMU raises (its "broken" flag set, then clear). Automatic recovery
-# is off, so that the broken device can be seen; the recovery is asked for by hand.
+# is off (devlink health's auto_recover), so that the broken device can be seen; the recovery
+# is asked for with "devlink health recover".
 . "$(dirname "$0")/../lib.sh"
 
 cleanup() {
@@ -24,8 +25,8 @@ while read -r start end flags; do
 done < "/sys/bus/pci/devices/$NIC0/resource"
 [ "$io_bars" -ge 1 ] || skip "$NIC0 has no I/O BAR (boot without modern-pio-notify=on)"
 must kmod_load virtio_net
-must rvirtio_load rvirtio_pci recovery=0
 rvirtio_take "$NIC0"
+must rvirtio_hold "$NIC0"
 vdev=$(virtio_of "$NIC0") || fail "no virtio device on $NIC0"
 wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface on $vdev"
 ports=$(grep 'rvirtio-pci' /proc/ioports) || fail "rvirtio-pci requested no I/O ports: $(dmesg | grep "$NIC0" | tail -3)"
@@ -40,7 +41,7 @@ assert_broken nic0 false "nic0 broken before the injection"
 echo $NIC0_INJECT_Q > "$(rvirtio_debugfs "$NIC0")/inject" || fail "injection failed"
 wait_for 5 recovery_above "$NIC0" needs_reset_events 0 || fail "no NEEDS_RESET seen"
 assert_broken nic0 true "QEMU does not report nic0 broken after the injection"
-echo 1 > "$(rvirtio_debugfs "$NIC0")/recover" || fail "cannot request a recovery"
+must rvirtio_recover "$NIC0"
 wait_for 5 recovery_above "$NIC0" recoveries 0 || fail "no recovery: $(cat "$(rvirtio_debugfs "$NIC0")/recovery")"
 echo "QEMU reported nic0 broken after the injection, not after the recovery by $(recovery_field "$NIC0" last_strategy)"
 assert_broken nic0 false "nic0 still broken after the recovery"

@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# DEVICE_NEEDS_RESET comes from the device: with automatic recovery off (recovery=0), the
-# fault injection makes QEMU itself set the bit (seen in QEMU's own status over QMP), the
-# transport counts it, and the NIC stays dead, which is what Linux does without us, until a
-# recovery is asked for by hand.
+# DEVICE_NEEDS_RESET comes from the device: with automatic recovery off (devlink health's
+# auto_recover), the fault injection makes QEMU itself set the bit (seen in QEMU's own status
+# over QMP), the transport counts it, and the NIC stays dead, which is what Linux does without
+# us, until "devlink health recover" asks for the recovery.
 . "$(dirname "$0")/../lib.sh"
 
 cleanup() {
@@ -16,8 +16,8 @@ trap cleanup EXIT
 expect_splat 'NETDEV WATCHDOG: .*transmit queue [0-9]+ timed out'
 
 must kmod_load virtio_net
-must rvirtio_load rvirtio_pci recovery=0
 rvirtio_take "$NIC0"
+must rvirtio_hold "$NIC0"
 wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface"
 dev=$(netns_setup) || fail "namespace setup failed: $dev"
 ping -c 2 -W 2 10.99.0.2 > /dev/null || fail "no ping before the injection"
@@ -50,7 +50,7 @@ if ping -c 3 -W 1 10.99.0.2 > /dev/null; then
 fi
 echo "without recovery the NIC stays dead, as upstream"
 # Recovery by hand, which also leaves the device usable for the next test.
-echo 1 > "$(rvirtio_debugfs "$NIC0")/recover" || fail "cannot request a recovery"
+must rvirtio_recover "$NIC0"
 wait_for 5 recovery_above "$NIC0" recoveries 0 || fail "no recovery by hand"
 wait_for 10 ping -c 1 -W 1 10.99.0.2 || fail "no ping after the recovery by hand"
 assert_broken nic0 false "nic0 still broken after the recovery"

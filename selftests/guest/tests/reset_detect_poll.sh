@@ -2,12 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 # A device that asks for a reset without an interrupt is found by the periodic status check.
 # The fault injection first takes the configuration vector away from the device
-# (msix_config = NO_VECTOR), so that QEMU cannot interrupt: first with automatic recovery off,
-# to see QEMU's own "broken" flag set and the status check (not the interrupt) count it; then,
-# recovering, $RVIRTIO_DETECT_ROUNDS times (default 10): each found by the status check within
-# its period, recovered, QEMU's flag clear again, the NIC answering. Then as many rounds with
-# the configuration vector left alone: each found by the interrupt. Prints the detection
-# latency (injection to detection) of both paths, median, min and max.
+# (msix_config = NO_VECTOR), so that QEMU cannot interrupt: first with automatic recovery off
+# (devlink health's auto_recover), to see QEMU's own "broken" flag set and the status check
+# (not the interrupt) count it; then, recovering, $RVIRTIO_DETECT_ROUNDS times (default 10):
+# each found by the status check within its period, recovered, QEMU's flag clear again, the NIC
+# answering. Then as many rounds with the configuration vector left alone: each found by the
+# interrupt. Prints the detection latency (injection to detection) of both paths, median, min
+# and max.
 . "$(dirname "$0")/../lib.sh"
 
 cleanup() {
@@ -18,8 +19,9 @@ trap cleanup EXIT
 
 period=1000
 must kmod_load virtio_net
-must rvirtio_load rvirtio_pci recovery=0 status_poll_ms=$period
+must rvirtio_load rvirtio_pci status_poll_ms=$period
 rvirtio_take "$NIC0"
+must rvirtio_hold "$NIC0"
 wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface"
 dev=$(netns_setup) || fail "namespace setup failed: $dev"
 ping -c 2 -W 2 10.99.0.2 > /dev/null || fail "no ping before the injection"
@@ -37,7 +39,7 @@ done
 lat=$(recovery_field "$NIC0" last_detection_latency_us)
 echo "found by $(recovery_field "$NIC0" last_detector) $lat us after the injection, QEMU reports nic0 broken"
 [ "$lat" -ge 0 ] && [ "$lat" -le $(((period + 500) * 1000)) ] || fail "found after $lat us, period $period ms"
-echo 1 > "$dfs/recover" || fail "cannot request a recovery"
+must rvirtio_recover "$NIC0"
 wait_for 5 recovery_above "$NIC0" recoveries 0 || fail "no recovery by hand"
 assert_broken nic0 false "nic0 still broken after the recovery"
 wait_for 10 ping -c 1 -W 1 10.99.0.2 || fail "no ping after the recovery"

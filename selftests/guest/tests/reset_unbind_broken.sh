@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# A device that needs a reset and is not recovered (recovery and the status check off) can
-# still be unbound: rvirtio-pci breaks its virtqueues first, as on surprise removal, so that
-# no driver's remove waits for what the device will never complete. The unbind must finish
+# A device that needs a reset and is not recovered (devlink health's auto_recover and the status
+# check off) can still be unbound: rvirtio-pci breaks its virtqueues first, as on surprise
+# removal, so that no driver's remove waits for what the device will never complete. The unbind must finish
 # within 30 s with the queues broken first, and the device then works again on the C
 # virtio-pci, which resets it.
 . "$(dirname "$0")/../lib.sh"
@@ -17,8 +17,9 @@ trap cleanup EXIT
 expect_splat 'NETDEV WATCHDOG: .*transmit queue [0-9]+ timed out'
 
 must kmod_load virtio_net
-must rvirtio_load rvirtio_pci recovery=0 status_poll_ms=0
+must rvirtio_load rvirtio_pci status_poll_ms=0
 rvirtio_take "$NIC0"
+must rvirtio_hold "$NIC0"
 wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface"
 dev=$(netns_setup) || fail "namespace setup failed: $dev"
 ping -c 2 -W 2 10.99.0.2 > /dev/null || fail "no ping before the injection"
