@@ -28,26 +28,6 @@ module! {
     description: "Virtio PCI modern transport, in Rust",
     license: "GPL",
     params: {
-        recovery_max: u32 {
-            default: 5,
-            description: "Recoveries per window before a device is marked FAILED (max 32)",
-        },
-        recovery_window_ms: u32 {
-            default: 60000,
-            description: "Window of recovery_max, in milliseconds",
-        },
-        recovery_backoff_ms: u32 {
-            default: 100,
-            description: "Delay before a repeated recovery in the window, doubling each time",
-        },
-        recovery_backoff_max_ms: u32 {
-            default: 5000,
-            description: "Upper bound of the recovery delay, in milliseconds",
-        },
-        recovery_strategy: u32 {
-            default: 0,
-            description: "0: strongest supported, 1: prepare/done, 2: freeze/restore, 3: reprobe",
-        },
         status_poll_ms: u32 {
             default: 1000,
             description: "Period of the status check while DRIVER_OK is set, in ms (0: off)",

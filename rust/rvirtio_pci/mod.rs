@@ -182,7 +182,7 @@ impl pci::Driver for RvirtioPci {
                 vendor: pdev.subsystem_vendor_id().into(),
             };
             let dev = ModernDevice::new(pdev, layout, &bars)?;
-            let transport = PciTransport::new(dev, needs_reset::Config::from_params());
+            let transport = PciTransport::new(dev, needs_reset::Config::new());
             Ok(try_pin_init!(RvirtioPciData {
                 reg <- virtio::Registration::new(pdev, id, transport),
                 enabled,

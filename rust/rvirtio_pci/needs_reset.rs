@@ -37,7 +37,8 @@ pub(crate) mod status {
     pub(crate) const GONE: u8 = u8::MAX;
 }
 
-/// The knobs, from the module parameters.
+/// The knobs of a device: the status check's period from the module parameter, the rest its
+/// devlink parameters ([`PARAMS`]).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Config {
     /// The policy's limits.
@@ -51,33 +52,61 @@ pub(crate) struct Config {
 }
 
 impl Config {
-    /// The configuration the module was loaded with.
-    pub(crate) fn from_params() -> Self {
-        use crate::module_parameters as p;
-        let forced = match *p::recovery_strategy.value() {
-            1 => Some(Strategy::ResetPrepareDone),
-            2 => Some(Strategy::FreezeRestore),
-            3 => Some(Strategy::Reprobe),
-            _ => None,
-        };
-        // A zero limit or window would make no sense: it means the default.
-        let or_default = |v: u32, d: u64| if v == 0 { d } else { v.into() };
-        let d = Limits::DEFAULT;
+    /// The configuration of a new device: the defaults, and the module's status check.
+    pub(crate) fn new() -> Self {
         Self {
-            limits: Limits {
-                max_recoveries: match *p::recovery_max.value() {
-                    0 => d.max_recoveries,
-                    v => v,
-                },
-                window_ms: or_default(*p::recovery_window_ms.value(), d.window_ms),
-                backoff_ms: (*p::recovery_backoff_ms.value()).into(),
-                backoff_max_ms: (*p::recovery_backoff_max_ms.value()).into(),
-            },
-            forced,
+            limits: Limits::DEFAULT,
+            forced: None,
             inject: cfg!(CONFIG_FAULT_INJECTION),
-            poll_ms: *p::status_poll_ms.value(),
+            poll_ms: *crate::module_parameters::status_poll_ms.value(),
         }
     }
+}
+
+/// The devlink parameters of each device (`devlink dev param`, runtime): the policy's limits
+/// and the strategy to force, read and set by [`param_get`] and [`param_set`].
+pub(crate) const PARAMS: &[&CStr] = &[
+    c"recovery_max",
+    c"recovery_window_ms",
+    c"recovery_backoff_ms",
+    c"recovery_backoff_max_ms",
+    c"recovery_strategy",
+];
+
+/// The value of parameter `index` of [`PARAMS`].
+pub(crate) fn param_get(dev: &impl Device, index: usize) -> u32 {
+    let c = dev.state().lock().config;
+    let ms = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+    match index {
+        0 => c.limits.max_recoveries,
+        1 => ms(c.limits.window_ms),
+        2 => ms(c.limits.backoff_ms),
+        3 => ms(c.limits.backoff_max_ms),
+        4 => Strategy::forcing(c.forced),
+        _ => 0,
+    }
+}
+
+/// Sets parameter `index` of [`PARAMS`] to `value`; the next decision of the policy follows
+/// it. `EINVAL` for a limit of 0 recoveries or more than the policy can track, a window of
+/// 0 ms, or an unknown strategy.
+pub(crate) fn param_set(dev: &impl Device, index: usize, value: u32) -> Result {
+    let mut st = dev.state().lock();
+    let mut c = st.config;
+    let l = &mut c.limits;
+    match index {
+        0 if value != 0 && value as usize <= recovery::Recovery::MAX_TRACKED => {
+            l.max_recoveries = value;
+        }
+        1 if value != 0 => l.window_ms = value.into(),
+        2 => l.backoff_ms = value.into(),
+        3 => l.backoff_max_ms = value.into(),
+        4 => c.forced = Strategy::forced_by(value).ok_or(EINVAL)?,
+        _ => return Err(EINVAL),
+    }
+    st.config = c;
+    st.policy.set_limits(c.limits);
+    Ok(())
 }
 
 /// What the last recovery did.
@@ -337,12 +366,7 @@ pub(crate) trait Device {
 /// status reads of the virtio core while the recovery runs) see `busy` set until the recovery
 /// is over (see [`settle`]), so that they neither cut a backoff short nor run the work again
 /// for nothing, and a device given up on is left alone.
-pub(crate) fn detect(
-    dev: &impl Device,
-    ctl: &Control<'_>,
-    how: Detector,
-    status: u8,
-) -> bool {
+pub(crate) fn detect(dev: &impl Device, ctl: &Control<'_>, how: Detector, status: u8) -> bool {
     let stats = dev.irq_stats();
     let written = stats.written.load(Relaxed) as u8;
     if !recovery::wants_reset(status, written) || !how.acts_on(status) {
@@ -499,11 +523,7 @@ pub(crate) fn recover(dev: &impl Device, rec: &Recovery<'_>) {
 /// for a new fault; otherwise the user asks, whatever the policy decided before (a device
 /// given up on, held by devlink, or waiting for its backoff is recovered now, and its window
 /// starts again). `EBUSY` while a recovery runs.
-pub(crate) fn health_recover(
-    dev: &impl Device,
-    rec: &Recovery<'_>,
-    reported: bool,
-) -> Result {
+pub(crate) fn health_recover(dev: &impl Device, rec: &Recovery<'_>, reported: bool) -> Result {
     if reported {
         return attempt(dev, rec);
     }

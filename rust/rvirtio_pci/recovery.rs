@@ -95,6 +95,27 @@ impl Strategy {
         }
     }
 
+    /// The strategies a user can force (`recovery_strategy`), by their number there (1-3); 0
+    /// forces none: the strongest the driver supports is used.
+    pub(crate) const FORCEABLE: [Strategy; 3] =
+        [Self::ResetPrepareDone, Self::FreezeRestore, Self::Reprobe];
+
+    /// The strategy forced by `recovery_strategy` value `v`: `Some(None)` for 0, `None` for a
+    /// value out of range.
+    pub(crate) fn forced_by(v: u32) -> Option<Option<Self>> {
+        match v {
+            0 => Some(None),
+            v => Self::FORCEABLE.get(v as usize - 1).copied().map(Some),
+        }
+    }
+
+    /// The `recovery_strategy` value that forces `forced` (see [`Strategy::forced_by`]).
+    pub(crate) fn forcing(forced: Option<Self>) -> u32 {
+        forced
+            .and_then(|s| Self::FORCEABLE.iter().position(|&f| f == s))
+            .map_or(0, |i| i as u32 + 1)
+    }
+
     /// The driver's callback that quiesces it for this strategy, for messages.
     pub(crate) fn prepare_name(self) -> &'static str {
         match self {
@@ -243,6 +264,11 @@ impl Recovery {
             recent: [0; Self::MAX_TRACKED],
             recent_len: 0,
         }
+    }
+
+    /// Changes the limits (clamped as in [`Recovery::new`]): the next decision follows them.
+    pub(crate) fn set_limits(&mut self, limits: Limits) {
+        self.limits = Self::new(limits).limits;
     }
 
     /// The current phase.

@@ -374,6 +374,16 @@ impl Transport for PciTransport<'_> {
         needs_reset::health_test(self, ctl)
     }
 
+    const PARAMS: &'static [&'static CStr] = needs_reset::PARAMS;
+
+    fn param_get(&self, index: usize) -> u32 {
+        needs_reset::param_get(self, index)
+    }
+
+    fn param_set(&self, index: usize, value: u32) -> Result {
+        needs_reset::param_set(self, index, value)
+    }
+
     fn poll(&self, ctl: &Control<'_>) {
         needs_reset::poll(self, ctl);
     }

@@ -11,7 +11,9 @@
 //!   ([`Transport::health_dump`]) and, unless the user turned `auto_recover` off or the
 //!   reporter is in its grace period, calls [`Transport::health_recover`] at once, in the work;
 //! - `devlink health diagnose`, `dump` and `test`: [`Transport::health_diagnose`],
-//!   [`Transport::health_dump`] and [`Transport::health_test`].
+//!   [`Transport::health_dump`] and [`Transport::health_test`];
+//! - `devlink dev param show` and `set`: [`Transport::PARAMS`], driver-specific runtime
+//!   parameters of the device, through [`Transport::param_get`] and [`Transport::param_set`].
 //!
 //! devlink runs the operations with its instance lock held, so two of them never run at once;
 //! a recovery the user asks for does not run while the parent has the driver stopped (`EBUSY`).
@@ -50,6 +52,8 @@ pub(crate) fn ecanceled() -> Error {
 struct Instance {
     devlink: *mut bindings::devlink,
     reporter: *mut bindings::devlink_health_reporter,
+    /// The registered parameters (empty if none are), which devlink points to.
+    params: KVec<bindings::devlink_param>,
 }
 
 // SAFETY: The pointers are only used under the lock of `Health`, from any thread.
@@ -59,8 +63,9 @@ unsafe impl Send for Instance {}
 ///
 /// # Invariants
 ///
-/// While `instance` holds an instance, it is registered, and its reporter's private data is
-/// the `Inner` given to [`Health::open`], whose device is registered.
+/// While `instance` holds an instance, it is registered, and its reporter's private data and
+/// the pointer in its own private data are the `Inner` given to [`Health::open`], whose device
+/// is registered. Its parameters, if any, are registered with it, and are `params`.
 #[pin_data]
 pub(super) struct Health {
     #[pin]
@@ -97,11 +102,18 @@ impl Health {
         // `device::Device` is a transparent wrapper of `struct device`.
         let raw = ptr::from_ref(parent).cast_mut().cast();
         // SAFETY: `DEVLINK_OPS` lives forever; `raw` is a valid device, bound to its driver.
-        let devlink = unsafe { bindings::devlink_alloc(&DEVLINK_OPS, raw) };
+        let devlink =
+            unsafe { bindings::devlink_alloc(&DEVLINK_OPS, size_of::<*const Inner<T>>(), raw) };
         if devlink.is_null() {
             dev_warn!(parent, "no devlink instance: out of memory\n");
             return;
         }
+        // SAFETY: `devlink` has room for a pointer in its private data, suitably aligned.
+        unsafe {
+            bindings::devlink_priv(devlink)
+                .cast::<*const Inner<T>>()
+                .write(inner)
+        };
         // SAFETY: `devlink` is ours, not registered yet; the operations live forever, and their
         // private data, `inner`, outlives the reporter (it is destroyed in `close`).
         let reporter = unsafe {
@@ -117,9 +129,14 @@ impl Health {
             unsafe { bindings::devlink_free(devlink) };
             return;
         }
+        let params = Params::<T>::register(parent, devlink);
         // SAFETY: `devlink` is ours and complete.
         unsafe { bindings::devlink_register(devlink) };
-        *self.instance.lock() = Some(Instance { devlink, reporter });
+        *self.instance.lock() = Some(Instance {
+            devlink,
+            reporter,
+            params,
+        });
     }
 
     /// Unregisters and frees the instance, waiting for the operations and the report in
@@ -134,6 +151,9 @@ impl Health {
         // reference to the instance is left.
         unsafe {
             bindings::devlink_unregister(i.devlink);
+            if !i.params.is_empty() {
+                bindings::devlink_params_unregister(i.devlink, i.params.as_ptr(), i.params.len());
+            }
             bindings::devlink_health_reporter_destroy(i.reporter);
             bindings::devlink_free(i.devlink);
         }
@@ -398,6 +418,108 @@ impl<T: Transport> Adapter<T> {
         // SAFETY: By the safety requirements.
         let inner = unsafe { Self::inner(reporter) };
         to_c(inner.transport.health_test(&inner.control()))
+    }
+}
+
+/// The driver-specific devlink parameters of transport `T`: runtime `u32` values.
+struct Params<T>(PhantomData<T>);
+
+impl<T: Transport> Params<T> {
+    /// The id of the first parameter: driver-specific ids follow the generic ones.
+    const FIRST_ID: u32 = bindings::devlink_param_generic_id_DEVLINK_PARAM_GENERIC_ID_MAX + 1;
+
+    /// Registers [`Transport::PARAMS`] with `devlink`, before it is registered. Returns the
+    /// parameters, which must stay where they are until they are unregistered; empty if there
+    /// are none, or if they could not be registered (the instance works without them).
+    fn register(
+        parent: &device::Device<device::Bound>,
+        devlink: *mut bindings::devlink,
+    ) -> KVec<bindings::devlink_param> {
+        let mut params = KVec::new();
+        for (id, name) in (Self::FIRST_ID..).zip(T::PARAMS) {
+            let param = bindings::devlink_param {
+                id,
+                name: name.as_char_ptr(),
+                generic: false,
+                type_: bindings::devlink_param_type_DEVLINK_PARAM_TYPE_U32,
+                supported_cmodes: 1 << bindings::devlink_param_cmode_DEVLINK_PARAM_CMODE_RUNTIME,
+                get: Some(Self::get),
+                set: Some(Self::set),
+                validate: None,
+                get_default: None,
+                reset_default: None,
+            };
+            if params.push(param, GFP_KERNEL).is_err() {
+                dev_warn!(parent, "no devlink parameters: out of memory\n");
+                return KVec::new();
+            }
+        }
+        if params.is_empty() {
+            return params;
+        }
+        // SAFETY: `devlink` is allocated and not registered; the parameters have names that
+        // live forever, and stay where they are until `Health::close` unregisters them.
+        let ret =
+            unsafe { bindings::devlink_params_register(devlink, params.as_ptr(), params.len()) };
+        if let Err(e) = to_result(ret) {
+            dev_warn!(parent, "no devlink parameters: {:?}\n", e);
+            return KVec::new();
+        }
+        params
+    }
+
+    /// The transport state of the device of `devlink`, and the index in [`Transport::PARAMS`]
+    /// of parameter `id`.
+    ///
+    /// # Safety
+    ///
+    /// `devlink` is an instance that [`Health::open`] created for `T`, and devlink is calling
+    /// an operation of one of its parameters.
+    unsafe fn inner<'a>(devlink: *mut bindings::devlink, id: u32) -> (&'a Inner<T>, usize) {
+        // SAFETY: By the safety requirements the private data holds the pointer to the
+        // `Inner<T>` of a device that stays registered while the instance is, which it is
+        // during an operation.
+        let inner = unsafe { &**bindings::devlink_priv(devlink).cast::<*const Inner<T>>() };
+        (inner, id.wrapping_sub(Self::FIRST_ID) as usize)
+    }
+
+    /// `devlink_param::get`.
+    ///
+    /// # Safety
+    ///
+    /// Called by devlink, for a parameter that [`Self::register`] registered; `ctx` is valid.
+    unsafe extern "C" fn get(
+        devlink: *mut bindings::devlink,
+        id: u32,
+        ctx: *mut bindings::devlink_param_gset_ctx,
+        _extack: *mut kernel::bindings::netlink_ext_ack,
+    ) -> c_int {
+        // SAFETY: By the safety requirements.
+        let (inner, index) = unsafe { Self::inner(devlink, id) };
+        let value = inner.transport.param_get(index);
+        // SAFETY: `ctx` is valid, and the value of a `u32` parameter is `vu32`, at the start
+        // of the union (as every member of a C union).
+        unsafe { ptr::addr_of_mut!((*ctx).val).cast::<u32>().write(value) };
+        0
+    }
+
+    /// `devlink_param::set`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::get`].
+    unsafe extern "C" fn set(
+        devlink: *mut bindings::devlink,
+        id: u32,
+        ctx: *mut bindings::devlink_param_gset_ctx,
+        _extack: *mut kernel::bindings::netlink_ext_ack,
+    ) -> c_int {
+        // SAFETY: By the safety requirements.
+        let (inner, index) = unsafe { Self::inner(devlink, id) };
+        // SAFETY: `ctx` is valid, and devlink parsed a `u32` for a `u32` parameter, into
+        // `vu32`, at the start of the union.
+        let value = unsafe { ptr::addr_of!((*ctx).val).cast::<u32>().read() };
+        to_c(inner.transport.param_set(index, value))
     }
 }
 

@@ -222,6 +222,21 @@ pub(crate) trait Transport: Sync + Sized {
         Err(health::eopnotsupp())
     }
 
+    /// The names of the device's driver-specific devlink parameters (`devlink dev param`),
+    /// runtime `u32` values; only with a [`Transport::HEALTH_REPORTER`].
+    const PARAMS: &'static [&'static CStr] = &[];
+
+    /// The value of parameter `index` of [`Transport::PARAMS`] (any other index: 0).
+    fn param_get(&self, _index: usize) -> u32 {
+        0
+    }
+
+    /// Sets parameter `index` of [`Transport::PARAMS`]; `EINVAL` for a value it does not take
+    /// (or an unknown index).
+    fn param_set(&self, _index: usize, _value: u32) -> Result {
+        Err(EINVAL)
+    }
+
     /// The files of the device's debugfs directory (see [`debugfs`]).
     const DEBUGFS: &'static [debugfs::File] = &[];
 

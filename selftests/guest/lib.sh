@@ -70,11 +70,18 @@ rvirtio_load() {
 }
 
 # Loads rvirtio_pci (unless a test loaded it with parameters) and moves PCI device $1 to it
-# with driver_override.
+# with driver_override. The NAME=VALUE arguments that follow set devlink parameters of the
+# device (devlink dev param, runtime), e.g. recovery_window_ms=200.
 rvirtio_take() {
+	local bdf=$1 p
+	shift
 	[ -d /sys/module/rvirtio_pci ] || must rvirtio_load rvirtio_pci
-	pci_rebind "$1" rvirtio-pci
-	[ "$(pci_driver "$1")" = rvirtio-pci ] || fail "$1 not bound to rvirtio-pci"
+	pci_rebind "$bdf" rvirtio-pci
+	[ "$(pci_driver "$bdf")" = rvirtio-pci ] || fail "$bdf not bound to rvirtio-pci"
+	for p in "$@"; do
+		devlink dev param set "pci/$bdf" name "${p%%=*}" value "${p#*=}" cmode runtime ||
+			fail "cannot set devlink parameter $p of $bdf"
+	done
 }
 
 # Turns the automatic recovery of rvirtio-pci device $1 off (its devlink health reporter's
@@ -153,13 +160,12 @@ blk_take() {
 	blk_attach "$@"
 }
 
-# Loads rvirtio_pci, unless it is loaded, with parameters $@ (by default a short recovery
-# window), and moves blk0 to it. Sets BLK_DISK to its /dev node.
+# Moves blk0 to rvirtio-pci, with its devlink parameters $@ (by default a short recovery
+# window; see rvirtio_take). Sets BLK_DISK to its /dev node.
 blk_attach() {
 	local vdev
 	(($#)) || set -- recovery_window_ms=200
-	[ -d /sys/module/rvirtio_pci ] || must rvirtio_load rvirtio_pci "$@"
-	rvirtio_take "$BLK0"
+	rvirtio_take "$BLK0" "$@"
 	vdev=$(virtio_of "$BLK0") || fail "no virtio device on $BLK0"
 	wait_for 5 ls "/sys/bus/virtio/devices/$vdev/block" || fail "no disk on $vdev"
 	BLK_DISK=/dev/$(ls "/sys/bus/virtio/devices/$vdev/block")
@@ -449,11 +455,12 @@ rvirtio_net_release() {
 }
 
 # Puts NIC0 on rvirtio_net, over the transport $RVNET_TRANSPORT ("c": the upstream virtio-pci,
-# the default; "rust": rvirtio-pci), and sets up the peer namespace. Prints the interface.
+# the default; "rust": rvirtio-pci, with the devlink parameters $@, see rvirtio_take), and sets
+# up the peer namespace. Prints the interface.
 rvnet_setup() {
 	if [ "${RVNET_TRANSPORT:-c}" = rust ]; then
 		must kmod_load virtio_net
-		rvirtio_take "$NIC0"
+		rvirtio_take "$NIC0" "$@"
 	fi
 	rvirtio_net_take "$NIC0" > /dev/null
 	wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface on rvirtio_net"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # devlink health drives the recovery of an rvirtio-pci device (C virtio_net on top), with
-# iproute2's devlink:
+# iproute2's devlink (and devlink dev param sets its policy):
 #  - the device has a devlink instance with a "needs_reset" reporter, healthy at first;
 #  - "devlink health test" makes the device raise NEEDS_RESET (QEMU reports the error): the
 #    reporter counts the error and the automatic recovery, a dump of the queues is kept, and
@@ -79,6 +79,31 @@ devlink health diagnose "$handle" "${rep[@]}"
 [ "$(diagnose recoveries.recovered)" = 1 ] && [ "$(diagnose state)" = idle ] ||
 	fail "diagnose does not show the recovery"
 echo "automatic: dump of the fault (found by $detector): $in_flight descriptors in flight on $queues queues; $(diagnose last_recovery.strategy) in $(diagnose last_recovery.duration_us) us"
+
+# The policy's devlink parameters: the defaults, what is refused, a change that the policy
+# takes (diagnose shows its limits).
+param() {
+	devlink -j dev param show "$handle" name "$1" | python3 -c '
+import json, sys
+for params in json.load(sys.stdin)["param"].values():
+    for p in params:
+        print(p["values"][0]["value"])'
+}
+setp() { devlink dev param set "$handle" name "$1" value "$2" cmode runtime; }
+for p in recovery_max=5 recovery_window_ms=60000 recovery_backoff_ms=100 \
+	recovery_backoff_max_ms=5000 recovery_strategy=0; do
+	[ "$(param "${p%%=*}")" = "${p#*=}" ] || fail "devlink parameter ${p%%=*} is $(param "${p%%=*}"), not ${p#*=}"
+done
+for p in recovery_max=0 recovery_max=33 recovery_window_ms=0 recovery_strategy=4; do
+	setp "${p%%=*}" "${p#*=}" 2> /dev/null && fail "devlink took $p"
+done
+[ "$(param recovery_max)" = 5 ] || fail "a refused value changed recovery_max"
+must setp recovery_max 7
+must setp recovery_window_ms 30000
+[ "$(param recovery_max)" = 7 ] && [ "$(diagnose limits.max_recoveries)" = 7 ] &&
+	[ "$(diagnose limits.window_ms)" = 30000 ] ||
+	fail "the policy does not have the parameters set: $(devlink health diagnose "$handle" "${rep[@]}")"
+echo "devlink parameters: defaults, refused values and a change seen by the policy"
 
 # 2. auto_recover off: counted, not recovered, until "devlink health recover".
 must devlink health set "$handle" "${rep[@]}" auto_recover false

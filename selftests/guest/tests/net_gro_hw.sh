@@ -15,9 +15,8 @@ cleanup() {
 }
 trap cleanup EXIT
 must kmod_load virtio_net
-[ "${RVNET_TRANSPORT:-c}" = rust ] && must rvirtio_load rvirtio_pci recovery_window_ms=200
 must rvirtio_load rvirtio_net
-dev=$(rvnet_setup) || fail "setup failed: $dev"
+dev=$(rvnet_setup recovery_window_ms=200) || fail "setup failed: $dev"
 assert_rvirtio_net "$dev"
 
 # The features the driver negotiated, a character per bit. Mergeable buffers, unless the NIC

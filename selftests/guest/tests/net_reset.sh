@@ -17,9 +17,8 @@ trap cleanup EXIT
 export RVNET_TRANSPORT=rust
 must kmod_load virtio_net
 # A short window so that each measured recovery is the first of its window (no backoff).
-must rvirtio_load rvirtio_pci recovery_window_ms=200
 must rvirtio_load rvirtio_net
-dev=$(rvnet_setup) || fail "setup failed: $dev"
+dev=$(rvnet_setup recovery_window_ms=200) || fail "setup failed: $dev"
 assert_rvirtio_net "$dev"
 knob=$(rvnet_knob "$NIC0")
 [ -w "$knob" ] || fail "no knob at $knob"
@@ -68,13 +67,12 @@ read -r med min max <<< "$times"
 echo "recovery time, reset_prepare/reset_done (rvirtio_net, transport knob), injection to first ping: median $med ms, min $min, max $max ($rounds rounds)"
 [ "$(recovery_field "$NIC0" failed)" = 0 ] || fail "device marked failed"
 
-# freeze/restore, forced: the transport again, with the strategy parameter.
+# freeze/restore, forced: the transport again, with the strategy parameter (2).
 netns_cleanup
 rvirtio_net_release "$NIC0"
 rvirtio_release "$NIC0"
-must rvirtio_load rvirtio_pci recovery_window_ms=200 recovery_strategy=2
 must rvirtio_load rvirtio_net
-dev=$(rvnet_setup) || fail "setup failed: $dev"
+dev=$(rvnet_setup recovery_window_ms=200 recovery_strategy=2) || fail "setup failed: $dev"
 times=$(recovery_times "$NIC0" 3 ping 10.99.0.2 $NIC0_INJECT_Q 0.3 "$(rvnet_knob "$NIC0")") ||
 	fail "a recovery did not complete: $(cat "$(rvirtio_debugfs "$NIC0")/recovery")"
 strategy=$(recovery_field "$NIC0" last_strategy)

@@ -20,8 +20,8 @@ export RVNET_TRANSPORT=rust
 # The stack's own report of each timeout.
 expect_splat 'NETDEV WATCHDOG: .*transmit queue [0-9]+ timed out'
 must kmod_load virtio_net
-must rvirtio_load rvirtio_pci recovery_window_ms=200 status_poll_ms=0
-dev=$(rvnet_setup) || fail "setup failed: $dev"
+must rvirtio_load rvirtio_pci status_poll_ms=0
+dev=$(rvnet_setup recovery_window_ms=200) || fail "setup failed: $dev"
 assert_rvirtio_net "$dev"
 [ "$(recovery_field "$NIC0" status_poll_ms)" = 0 ] || fail "status check not off"
 ping_ok ping -c 3 -i 0.2 -W 2 10.99.0.2

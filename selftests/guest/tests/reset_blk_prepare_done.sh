@@ -13,8 +13,7 @@ cleanup() {
 trap cleanup EXIT
 
 must kmod_load virtio_blk
-must rvirtio_load rvirtio_pci recovery_window_ms=200
-rvirtio_take "$BLK0"
+rvirtio_take "$BLK0" recovery_window_ms=200
 vdev=$(virtio_of "$BLK0") || fail "no virtio device on $BLK0"
 wait_for 5 ls "/sys/bus/virtio/devices/$vdev/block" || fail "no disk on $vdev"
 disk=$(ls "/sys/bus/virtio/devices/$vdev/block")

@@ -47,8 +47,8 @@ netns_cleanup
 rvirtio_release "$NIC0"
 
 # Automatic recovery, a short window so that each round is the first of its window.
-must rvirtio_load rvirtio_pci recovery_window_ms=200 status_poll_ms=$period
-rvirtio_take "$NIC0"
+must rvirtio_load rvirtio_pci status_poll_ms=$period
+rvirtio_take "$NIC0" recovery_window_ms=200
 wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface"
 dev=$(netns_setup) || fail "namespace setup failed: $dev"
 rounds=${RVIRTIO_DETECT_ROUNDS:-10}

@@ -15,8 +15,7 @@ trap cleanup EXIT
 
 must kmod_load virtio_net
 # A short window so that each measured recovery is the first of its window (no backoff).
-must rvirtio_load rvirtio_pci recovery_window_ms=200
-rvirtio_take "$NIC0"
+rvirtio_take "$NIC0" recovery_window_ms=200
 wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface"
 dev=$(netns_setup) || fail "namespace setup failed: $dev"
 addrs() { ip -o addr show dev "$dev" scope global | awk '{ print $4 }' | sort | tr '\n' ' '; }

@@ -27,7 +27,6 @@ cleanup() {
 trap cleanup EXIT
 export RVNET_TRANSPORT=rust
 must kmod_load virtio_net
-must rvirtio_load rvirtio_pci recovery_window_ms=200
 must rvirtio_load rvirtio_net
 
 # QEMU's view of promiscuous mode on nic0.
@@ -40,11 +39,11 @@ qemu_promisc_is() { [ "$(qemu_promisc)" = "$1" ]; }
 run() { # run DRIVER
 	local drv=$1 dev r rx0 tx0 rx1 tx1 q0 n s errors in_flight
 	if [ "$drv" = virtio_net ]; then
-		rvirtio_take "$NIC0"
+		rvirtio_take "$NIC0" recovery_window_ms=200
 		wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface"
 		dev=$(netns_setup) || fail "namespace setup failed: $dev"
 	else
-		dev=$(rvnet_setup) || fail "setup failed: $dev"
+		dev=$(rvnet_setup recovery_window_ms=200) || fail "setup failed: $dev"
 		assert_rvirtio_net "$dev"
 	fi
 

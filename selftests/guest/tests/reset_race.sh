@@ -31,9 +31,7 @@ netns_setup > /dev/null || fail "namespace setup failed"
 rounds=${RVIRTIO_RACE_ROUNDS:-10}
 raced=0 forced=0
 for ((i = 0; i < rounds; i++)); do
-	[ -d /sys/module/rvirtio_pci ] ||
-		must rvirtio_load rvirtio_pci recovery_backoff_ms=20000 recovery_backoff_max_ms=20000
-	rvirtio_take "$NIC0"
+	rvirtio_take "$NIC0" recovery_backoff_ms=20000 recovery_backoff_max_ms=20000
 	wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "round $i: no interface"
 	dev=$(netdev_by_mac "$NIC0_MAC")
 	ip addr add 10.99.0.1/24 dev "$dev"

@@ -13,8 +13,7 @@ cleanup() {
 trap cleanup EXIT
 
 must kmod_load virtio_net
-must rvirtio_load rvirtio_pci recovery_strategy=3 recovery_window_ms=200
-rvirtio_take "$NIC0"
+rvirtio_take "$NIC0" recovery_strategy=3 recovery_window_ms=200
 wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface"
 dev=$(netns_setup) || fail "namespace setup failed: $dev"
 ping -c 2 -W 2 10.99.0.2 > /dev/null || fail "no ping before the injection"

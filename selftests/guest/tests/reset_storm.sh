@@ -16,8 +16,7 @@ trap cleanup EXIT
 expect_splat 'NETDEV WATCHDOG: .*transmit queue [0-9]+ timed out'
 
 must kmod_load virtio_net
-must rvirtio_load rvirtio_pci recovery_max=3 recovery_window_ms=30000 recovery_backoff_ms=200
-rvirtio_take "$NIC0"
+rvirtio_take "$NIC0" recovery_max=3 recovery_window_ms=30000 recovery_backoff_ms=200
 wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface"
 dev=$(netns_setup) || fail "namespace setup failed: $dev"
 ping -i 0.05 -W 1 10.99.0.2 > /dev/null 2>&1 &

@@ -272,3 +272,52 @@ fn resume_recovers_a_failed_device_with_a_new_window() {
     assert!(r.start(1000));
     assert!(!r.resume());
 }
+
+#[test]
+fn new_limits_apply_to_the_next_decision() {
+    let mut r = Recovery::new(L);
+    assert!(matches!(r.needs_reset(0), Action::Schedule(0)));
+    assert!(r.start(0));
+    assert_eq!(r.done(10, true), Action::None);
+    // A lower limit than the recoveries already in the window: the next fault fails it.
+    r.set_limits(Limits {
+        max_recoveries: 1,
+        ..L
+    });
+    assert_eq!(r.needs_reset(20), Action::Fail);
+    // A limit beyond what can be tracked is clamped, as in new().
+    let mut r = Recovery::new(L);
+    r.set_limits(Limits {
+        max_recoveries: u32::MAX,
+        window_ms: 1_000_000,
+        backoff_ms: 7,
+        backoff_max_ms: 7,
+    });
+    let mut started = 0u32;
+    let mut t = 0;
+    while let Action::Schedule(d) = r.needs_reset(t) {
+        assert!(started <= Recovery::MAX_TRACKED as u32, "never failed");
+        t += d;
+        assert!(r.start(t));
+        started += 1;
+        r.done(t + 1, true);
+        t += 1;
+    }
+    assert_eq!(started, Recovery::MAX_TRACKED as u32);
+}
+
+#[test]
+fn strategy_parameter_values_round_trip() {
+    assert_eq!(Strategy::forced_by(0), Some(None));
+    for v in 1..=3 {
+        let forced = Strategy::forced_by(v).expect("a forceable strategy");
+        assert!(forced.is_some());
+        assert_eq!(Strategy::forcing(forced), v);
+    }
+    assert_eq!(Strategy::forced_by(2), Some(Some(Strategy::FreezeRestore)));
+    assert_eq!(Strategy::forced_by(4), None);
+    assert_eq!(Strategy::forced_by(u32::MAX), None);
+    assert_eq!(Strategy::forcing(None), 0);
+    // Not forceable: reads as "none forced".
+    assert_eq!(Strategy::forcing(Some(Strategy::ResetOnly)), 0);
+}
