@@ -23,13 +23,12 @@ ok() { ntest=$((ntest + 1)); echo "ok $ntest $1"; }
 not_ok() { ntest=$((ntest + 1)); nfail=$((nfail + 1)); echo "not ok $ntest $1"; }
 diag() { echo "# $*"; }
 skip_all() { echo "1..0 # SKIP $*"; exit $KSFT_SKIP; }
-wait_for() { # wait_for SECONDS COMMAND...: polls every 0.1 s
-	local i
-	for ((i = 0; i < $1 * 10; i++)); do
-		"${@:2}" && return 0
+wait_for() { # wait_for SECONDS COMMAND...: polls every 0.1 s until SECONDS have passed
+	local end=$((SECONDS + $1))
+	until "${@:2}"; do
+		((SECONDS < end)) || return 1
 		sleep 0.1
 	done
-	return 1
 }
 
 echo "TAP version 13"
