@@ -72,6 +72,7 @@ PATHS = {
     "rust/pci/port.rs": "rust/kernel/pci/ext/port.rs",
     "rust/net/mod.rs": "rust/kernel/net/device/mod.rs",
     "rust/net/ethtool.rs": "rust/kernel/net/device/ethtool.rs",
+    "rust/net/fault.rs": "rust/kernel/net/device/fault.rs",
     "rust/net/napi.rs": "rust/kernel/net/device/napi.rs",
     "rust/net/qstats.rs": "rust/kernel/net/device/qstats.rs",
     "rust/net/skbuff.rs": "rust/kernel/net/device/skbuff.rs",
@@ -345,8 +346,8 @@ SERIES = [
     },
     {
         "msg": "04-rust-net.txt",
-        "new": files("rust/net/mod.rs", "rust/net/ethtool.rs", "rust/net/napi.rs",
-                     "rust/net/qstats.rs", "rust/net/skbuff.rs", "rust/net/virtio_buf.rs",
+        "new": files("rust/net/mod.rs", "rust/net/ethtool.rs", "rust/net/fault.rs",
+                     "rust/net/napi.rs", "rust/net/qstats.rs", "rust/net/skbuff.rs", "rust/net/virtio_buf.rs",
                      change=abstraction),
         "edit": {
             "rust/kernel/net.rs": [
@@ -537,7 +538,32 @@ def build_tree(src, work):
         git(work, "commit", "-q", "-F", "-", stdin=message)
 
 
+# What the out-of-tree build has and the series does not: bindgen's input (the kernel crate's
+# bindings_helper.h and our helpers' includes get its headers), and the files that link the
+# helpers into each module.
+OUT_OF_TREE_ONLY = {
+    "rust/bindings/bindgen_parameters",
+    "rust/bindings/bindings_helper.h",
+    "rust/bindings/mod.rs",
+    "rust/helpers/all.c",
+    "rust/helpers/rvirtio_net_helpers.c",
+    "rust/helpers/rvirtio_pci_helpers.c",
+}
+
+
+def check_complete():
+    """Every source of the out-of-tree build is in the series, or known not to be."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sources = []
+    for root, _, names in os.walk(os.path.join(here, "rust")):
+        sources += [os.path.relpath(os.path.join(root, n), here) for n in names]
+    missing = sorted(s for s in sources if s not in PATHS and s not in OUT_OF_TREE_ONLY)
+    if missing:
+        sys.exit(f"patches: not in the series (scripts/patches.py, PATHS): {' '.join(missing)}")
+
+
 def generate(src, out):
+    check_complete()
     out = os.path.abspath(out)
     with tempfile.TemporaryDirectory(prefix="rvirtio-series-") as tmp:
         work = os.path.join(tmp, "tree")

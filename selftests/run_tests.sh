@@ -58,7 +58,7 @@ big_tests=($(both net_basic net_gro_hw))
 # recovery (rvirtio-pci), and its absence (virtio-pci).
 rvnet_tests=(net_basic net_link net_mtu net_rx_filter net_rx_refill net_unbind_rmmod)
 net_c_tests=("${rvnet_tests[@]/%/@c}" net_reset_c_transport)
-net_rust_tests=("${rvnet_tests[@]/%/@rust}" net_reset net_tx_timeout net_ctrl_timeout@rust net_open_race)
+net_rust_tests=("${rvnet_tests[@]/%/@rust}" net_reset net_tx_timeout net_ctrl_timeout@rust net_open_race debugfs_open_rmmod)
 # NICs whose notification structure is in an I/O BAR (modern-pio-notify=on): the C and the Rust
 # net driver on rvirtio-pci, traffic and recovery.
 pio_tests=(pci_pio_notify net_basic@rust net_reset)

@@ -18,3 +18,4 @@
 #include <linux/rtnetlink.h>
 #include <net/netdev_queues.h>
 #include <net/devlink.h>
+#include <linux/fault-inject.h>

@@ -5,6 +5,7 @@
  */
 
 #include <linux/etherdevice.h>
+#include <linux/fault-inject.h>
 #include <linux/netdevice.h>
 #include <linux/scatterlist.h>
 #include <linux/skbuff.h>
@@ -467,3 +468,17 @@ unsigned int rvirtio_helper_netdev_real_num_tx_queues(const struct net_device *d
 {
 	return READ_ONCE(dev->real_num_tx_queues);
 }
+
+#ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
+/*
+ * FAULT_ATTR_INITIALIZER is a macro. The point fails nothing until its "times" is set: then
+ * that many checks fail (probability 100), without a stack dump for each (verbose 0).
+ */
+void rvirtio_helper_fault_attr_init_idle(struct fault_attr *attr)
+{
+	*attr = (struct fault_attr)FAULT_ATTR_INITIALIZER;
+	attr->probability = 100;
+	atomic_set(&attr->times, 0);
+	attr->verbose = 0;
+}
+#endif

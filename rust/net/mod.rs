@@ -11,6 +11,7 @@
 //! [`include/linux/etherdevice.h`](srctree/include/linux/etherdevice.h).
 
 pub(crate) mod ethtool;
+pub(crate) mod fault;
 pub(crate) mod napi;
 pub(crate) mod qstats;
 pub(crate) mod skbuff;

@@ -60,8 +60,6 @@ const MAX_MTU: u32 = 65535;
 
 /// A virtio network device bound to the driver.
 pub(crate) struct VirtNet {
-    // Dropped first: the knob goes before the device it reaches.
-    _knob: Option<fault::Knob>,
     netdev: net::Registration<NetPriv>,
 }
 
@@ -532,7 +530,7 @@ impl VirtNet {
         let mq = vdev.has_feature(feature::MQ);
         let pairs = hdr::max_pairs(mq.then(|| vdev.read_config_u16(config::MAX_VIRTQUEUE_PAIRS)));
         let vqs = vdev.find_vqs::<Self>(queue_specs(pairs, ctrl)?)?;
-        let inject = fault::TxInject::new()?;
+        let inject = fault::TxInject::new(vdev.index())?;
         let setup = Setup {
             pairs,
             buf_len,
@@ -583,10 +581,7 @@ impl VirtNet {
         nd.set_real_num_queues(1)?;
         nd.carrier_off();
 
-        let this = Self {
-            _knob: fault::Knob::new(vdev.index(), &inject)?,
-            netdev,
-        };
+        let this = Self { netdev };
         this.update_link(vdev);
         Ok(this)
     }

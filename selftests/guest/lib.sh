@@ -528,9 +528,10 @@ ping_ok() {
 	echo "$out" | grep -q ' 0% packet loss' || fail "'$*' lost packets"
 }
 
-# rvirtio_net's fault-injection file for the virtio device of PCI device $1.
+# rvirtio_net's fault-injection file for the virtio device of PCI device $1, point ${2:-fail_tx}
+# ("times" of the kernel's fault injection framework: writing 1 makes the next check fail).
 rvnet_knob() {
-	echo "/sys/kernel/debug/rvirtio_net-$(virtio_of "$1")/inject_tx"
+	echo "/sys/kernel/debug/rvirtio_net-$(virtio_of "$1")/${2:-fail_tx}/times"
 }
 
 # Prints field $2 of the "stops" debugfs file (system sleep and function resets) of PCI device

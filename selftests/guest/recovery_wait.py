@@ -6,8 +6,8 @@
     recovery_wait.py DEBUGFS_DIR QUEUE read BLOCK_DEVICE
 
 Writes QUEUE to DEBUGFS_DIR/inject (rvirtio-pci's fault injection), or with KNOB writes 1 to
-that file instead (rvirtio_net's inject_tx: it acts on the next packet sent, so one UDP packet
-to TARGET follows), waits until the transport has seen the device's NEEDS_RESET
+that file instead (rvirtio_net's fail_tx/times: it acts on the next packet sent, so one UDP
+packet to TARGET follows), waits until the transport has seen the device's NEEDS_RESET
 (DEBUGFS_DIR/recovery, needs_reset_events), then:
 
 - ping: sends an ICMP echo to TARGET every 2 ms until one is answered;

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # A control command that rvirtio_net gives up on keeps its place on the ring, and the device
 # answers it later: the next command must wait for its own answer, not take the late one. The
-# knob ctrl_timeout makes the next command give up at once (as if the device took longer than
+# fault injection point fail_ctrl_timeout makes the next command give up at once (as if the device took longer than
 # the timeout); the promiscuous mode it sets is then switched back. QEMU's receive filter
 # (query-rx-filter) shows that the device carried out both commands; the ethtool counters show
 # the timeout and the late answer that the second command dropped; a third command succeeds,
@@ -12,8 +12,8 @@
 trap rvnet_cleanup EXIT
 dev=$(rvnet_setup) || fail "setup failed: $dev"
 assert_rvirtio_net "$dev"
-knob=$(dirname "$(rvnet_knob "$NIC0")")/ctrl_timeout
-[ -e "$knob" ] || fail "no $knob (CONFIG_FAULT_INJECTION)"
+knob=$(rvnet_knob "$NIC0" fail_ctrl_timeout)
+[ -e "$knob" ] || fail "no $knob (CONFIG_FAULT_INJECTION_DEBUG_FS)"
 
 stat() { ethtool -S "$dev" | awk -v k="$1:" '$1 == k { print $2 }'; }
 # QEMU's receive filter of nic0: field $1 (promiscuous, multicast...).
