@@ -3,8 +3,8 @@
 #
 # The main job, run inside the guest by `make run`: why this project exists, in under two
 # minutes. The same NIC breaks the same way twice: QEMU itself raises DEVICE_NEEDS_RESET
-# (virtio 1.2, 2.1.1) when it finds a malformed transmit request, which rvirtio_net's fault
-# knob posts.
+# (virtio 1.2, 2.1.1) when it finds a malformed transmit request, which rvirtio_net posts when
+# its fail_tx fault injection point is armed.
 #
 #   1. On the C virtio-pci, Linux ignores the request for a reset: the NIC stays dead.
 #   2. On rvirtio-pci, the transport notices, reports it to devlink health, resets the device
@@ -59,7 +59,7 @@ vdev=$(rvirtio_net_take "$NIC0") || exit 1
 wait_for 5 netdev_by_mac "$NIC0_MAC" || fail "no interface"
 dev=$(netns_setup)
 echo "  $dev: $(ip -br -4 addr show dev "$dev" | awk '{ print $3 }'), ping $(ping_for 1) answered"
-echo "  fault: a malformed transmit request (rvirtio_net's knob)"
+echo "  fault: a malformed transmit request (rvirtio_net's fail_tx fault injection point)"
 echo 1 > "$(rvnet_knob "$NIC0")" || fail "injection failed"
 ping -c 1 -W 1 10.99.0.2 > /dev/null 2>&1
 wait_for 5 qemu_broken_is nic0 true || fail "QEMU did not mark nic0 broken"
