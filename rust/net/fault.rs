@@ -11,13 +11,22 @@
 //! the next N checks fail; `verbose` 0 (no message and stack dump for each). Without
 //! `CONFIG_FAULT_INJECTION_DEBUG_FS` there are neither points nor files, and nothing fails.
 //!
+//! A check is one read of `times` while the point is idle: the framework is called only once
+//! it is armed, so that a check on a hot path (a driver's transmit) costs next to nothing on a
+//! kernel built with fault injection. The per-task `fail-nth` therefore does not reach these
+//! points.
+//!
 //! C header: [`include/linux/fault-inject.h`](srctree/include/linux/fault-inject.h).
 
 #[cfg(CONFIG_FAULT_INJECTION_DEBUG_FS)]
 use crate::bindings;
 use kernel::prelude::*;
 #[cfg(CONFIG_FAULT_INJECTION_DEBUG_FS)]
-use kernel::{error::from_err_ptr, types::Opaque};
+use kernel::{
+    error::from_err_ptr,
+    sync::atomic::{Atomic, Relaxed},
+    types::Opaque,
+};
 
 /// A debugfs directory of fault injection points, removed with them when dropped.
 ///
@@ -88,9 +97,13 @@ impl Faults {
         #[cfg(CONFIG_FAULT_INJECTION_DEBUG_FS)]
         {
             self.points.get(index).is_some_and(|attr| {
-                // SAFETY: The point is initialised (type invariant), and made for concurrent
-                // checks.
-                unsafe { bindings::should_fail(attr.get(), 1) }
+                let attr = attr.get();
+                // SAFETY: The point is initialised (type invariant); its `times` is an
+                // `atomic_t`, which the framework only accesses atomically.
+                let times =
+                    unsafe { Atomic::from_ptr(core::ptr::addr_of_mut!((*attr).times.counter)) };
+                // SAFETY: The point is initialised, and made for concurrent checks.
+                times.load(Relaxed) != 0 && unsafe { bindings::should_fail(attr, 1) }
             })
         }
         #[cfg(not(CONFIG_FAULT_INJECTION_DEBUG_FS))]
