@@ -674,6 +674,8 @@ fn run(
     in_flight: u32,
     clock: &mut Clock<'_>,
 ) -> (Strategy, Result<bool>) {
+    // The driver comes back on the same function: its queues keep their interrupt vectors.
+    let _vectors = rec.keep_vectors();
     let guard = rec.lock_driver();
     let caps = guard.caps();
     let strategy = recovery::choose(
@@ -793,8 +795,9 @@ pub(crate) fn phase(dev: &impl Device) -> Phase {
 }
 
 /// Prints the `recovery` debugfs file.
-pub(crate) fn show(dev: &impl Device, m: &SeqFile) {
+pub(crate) fn show(dev: &impl Device, ctl: &Control<'_>, m: &SeqFile) {
     seq_print!(m, "state: {}\n", phase(dev).name());
+    let reused = ctl.vectors_reused();
     let st = dev.state().lock();
     let stats = dev.irq_stats();
     seq_print!(m, "device_status: {:#04x}\n", dev.status());
@@ -823,6 +826,7 @@ pub(crate) fn show(dev: &impl Device, m: &SeqFile) {
     seq_print!(m, "recoveries: {}\n", st.recovered);
     seq_print!(m, "failed_recoveries: {}\n", st.failed_attempts);
     seq_print!(m, "failed: {}\n", u8::from(st.given_up));
+    seq_print!(m, "vectors_reused: {}\n", reused);
     if let Some(last) = st.last {
         let result = match last.result {
             Ok(()) => 0,

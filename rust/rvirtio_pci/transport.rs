@@ -11,7 +11,7 @@ use super::{
 use crate::virtio::{
     self, debugfs, feature,
     health::Fmsg,
-    queues::{IrqTarget, Queues, VectorType},
+    queues::{IrqTarget, Queues, VectorRequest, VectorType},
     reset::{Control, Recovery},
     Device, FeaturesToFinalize, ShmRegion, Transport,
 };
@@ -83,6 +83,28 @@ impl<'bound> PciTransport<'bound> {
         })
     }
 
+    /// The interrupt vectors that `mode` needs for the queues of `q`.
+    fn vector_request(q: &Queues<'_>, mode: IrqMode) -> Result<VectorRequest> {
+        let with_callback = (0..q.slots())
+            .filter_map(|i| q.info(i))
+            .filter(|info| info.callback)
+            .count();
+        let with_callback = u32::try_from(with_callback).map_err(|_| EINVAL)?;
+        let (n, type_, affinity) = match mode {
+            IrqMode::PerQueue => (1 + with_callback, VectorType::MsiX, true),
+            // As the C transport: one vector for every queue cannot follow a spread.
+            IrqMode::Shared => (2, VectorType::MsiX, false),
+            IrqMode::Intx => (1, VectorType::Intx, false),
+            IrqMode::None => return Err(EINVAL),
+        };
+        Ok(VectorRequest {
+            min: n,
+            max: n,
+            type_,
+            affinity,
+        })
+    }
+
     /// Creates the queues and their interrupts in one of the modes.
     fn setup_queues(
         &self,
@@ -95,21 +117,8 @@ impl<'bound> PciTransport<'bound> {
             .filter_map(|i| q.info(i))
             .filter(|info| info.callback)
             .count();
-        let with_callback = u32::try_from(with_callback).map_err(|_| EINVAL)?;
-        match mode {
-            IrqMode::PerQueue => {
-                let n = 1 + with_callback;
-                q.alloc_vectors(pdev, n, n, VectorType::MsiX, true)?;
-            }
-            IrqMode::Shared => {
-                // As the C transport: one vector for every queue cannot follow a spread.
-                q.alloc_vectors(pdev, 2, 2, VectorType::MsiX, false)?;
-            }
-            IrqMode::Intx => {
-                q.alloc_vectors(pdev, 1, 1, VectorType::Intx, false)?;
-            }
-            IrqMode::None => return Err(EINVAL),
-        }
+        let req = Self::vector_request(q, mode)?;
+        q.alloc_vectors(pdev, &req)?;
         let msix = mode != IrqMode::Intx;
         if msix && self.dev.set_msix_config(0) == NO_VECTOR {
             return Err(EBUSY);
@@ -312,7 +321,7 @@ impl Transport for PciTransport<'_> {
 
     fn debugfs_show(&self, index: usize, ctl: &Control<'_>, m: &SeqFile) {
         match index {
-            DEBUGFS_RECOVERY => needs_reset::show(self, m),
+            DEBUGFS_RECOVERY => needs_reset::show(self, ctl, m),
             DEBUGFS_STOPS => show_stops(ctl, m),
             DEBUGFS_STATUS => {
                 seq_print!(m, "device_status: {:#04x}\n", self.dev.status());
@@ -490,8 +499,15 @@ impl Transport for PciTransport<'_> {
     fn find_vqs(&self, vdev: &Device, q: &mut Queues<'_>) -> Result {
         let mut setup = self.setup.lock();
         let mut last = EINVAL;
-        // As the C transport: a vector per queue, else one shared vector, else INTx.
-        for mode in [IrqMode::PerQueue, IrqMode::Shared, IrqMode::Intx] {
+        // As the C transport: a vector per queue, else one shared vector, else INTx. After a
+        // recovery the mode that the kept vectors were allocated for comes first: trying
+        // another would free them, to fall back to the same mode.
+        let order = [IrqMode::PerQueue, IrqMode::Shared, IrqMode::Intx];
+        let first = order
+            .iter()
+            .position(|&m| Self::vector_request(q, m).is_ok_and(|r| q.spare_fits(&r)));
+        let modes = order.get(first.unwrap_or(0)..).unwrap_or(&order);
+        for &mode in modes {
             setup.mode = mode;
             match self.setup_queues(vdev, q, mode) {
                 Ok(queues) => {

@@ -33,7 +33,7 @@ use kernel::{
     sync::Mutex,
     types::Opaque, //
 };
-use queues::{QueueState, Queues};
+use queues::{QueueState, Queues, Spare};
 use reset::{Control, DriverGuard, Recovery, ResetWork, StopFor, StopState, Stopped};
 
 /// Transport feature bits (virtio 1.2, 6).
@@ -299,6 +299,9 @@ struct Inner<T: Transport> {
     transport: T,
     #[pin]
     queues: Mutex<Option<QueueState>>,
+    /// Interrupt vectors kept across a recovery (see [`Recovery::keep_vectors`]).
+    #[pin]
+    spare: Mutex<Spare>,
     #[pin]
     reset: ResetWork,
     #[pin]
@@ -318,6 +321,7 @@ impl<T: Transport> Inner<T> {
             dev: unsafe { Device::from_raw(self.vdev) },
             reset: &self.reset,
             queues: &self.queues,
+            spare: &self.spare,
             stopped: &self.stopped,
             health: &self.health,
         }
@@ -385,6 +389,7 @@ impl<T: Transport> Registration<T> {
                 inner <- try_pin_init!(Inner::<T> {
                     transport <- transport,
                     queues <- kernel::new_mutex!(None),
+                    spare <- kernel::new_mutex!(Spare::default()),
                     reset <- ResetWork::new(Adapter::<T>::reset_work),
                     stopped <- kernel::new_mutex!(StopState::default()),
                     health <- health::Health::new(),
@@ -538,6 +543,9 @@ impl<T: Transport> PinnedDrop for Registration<T> {
         // `RawDevice` is freed by `release_raw` once the last reference is gone. No callback
         // runs after this returns, so `inner` may go away with `self`.
         unsafe { bindings::unregister_virtio_device((**this.raw).vdev.get()) };
+        // Vectors kept by a recovery that the unbinding cut short: freed while the parent is
+        // still bound, before the transport goes.
+        drop(this.inner.spare.lock().vectors.take());
     }
 }
 
@@ -787,13 +795,20 @@ impl<T: Transport> Adapter<T> {
         if state.is_some() {
             return EBUSY.to_errno();
         }
+        let spare = inner.spare.lock().vectors.take();
         // SAFETY: The core passes `nvqs` entries in both arrays, and an affinity descriptor
-        // that is valid (or NULL) for this call.
+        // that is valid (or NULL) for this call; spare vectors are those of our parent, kept by
+        // `del_vqs`.
         let mut queues =
-            unsafe { Queues::new(dev, nvqs as usize, vqs, infos, desc, Self::CALLBACKS) };
+            unsafe { Queues::new(dev, nvqs as usize, vqs, infos, desc, Self::CALLBACKS, spare) };
         match inner.transport.find_vqs(dev, &mut queues) {
             Ok(()) => {
-                *state = Some(queues.into_state());
+                let (queues, reused) = queues.into_state();
+                *state = Some(queues);
+                if reused {
+                    let mut spare = inner.spare.lock();
+                    spare.reused = spare.reused.wrapping_add(1);
+                }
                 0
             }
             Err(e) => {
@@ -816,8 +831,15 @@ impl<T: Transport> Adapter<T> {
         let state = inner.queues.lock().take();
         inner.transport.del_vqs(dev);
         if let Some(state) = state {
-            // Interrupts first, then the queues they point to.
-            state.release(dev);
+            // Interrupts first, then the queues they point to; the vectors stay allocated for
+            // the driver's next `find_vqs` while a recovery asks for it.
+            let mut spare = inner.spare.lock();
+            let keep = spare.keep;
+            let kept = state.release(dev, keep);
+            // At most one set: a second `del_vqs` without `find_vqs` returns nothing.
+            if kept.is_some() {
+                spare.vectors = kept;
+            }
         }
     }
 

@@ -6,6 +6,10 @@
 //! sizes, notification cookies and interrupt vectors, and this module owns what it allocates:
 //! the interrupt vectors of the PCI function, the interrupt handlers and the queues, which are
 //! freed in that order (handlers before the queues they point to) in `del_vqs`.
+//!
+//! A recovery from DEVICE_NEEDS_RESET may keep the vectors across the driver's `del_vqs` and
+//! `find_vqs` ([`Vectors`], [`Spare`]): freeing and allocating MSI-X vectors maps and unmaps
+//! the MSI-X table and updates the interrupt domain, which took most of a recovery's time.
 
 use super::Device;
 use crate::bindings;
@@ -181,15 +185,72 @@ impl PinnedDrop for Irq {
 /// ISR status bit of a configuration change.
 const ISR_CONFIG: u8 = 2;
 
-/// What `find_vqs` allocated, kept until `del_vqs`.
-pub(crate) struct QueueState {
-    // Dropped before the queues are deleted (see `release`).
-    irqs: KVec<Pin<KBox<Irq>>>,
-    vectors: Option<*mut kernel::bindings::pci_dev>,
+/// Interrupt vectors a transport asks for (see [`Queues::alloc_vectors`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct VectorRequest {
+    /// The fewest to accept.
+    pub(crate) min: u32,
+    /// The most to allocate.
+    pub(crate) max: u32,
+    /// Their type.
+    pub(crate) type_: VectorType,
+    /// Spread them over the CPUs as the driver asked (its `struct irq_affinity`).
+    pub(crate) affinity: bool,
 }
 
-// SAFETY: The raw pointers are only used to free what they point to, under the registration's
-// lock.
+/// What a set of interrupt vectors was allocated for: a later `find_vqs` that asks for the
+/// same may take them over (see [`Spare`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct VectorsKey {
+    req: VectorRequest,
+    /// With the driver's spreading over the CPUs: its `pre_vectors`, `post_vectors` and
+    /// `nr_sets` (the rest of its descriptor follows from those in virtio drivers).
+    spread: Option<(u32, u32, u32)>,
+}
+
+/// Interrupt vectors allocated for a PCI function by [`Queues::alloc_vectors`], freed on drop.
+///
+/// # Invariants
+///
+/// `pdev` is a bound PCI function whose vectors (`count` of them) this object allocated, and
+/// no interrupt handler is requested on them unless a [`QueueState`] holding this object
+/// registered it.
+pub(crate) struct Vectors {
+    pdev: *mut kernel::bindings::pci_dev,
+    key: VectorsKey,
+    count: u32,
+}
+
+// SAFETY: The pointer is only used to free the vectors, which any thread may do.
+unsafe impl Send for Vectors {}
+
+impl Drop for Vectors {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the vectors were allocated for `pdev`, which is still
+        // bound, and no handler is left on them (the `QueueState` holding them frees its
+        // handlers first).
+        unsafe { bindings::pci_free_irq_vectors(self.pdev) };
+    }
+}
+
+/// Interrupt vectors kept between a driver's `del_vqs` and its next `find_vqs` while
+/// [`Spare::keep`] is set (a recovery, see `Recovery::keep_vectors`).
+#[derive(Default)]
+pub(crate) struct Spare {
+    pub(super) keep: bool,
+    pub(super) vectors: Option<Vectors>,
+    /// How often a `find_vqs` took kept vectors over.
+    pub(super) reused: u64,
+}
+
+/// What `find_vqs` allocated, kept until `del_vqs`.
+pub(crate) struct QueueState {
+    // Dropped before the vectors and the queues (see `release`).
+    irqs: KVec<Pin<KBox<Irq>>>,
+    vectors: Option<Vectors>,
+}
+
+// SAFETY: The handlers' raw pointers are only used to free them, under the registration's lock.
 unsafe impl Send for QueueState {}
 
 impl QueueState {
@@ -210,9 +271,9 @@ impl QueueState {
 
     /// The CPU affinity of interrupt vector `vector`, or NULL.
     pub(crate) fn affinity(&self, vector: u32) -> *const kernel::bindings::cpumask {
-        match self.vectors {
+        match &self.vectors {
             // SAFETY: `pdev` has vectors allocated; the function checks `vector`.
-            Some(pdev) => unsafe { bindings::pci_irq_get_affinity(pdev, vector as c_int) },
+            Some(v) => unsafe { bindings::pci_irq_get_affinity(v.pdev, vector as c_int) },
             None => ptr::null(),
         }
     }
@@ -235,17 +296,17 @@ impl QueueState {
         unsafe { bindings::irq_set_affinity_and_hint(irq.irq, mask) }
     }
 
-    /// Frees the interrupt handlers, then the vectors, then deletes the queues of `vdev`.
-    pub(super) fn release(self, vdev: &Device) {
+    /// Frees the interrupt handlers, then the vectors (unless `keep`: then they are returned,
+    /// without a handler), then deletes the queues of `vdev`.
+    pub(super) fn release(self, vdev: &Device, keep: bool) -> Option<Vectors> {
         let QueueState { irqs, vectors } = self;
         drop(irqs);
-        if let Some(pdev) = vectors {
-            // SAFETY: The vectors were allocated for `pdev` and no handler is left.
-            unsafe { bindings::pci_free_irq_vectors(pdev) };
-        }
+        // INVARIANT: No handler is left on the vectors.
+        let kept = if keep { vectors } else { None };
         // SAFETY: No interrupt handler points to the queues any more, and the driver is done
         // with them (it called `del_vqs`, or `find_vqs` failed).
         unsafe { bindings::del_all_vqs(vdev.as_raw()) };
+        kept
     }
 }
 
@@ -258,13 +319,19 @@ pub(crate) struct Queues<'a> {
     desc: *mut bindings::irq_affinity,
     callbacks: Callbacks,
     state: QueueState,
+    /// Vectors kept from the driver's previous queues, for [`Queues::alloc_vectors`] to take
+    /// over if they fit; freed with `self` otherwise.
+    spare: Option<Vectors>,
+    /// The live vectors are spare ones taken over.
+    reused: bool,
 }
 
 impl<'a> Queues<'a> {
     /// # Safety
     ///
     /// `vqs` and `infos` point to `nvqs` entries and `desc` is NULL or valid, for `'a`;
-    /// `callbacks` belong to the transport of `vdev`.
+    /// `callbacks` belong to the transport of `vdev`; `spare` are vectors of the PCI function
+    /// of `vdev`'s transport.
     pub(super) unsafe fn new(
         vdev: &'a Device,
         nvqs: usize,
@@ -272,6 +339,7 @@ impl<'a> Queues<'a> {
         infos: *mut bindings::virtqueue_info,
         desc: *mut bindings::irq_affinity,
         callbacks: Callbacks,
+        spare: Option<Vectors>,
     ) -> Self {
         for i in 0..nvqs {
             // SAFETY: `i < nvqs`.
@@ -285,6 +353,8 @@ impl<'a> Queues<'a> {
             desc,
             callbacks,
             state: QueueState::new(),
+            spare,
+            reused: false,
         }
     }
 
@@ -353,39 +423,69 @@ impl<'a> Queues<'a> {
         })
     }
 
-    /// Allocates between `min` and `max` interrupt vectors of `type_` for `pdev`, spread over
-    /// the CPUs as the driver asked when `affinity` is set. Returns how many it got.
-    pub(crate) fn alloc_vectors(
-        &mut self,
-        pdev: &pci::Device<device::Bound>,
-        min: u32,
-        max: u32,
-        type_: VectorType,
-        affinity: bool,
-    ) -> Result<u32> {
-        if self.state.vectors.is_some() {
-            return Err(EBUSY);
-        }
-        let raw = crate::pci_ext::as_raw(pdev);
-        let mut flags = match type_ {
-            VectorType::MsiX => bindings::PCI_IRQ_MSIX,
-            VectorType::Intx => bindings::PCI_IRQ_INTX,
-        };
+    /// The driver's spreading descriptor for `req`, adjusted for the configuration vector.
+    fn spread(&self, req: &VectorRequest) -> Option<bindings::irq_affinity> {
         // Vector 0 is the configuration vector: like the C transport, keep it out of the
         // spread (`pre_vectors`), so that the queue vectors get the CPUs the driver asked for.
         // Without that, the core spreads `max` vectors over the CPUs and, with fewer CPUs than
         // queues plus one, grants fewer vectors than asked. The driver's descriptor is copied,
         // not changed: this may be called again in another mode.
-        let mut spread = if affinity && !self.desc.is_null() {
-            // SAFETY: `desc` is not NULL, so it is the driver's `struct irq_affinity`, valid for
-            // `'a` (see `Queues::new`). Copying it is sound: it holds counts and, in
-            // `calc_sets`, a function that the core calls with the copy's address.
-            let mut d = unsafe { ptr::read(self.desc) };
-            d.pre_vectors = d.pre_vectors.saturating_add(1);
-            Some(d)
-        } else {
-            None
+        if !req.affinity || self.desc.is_null() {
+            return None;
+        }
+        // SAFETY: `desc` is not NULL, so it is the driver's `struct irq_affinity`, valid for
+        // `'a` (see `Queues::new`). Copying it is sound: it holds counts and, in `calc_sets`,
+        // a function that the core calls with the copy's address.
+        let mut d = unsafe { ptr::read(self.desc) };
+        d.pre_vectors = d.pre_vectors.saturating_add(1);
+        Some(d)
+    }
+
+    fn key(req: &VectorRequest, spread: Option<&bindings::irq_affinity>) -> VectorsKey {
+        VectorsKey {
+            req: *req,
+            spread: spread.map(|d| (d.pre_vectors, d.post_vectors, d.nr_sets)),
+        }
+    }
+
+    /// Whether vectors kept from the driver's previous queues (see [`Spare`]) were allocated
+    /// for `req`: [`Queues::alloc_vectors`] would take them over. A transport that falls back
+    /// from one interrupt mode to another tries that one first, as allocating for another
+    /// request frees them.
+    pub(crate) fn spare_fits(&self, req: &VectorRequest) -> bool {
+        self.spare
+            .as_ref()
+            .is_some_and(|v| v.key == Self::key(req, self.spread(req).as_ref()))
+    }
+
+    /// Allocates interrupt vectors for `pdev` as `req` asks. Returns how many it got. Vectors
+    /// kept from the driver's previous queues that were allocated for the same request (see
+    /// [`Spare`]) are taken over instead.
+    pub(crate) fn alloc_vectors(
+        &mut self,
+        pdev: &pci::Device<device::Bound>,
+        req: &VectorRequest,
+    ) -> Result<u32> {
+        if self.state.vectors.is_some() {
+            return Err(EBUSY);
+        }
+        let raw = crate::pci_ext::as_raw(pdev);
+        let mut flags = match req.type_ {
+            VectorType::MsiX => bindings::PCI_IRQ_MSIX,
+            VectorType::Intx => bindings::PCI_IRQ_INTX,
         };
+        let mut spread = self.spread(req);
+        let key = Self::key(req, spread.as_ref());
+        if let Some(v) = self.spare.take() {
+            if v.pdev == raw && v.key == key {
+                let n = v.count;
+                self.state.vectors = Some(v);
+                self.reused = true;
+                return Ok(n);
+            }
+            // Allocated for another request: freed before the new allocation.
+            drop(v);
+        }
         let desc = match spread.as_mut() {
             Some(d) => {
                 flags |= bindings::PCI_IRQ_AFFINITY;
@@ -393,18 +493,26 @@ impl<'a> Queues<'a> {
             }
             None => ptr::null_mut(),
         };
-        // SAFETY: `raw` is a valid, bound `struct pci_dev`; `desc` is NULL or points to `spread`,
-        // which outlives the call (the core does not keep it).
-        let ret = unsafe { bindings::pci_alloc_irq_vectors_affinity(raw, min, max, flags, desc) };
+        // SAFETY: `raw` is a valid, bound `struct pci_dev` without vectors (none are live, and
+        // the spare ones were freed above); `desc` is NULL or points to `spread`, which outlives
+        // the call (the core does not keep it).
+        let ret =
+            unsafe { bindings::pci_alloc_irq_vectors_affinity(raw, req.min, req.max, flags, desc) };
         let n = u32::try_from(ret).map_err(|_| Error::from_errno(ret))?;
-        self.state.vectors = Some(raw);
+        // INVARIANT: Just allocated for `raw`, bound; no handler yet.
+        self.state.vectors = Some(Vectors {
+            pdev: raw,
+            key,
+            count: n,
+        });
+        self.reused = false;
         Ok(n)
     }
 
     /// Requests vector `vector` of `pdev` for `target`, named `name` in `/proc/interrupts`.
     pub(crate) fn request_irq(&mut self, vector: u32, name: CString, target: IrqTarget) -> Result {
-        let raw = self.state.vectors.ok_or(EINVAL)?;
-        // SAFETY: `raw` is valid and has vectors allocated.
+        let raw = self.state.vectors.as_ref().ok_or(EINVAL)?.pdev;
+        // SAFETY: `raw` is valid and has vectors allocated; the function checks `vector`.
         let irq = unsafe { bindings::pci_irq_vector(raw, vector) };
         let irq = u32::try_from(irq).map_err(|_| Error::from_errno(irq))?;
         let vq = match target {
@@ -464,7 +572,8 @@ impl<'a> Queues<'a> {
     /// Frees what was set up so far (interrupts, vectors, queues), to try another way.
     pub(crate) fn reset(&mut self) {
         let state = core::mem::replace(&mut self.state, QueueState::new());
-        state.release(self.vdev);
+        state.release(self.vdev, false);
+        self.reused = false;
         for i in 0..self.nvqs {
             // SAFETY: `i < nvqs`.
             unsafe { *self.vqs.add(i) = ptr::null_mut() };
@@ -476,8 +585,9 @@ impl<'a> Queues<'a> {
         self.reset();
     }
 
-    /// Keeps what was set up, after a successful `find_vqs`.
-    pub(super) fn into_state(self) -> QueueState {
-        self.state
+    /// Keeps what was set up, after a successful `find_vqs`; and whether its vectors are
+    /// spare ones taken over. Spare vectors not taken over are freed.
+    pub(super) fn into_state(self) -> (QueueState, bool) {
+        (self.state, self.reused)
     }
 }

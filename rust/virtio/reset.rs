@@ -13,7 +13,11 @@
 //! concurrently with itself, and is cancelled, waiting for a running instance, before the
 //! device is unregistered.
 
-use super::{health::Health, queues::QueueState, Device};
+use super::{
+    health::Health,
+    queues::{QueueState, Spare},
+    Device,
+};
 use crate::bindings;
 use core::cell::Cell;
 use kernel::{
@@ -131,6 +135,7 @@ pub(crate) struct Control<'a> {
     pub(super) dev: &'a Device,
     pub(super) reset: &'a ResetWork,
     pub(super) queues: &'a Mutex<Option<QueueState>>,
+    pub(super) spare: &'a Mutex<Spare>,
     pub(super) stopped: &'a Mutex<StopState>,
     pub(super) health: &'a Health,
 }
@@ -144,6 +149,12 @@ impl Control<'_> {
     /// The device.
     pub(crate) fn device(&self) -> &Device {
         self.dev
+    }
+
+    /// How often the driver's queues took over the interrupt vectors of its previous ones
+    /// (see [`Recovery::keep_vectors`]).
+    pub(crate) fn vectors_reused(&self) -> u64 {
+        self.spare.lock().reused
     }
 
     /// Schedules the reset work after `msecs` milliseconds; returns `false` if it was
@@ -280,6 +291,21 @@ impl<'a> Recovery<'a> {
         unsafe { bindings::virtio_break_device(self.ctl.dev.as_raw()) }
     }
 
+    /// Keeps the interrupt vectors of the device allocated while the guard lives: when the
+    /// driver deletes its queues, the transport keeps their vectors (without handlers) for the
+    /// driver's next `find_vqs`, which takes them over if it asks for the same. Vectors nobody
+    /// took over are freed when the guard goes. Process context.
+    ///
+    /// A recovery brings the same driver back on the same PCI function: freeing and
+    /// allocating the vectors again (unmapping and mapping the MSI-X table, updating the
+    /// interrupt domain) took most of its time, and gave back what it took.
+    pub(crate) fn keep_vectors(&self) -> KeepVectors<'_> {
+        self.ctl.spare.lock().keep = true;
+        KeepVectors {
+            spare: self.ctl.spare,
+        }
+    }
+
     /// Locks the device: no driver binds or unbinds until the guard is dropped.
     pub(crate) fn lock_driver(&self) -> DriverGuard<'_> {
         // SAFETY: The device is registered while `self` exists.
@@ -297,6 +323,23 @@ impl<'a> Recovery<'a> {
         // SAFETY: As above.
         let ret = unsafe { kernel::bindings::device_attach(&raw mut (*dev).dev) };
         to_result(ret).map(|()| ret == 1)
+    }
+}
+
+/// Interrupt vectors kept across the driver's `del_vqs` and `find_vqs`, see
+/// [`Recovery::keep_vectors`].
+pub(crate) struct KeepVectors<'a> {
+    spare: &'a Mutex<Spare>,
+}
+
+impl Drop for KeepVectors<'_> {
+    fn drop(&mut self) {
+        let unused = {
+            let mut spare = self.spare.lock();
+            spare.keep = false;
+            spare.vectors.take()
+        };
+        drop(unused);
     }
 }
 

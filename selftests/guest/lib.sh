@@ -356,6 +356,26 @@ recovery_field() {
 	awk -v k="$2:" '$1 == k { print $2 }' "$(rvirtio_debugfs "$1")/recovery"
 }
 
+# Prints "VECTORS_REUSED RECOVERIES" of PCI device $1, for assert_vectors_kept.
+vectors_mark() {
+	echo "$(recovery_field "$1" vectors_reused) $(recovery_field "$1" recoveries)"
+}
+
+# Fails unless every recovery of PCI device $1 since vectors_mark printed $2 gave the driver's
+# new queues the interrupt vectors of its old ones (the transport keeps them across a
+# recovery, instead of freeing and allocating them again).
+assert_vectors_kept() {
+	local reused0 recs0 reused recs
+	read -r reused0 recs0 <<< "$2"
+	reused=$(recovery_field "$1" vectors_reused)
+	[ -n "$reused0" ] && [ -n "$reused" ] || fail "no vectors_reused in the recovery statistics"
+	reused=$((reused - reused0)) recs=$(($(recovery_field "$1" recoveries) - recs0))
+	[ "$recs" -gt 0 ] || fail "no recovery since the mark"
+	[ "$reused" = "$recs" ] ||
+		fail "the queues took over their interrupt vectors in $reused of $recs recoveries"
+	echo "the queues kept their interrupt vectors across all $recs recoveries"
+}
+
 # Succeeds once field $2 of the recovery statistics of PCI device $1 is above $3.
 recovery_above() {
 	local v

@@ -57,6 +57,7 @@ echo "$dev kept its name and addresses ($addrs_before), carrier changes $changes
 ping_ok ping -6 -c 3 -i 0.2 -W 2 fd99::2
 
 rounds=${RVIRTIO_RECOVERY_ROUNDS:-20}
+mark=$(vectors_mark "$NIC0")
 times=$(recovery_times "$NIC0" "$rounds" ping 10.99.0.2 $NIC0_INJECT_Q 0.3 "$knob") ||
 	fail "a recovery did not complete: $(cat "$(rvirtio_debugfs "$NIC0")/recovery")"
 read -r med min max <<< "$times"
@@ -66,6 +67,7 @@ times=$(recovery_times "$NIC0" "$rounds" ping 10.99.0.2 $NIC0_INJECT_Q 0.3) ||
 read -r med min max <<< "$times"
 echo "recovery time, reset_prepare/reset_done (rvirtio_net, transport knob), injection to first ping: median $med ms, min $min, max $max ($rounds rounds)"
 [ "$(recovery_field "$NIC0" failed)" = 0 ] || fail "device marked failed"
+assert_vectors_kept "$NIC0" "$mark"
 
 # freeze/restore, forced: the transport again, with the strategy parameter (2).
 netns_cleanup

@@ -18,6 +18,7 @@ vdev=$(virtio_of "$BLK0") || fail "no virtio device on $BLK0"
 wait_for 5 ls "/sys/bus/virtio/devices/$vdev/block" || fail "no disk on $vdev"
 disk=$(ls "/sys/bus/virtio/devices/$vdev/block")
 wait_for 5 test -b "/dev/$disk" || fail "no /dev/$disk"
+mark=$(vectors_mark "$BLK0")
 
 for round in 1 2 3; do
 	head -c 8M /dev/urandom > /tmp/pattern
@@ -42,3 +43,5 @@ times=$(RECOVERY_QDEV=blk0 recovery_times "$BLK0" "$rounds" read "/dev/$disk" 0 
 	fail "a recovery did not complete: $(cat "$(rvirtio_debugfs "$BLK0")/recovery")"
 read -r med min max <<< "$times"
 echo "recovery time, reset_prepare/reset_done (C virtio_blk), injection to first read: median $med ms, min $min, max $max ($rounds rounds)"
+# virtio_blk spreads its queue vectors over the CPUs: the kept ones follow the same spread.
+assert_vectors_kept "$BLK0" "$mark"

@@ -46,9 +46,11 @@ echo "$dev kept its name and addresses ($addrs_before) and moved $((rx1 - rx0)) 
 ping -c 3 -i 0.2 -W 2 fd99::2 > /dev/null || fail "no IPv6 ping after the recovery"
 
 rounds=${RVIRTIO_RECOVERY_ROUNDS:-20}
+mark=$(vectors_mark "$NIC0")
 times=$(recovery_times "$NIC0" "$rounds" ping 10.99.0.2 $NIC0_INJECT_Q 0.3) ||
 	fail "a recovery did not complete: $(cat "$(rvirtio_debugfs "$NIC0")/recovery")"
 read -r med min max <<< "$times"
 [ "$(recovery_field "$NIC0" failed)" = 0 ] || fail "device marked failed"
+assert_vectors_kept "$NIC0" "$mark"
 echo "recovery time, freeze/restore (C virtio_net), injection to first ping: median $med ms, min $min, max $max ($rounds rounds)"
 echo "last recovery work: $(recovery_field "$NIC0" last_duration_us) us"
