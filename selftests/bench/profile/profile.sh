@@ -33,6 +33,9 @@ if [ "$queues" -gt 1 ] && ! { [ -c /dev/net/tun ] && unshare --net true 2> /dev/
 	queues=1
 fi
 mkdir -p "$out/vm/share"
+# The plugin answers snapshot requests from 1 up as soon as QEMU starts: one left by an earlier
+# run would be answered before the guest asks, and the guest's own request never.
+rm -f "$out"/vm/share/req-* "$out"/vm/share/ack-* "$out"/vm/share/snap-*
 echo "profile: ${PROF_TEST:-pktgen} on ${PROF_CONFIGS:-c_c r_r c_r r_c c_c}; logs in $out/vm" >&2
 rc=0
 # tsc=reliable: no clocksource watchdog, which under TCG on a busy host may switch the guest to
