@@ -178,8 +178,9 @@ impl SkBuff {
     /// Bytes of the linear part (`skb_headlen()`).
     pub(crate) fn headlen(&self) -> u32 {
         let skb = self.as_raw();
-        // SAFETY: The skb is valid (type invariant); plain fields.
-        unsafe { (*skb).len - (*skb).data_len }
+        // SAFETY: The skb is valid (type invariant); plain fields. `data_len` never exceeds
+        // `len` in a valid skb; saturating keeps a corrupt one from panicking here.
+        unsafe { (*skb).len.saturating_sub((*skb).data_len) }
     }
 
     /// Where a header of `len` bytes can be written right in front of the data, to go out
