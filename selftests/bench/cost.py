@@ -13,7 +13,10 @@ metric and test run, as the timed guest script records them (report.py reads bot
 
 The drivers' own code: the modules virtio_net, rvirtio_net and rvirtio_pci, and the functions
 of drivers/virtio/virtio_pci_{common,modern,modern_dev}.c (the C transport) and
-virtio_ring.c, virtio.c (the rings and the bus, which both transports use), counted on CPU 0,
+virtio_ring.c, virtio.c (the rings and the bus, which both transports use), and the
+scatterlist functions the drivers call to describe packets to the rings (lib/scatterlist.c and
+skb_to_sgvec(): virtio_net calls them where rvirtio_net fills its entries itself, in its own
+module, so without them the C driver's share of that work would go uncounted). Counted on CPU 0,
 where cost.sh runs the NIC under test and nothing of the peer's. Notifications are the entries
 into the transport's notify callback (vp_notify, or rvirtio-pci's Adapter::notify): each one
 is a doorbell write, a VM exit on a real host.
@@ -32,6 +35,8 @@ TESTS = ("pktgen", "tcp_tx", "tcp_rx", "rr")
 CPU = 0
 TRANSPORT_OBJS = ("virtio_pci_common.o", "virtio_pci_modern.o", "virtio_pci_modern_dev.o")
 CORE_OBJS = ("virtio_ring.o", "virtio.o")
+SG_OBJS = ("lib/scatterlist.o",)
+SG_FUNCS = ("__skb_to_sgvec", "skb_to_sgvec", "skb_to_sgvec_nomark")
 MODULES = {"virtio_net": "net", "rvirtio_net": "net", "rvirtio_pci": "transport"}
 
 
@@ -44,10 +49,10 @@ def profile_report():
     return mod
 
 
-def object_symbols(kdir, objs):
+def object_symbols(kdir, objs, where=("drivers", "virtio")):
     names = set()
     for o in objs:
-        path = os.path.join(kdir, "drivers", "virtio", o)
+        path = os.path.join(kdir, *where, o)
         if not os.path.exists(path):
             continue
         out = subprocess.run(["nm", "--defined-only", path], capture_output=True, text=True)
@@ -69,6 +74,7 @@ def demangled(names):
 def load_symbols(path, kdir):
     transport = object_symbols(kdir, TRANSPORT_OBJS)
     core = object_symbols(kdir, CORE_OBJS)
+    sg = object_symbols(kdir, SG_OBJS, ()) | set(SG_FUNCS)
     syms = profile_report().load_symbols(path)
     rust = [n for _, n, m in syms if m == "rvirtio_pci" and "notify" in n]
     names = demangled(rust)
@@ -86,6 +92,8 @@ def load_symbols(path, kdir):
             classes.append("transport")
         elif not m and n in core:
             classes.append("core")
+        elif not m and n in sg:
+            classes.append("sg")
         else:
             classes.append(None)
     return [s[0] for s in syms], classes, notify
@@ -143,7 +151,8 @@ def main(argv):
         drv = sum(per_class.values())
         print(f"{rnd}\t{cfg}\t{test}_drv_insn\t{drv / pkts:.1f}\t"
               f"transport {per_class['transport'] / pkts:.1f}, net driver "
-              f"{per_class['net'] / pkts:.1f}, rings and bus {per_class['core'] / pkts:.1f}; "
+              f"{per_class['net'] / pkts:.1f}, rings and bus {per_class['core'] / pkts:.1f}, "
+              f"scatterlists {per_class['sg'] / pkts:.1f}; "
               f"CPU {CPU} in all {total / pkts:.0f}; {pkts} packets, {irqs} interrupts ({note})")
         print(f"{rnd}\t{cfg}\t{test}_kick_kpkt\t{kicks * 1000 / pkts:.1f}\t"
               f"{kicks} notifications, {pkts} packets")
