@@ -315,22 +315,26 @@ void rvirtio_helper_napi_gro_receive(struct napi_struct *napi, struct sk_buff *s
 
 /* Transmit offloads: what the stack asks of an skb, for the virtio-net header. */
 
-/*
- * Whether the stack asks for a checksum (CHECKSUM_PARTIAL); if so, where it starts, from the
- * data, and where it goes, from its start.
- */
-bool rvirtio_helper_skb_csum_partial(const struct sk_buff *skb, u32 *start, u32 *offset)
-{
-	if (skb->ip_summed != CHECKSUM_PARTIAL)
-		return false;
-	*start = skb_checksum_start_offset(skb);
-	*offset = skb->csum_offset;
-	return true;
-}
-
 bool rvirtio_helper_skb_header_cloned(const struct sk_buff *skb)
 {
 	return skb_header_cloned(skb);
+}
+
+/*
+ * Fills @hdr, the 12 bytes of a struct virtio_net_hdr_mrg_rxbuf (at any alignment), for
+ * transmitting @skb: the kernel's virtio_net_hdr_from_skb(), little endian, num_buffers 0.
+ * Returns -EINVAL for a GSO type virtio-net cannot express.
+ */
+int rvirtio_helper_virtio_net_hdr_from_skb(const struct sk_buff *skb, u8 *hdr)
+{
+	struct virtio_net_hdr_mrg_rxbuf h;
+	int ret;
+
+	static_assert(sizeof(h) == 12);
+	ret = virtio_net_hdr_from_skb(skb, &h.hdr, true, false, 0);
+	h.num_buffers = 0;
+	memcpy(hdr, &h, sizeof(h));
+	return ret;
 }
 
 /* Receive. */

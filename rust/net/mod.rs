@@ -30,7 +30,7 @@ use kernel::{
 pub(crate) use napi::{Napi, Polling};
 pub(crate) use qstats::{RxQueueStats, TxQueueStats};
 pub(crate) use skbuff::SkBuff;
-pub(crate) use virtio_buf::{apply_rx_hdr, RxChain, RxData, RxFrag, RxSkb, TxSkb};
+pub(crate) use virtio_buf::{apply_rx_hdr, tx_hdr, RxChain, RxData, RxFrag, RxSkb, TxSkb};
 
 /// Offload features of a device (`NETIF_F_*`), as [`Device::set_features`] takes them.
 pub(crate) mod features {

@@ -9,23 +9,6 @@ use crate::bindings;
 use core::ptr::NonNull;
 use kernel::prelude::*;
 
-/// The offloads the stack asks for a packet to transmit.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct TxOffload {
-    /// The device must compute the checksum (`CHECKSUM_PARTIAL`).
-    pub(crate) csum_partial: bool,
-    /// Where checksumming starts, from the start of the data.
-    pub(crate) csum_start: u32,
-    /// Where the checksum goes, from `csum_start`.
-    pub(crate) csum_offset: u32,
-    /// GSO segment size; 0 if the packet is not to be segmented.
-    pub(crate) gso_size: u32,
-    /// GSO type in virtio-net terms (1 TCPv4, 4 TCPv6, 5 UDP, `| 0x80` ECN; 0xff unknown).
-    pub(crate) gso_type: u8,
-    /// Bytes in the linear part.
-    pub(crate) headlen: u32,
-}
-
 /// An owned socket buffer: freed on drop, unless handed on.
 ///
 /// # Invariants
@@ -127,32 +110,6 @@ impl SkBuff {
         // SAFETY: The skb is valid and has `len` bytes of tailroom; `data` is readable.
         unsafe { bindings::skb_put_data(self.as_raw(), data.as_ptr().cast(), len) };
         Ok(())
-    }
-
-    /// What the stack asks the device to do for this packet.
-    pub(crate) fn tx_offload(&self) -> TxOffload {
-        let skb = self.as_raw();
-        let shinfo = self.shinfo();
-        let (mut csum_start, mut csum_offset) = (0, 0);
-        // SAFETY: The skb is valid (type invariant); the helper writes both offsets only when
-        // it returns true.
-        let csum_partial =
-            unsafe { bindings::skb_csum_partial(skb, &mut csum_start, &mut csum_offset) };
-        // SAFETY: The skb's shared info is valid (type invariant); its GSO fields are the
-        // owner's, which we are while we transmit the skb.
-        let (gso_size, gso_type) = unsafe { (u32::from((*shinfo).gso_size), (*shinfo).gso_type) };
-        TxOffload {
-            csum_partial,
-            csum_start,
-            csum_offset,
-            gso_size,
-            gso_type: if gso_size != 0 {
-                virtio_gso_type(gso_type)
-            } else {
-                0
-            },
-            headlen: self.headlen(),
-        }
     }
 
     /// The shared information after the linear data (`skb_shinfo()`).
@@ -299,25 +256,6 @@ impl Drop for SkBuff {
     fn drop(&mut self) {
         // SAFETY: The skb is ours (type invariant); this is fine in any context.
         unsafe { bindings::dev_kfree_skb_any(self.as_raw()) }
-    }
-}
-
-/// The segmentation type of `skb_shared_info::gso_type` in virtio-net terms: 1 TCPv4, 4 TCPv6,
-/// 5 UDP (`| 0x80` with ECN); 0xff for a type virtio-net cannot express.
-fn virtio_gso_type(t: u32) -> u8 {
-    let v = if t & bindings::SKB_GSO_TCPV4 as u32 != 0 {
-        1
-    } else if t & bindings::SKB_GSO_TCPV6 as u32 != 0 {
-        4
-    } else if t & bindings::SKB_GSO_UDP_L4 as u32 != 0 {
-        5
-    } else {
-        return 0xff;
-    };
-    if t & bindings::SKB_GSO_TCP_ECN as u32 != 0 {
-        v | 0x80
-    } else {
-        v
     }
 }
 

@@ -266,6 +266,22 @@ pub(crate) fn apply_rx_hdr(skb: &mut SkBuff, hdr: &[u8; 12]) -> Result {
     kernel::error::to_result(unsafe { bindings::virtio_net_hdr_to_skb(skb.as_raw(), hdr.as_ptr()) })
 }
 
+/// The virtio-net header that describes `skb` to the device for transmission (the 12 bytes of a
+/// `struct virtio_net_hdr_mrg_rxbuf`, little endian): the checksum and segmentation the stack
+/// asks for, from the kernel's `virtio_net_hdr_from_skb()`. `EINVAL` for a segmentation type
+/// virtio-net cannot express.
+pub(crate) fn tx_hdr(skb: &SkBuff) -> Result<[u8; 12]> {
+    let mut hdr = [0u8; 12];
+    // SAFETY: The skb is valid; the helper writes the 12 bytes of `hdr` and nothing else,
+    // through a structure of its own (any alignment).
+    let ret = unsafe { bindings::virtio_net_hdr_from_skb(skb.as_raw(), hdr.as_mut_ptr()) };
+    // Once per packet: the only error is `EINVAL`, without a call to convert it.
+    if ret != 0 {
+        return Err(EINVAL);
+    }
+    Ok(hdr)
+}
+
 /// An skb on a transmit queue with its virtio-net header, both read by the device. The header
 /// goes right in front of the data where the skb has room for it (header and linear data are
 /// then one buffer for the device, as with virtio_net), else in the skb's control buffer, which

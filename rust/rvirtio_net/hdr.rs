@@ -12,6 +12,8 @@ pub(crate) const F_NEEDS_CSUM: u8 = 1;
 
 /// `gso_type` values.
 pub(crate) mod gso {
+    /// Not segmented.
+    pub(crate) const NONE: u8 = 0;
     /// TCP over IPv4.
     pub(crate) const TCPV4: u8 = 1;
     /// TCP over IPv6.
@@ -263,23 +265,6 @@ impl GuestOffloads {
     }
 }
 
-/// What the stack asks for a packet to transmit.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct TxRequest {
-    /// The checksum is to be computed by the device (`CHECKSUM_PARTIAL`).
-    pub(crate) csum_partial: bool,
-    /// Start of the checksummed data, from the start of the packet.
-    pub(crate) csum_start: u32,
-    /// Position of the checksum, from `csum_start`.
-    pub(crate) csum_offset: u32,
-    /// Segment size; 0 for a packet that is not to be segmented.
-    pub(crate) gso_size: u32,
-    /// Segmentation type, as `gso_type` values (`0xff`: none virtio-net can express).
-    pub(crate) gso_type: u8,
-    /// Bytes of the packet's linear part (a hint for the device).
-    pub(crate) headlen: u32,
-}
-
 /// Why a packet cannot be described to the device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TxHdrError {
@@ -289,45 +274,34 @@ pub(crate) enum TxHdrError {
     GsoNotNegotiated(u8),
     /// A segmented packet without a partial checksum.
     GsoWithoutCsum,
-    /// A field does not fit its 16 bits.
-    FieldTooLarge,
 }
 
-fn le16(v: u32) -> Result<[u8; 2], TxHdrError> {
-    u16::try_from(v)
-        .map(u16::to_le_bytes)
-        .map_err(|_| TxHdrError::FieldTooLarge)
-}
-
-/// The header for a packet the stack asks `req` for, on a device that does `caps`.
-pub(crate) fn encode_tx(req: &TxRequest, caps: &TxCaps) -> Result<[u8; HDR_LEN], TxHdrError> {
-    let mut h = [0u8; HDR_LEN];
-    if req.gso_size != 0 {
-        let base = req.gso_type & !gso::ECN;
-        let ok = match base {
+/// Checks the header `h` of a packet to transmit (as the kernel's `virtio_net_hdr_from_skb()`
+/// wrote it) against what the device does, `caps`: the stack only asks for what the driver
+/// advertised, so this refuses what the features kept it from asking.
+pub(crate) fn check_tx(h: &[u8; HDR_LEN], caps: &TxCaps) -> Result<(), TxHdrError> {
+    let (flags, gso_type) = (h[0], h[1]);
+    // Most packets of a device without offloads, and all of pktgen's, ask for nothing.
+    if flags == 0 && gso_type == gso::NONE {
+        return Ok(());
+    }
+    if gso_type != gso::NONE {
+        let ok = match gso_type & !gso::ECN {
             gso::TCPV4 => caps.tso4,
             gso::TCPV6 => caps.tso6,
             _ => false,
-        } && (req.gso_type & gso::ECN == 0 || caps.ecn);
-        if !ok || req.gso_type == 0xff {
-            return Err(TxHdrError::GsoNotNegotiated(req.gso_type));
+        } && (gso_type & gso::ECN == 0 || caps.ecn);
+        if !ok {
+            return Err(TxHdrError::GsoNotNegotiated(gso_type));
         }
-        if !req.csum_partial {
+        if flags & F_NEEDS_CSUM == 0 {
             return Err(TxHdrError::GsoWithoutCsum);
         }
-        h[1] = req.gso_type;
-        h[2..4].copy_from_slice(&le16(req.headlen.min(u32::from(u16::MAX)))?);
-        h[4..6].copy_from_slice(&le16(req.gso_size)?);
     }
-    if req.csum_partial {
-        if !caps.csum {
-            return Err(TxHdrError::CsumNotNegotiated);
-        }
-        h[0] = F_NEEDS_CSUM;
-        h[6..8].copy_from_slice(&le16(req.csum_start)?);
-        h[8..10].copy_from_slice(&le16(req.csum_offset)?);
+    if flags & F_NEEDS_CSUM != 0 && !caps.csum {
+        return Err(TxHdrError::CsumNotNegotiated);
     }
-    Ok(h)
+    Ok(())
 }
 
 /// The number of buffers a received packet spans (`num_buffers`, mergeable buffers only).

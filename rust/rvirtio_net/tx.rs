@@ -4,7 +4,7 @@
 
 use super::{
     fault::{TxInject, BAD_LEN},
-    hdr::{self, TxCaps, TxRequest},
+    hdr::{self, TxCaps},
     NetPriv,
 };
 use crate::{
@@ -170,16 +170,9 @@ impl TxQueue {
     /// The header for `skb`; `None` if the device cannot do what the stack asks (the
     /// features we advertise keep the stack from asking).
     fn header(&self, skb: &SkBuff) -> Option<[u8; hdr::HDR_LEN]> {
-        let o = skb.tx_offload();
-        let req = TxRequest {
-            csum_partial: o.csum_partial,
-            csum_start: o.csum_start,
-            csum_offset: o.csum_offset,
-            gso_size: o.gso_size,
-            gso_type: o.gso_type,
-            headlen: o.headlen,
-        };
-        hdr::encode_tx(&req, &self.caps).ok()
+        let h = net::tx_hdr(skb).ok()?;
+        hdr::check_tx(&h, &self.caps).ok()?;
+        Some(h)
     }
 
     /// Transmits `skb`; the stack holds the lock of `txq`, this queue.
