@@ -97,7 +97,10 @@ impl Map<'_> {
 /// A modern virtio PCI device with its regions mapped.
 pub(crate) struct ModernDevice<'bound> {
     pdev: &'bound pci::Device<Bound>,
-    bars: KVec<(u8, Map<'bound>)>,
+    bars: KVec<Map<'bound>>,
+    /// For each BAR number, its map in `bars`: every access finds its BAR at once (the
+    /// notification of a queue is one per packet burst).
+    slot: [Option<u8>; NUM_BARS],
     layout: Layout,
 }
 
@@ -109,6 +112,7 @@ impl<'bound> ModernDevice<'bound> {
         bars_info: &[BarInfo; NUM_BARS],
     ) -> Result<Self> {
         let mut bars = KVec::with_capacity(NUM_BARS, GFP_KERNEL)?;
+        let mut slot = [None; NUM_BARS];
         // Shared memory regions are mapped by the driver that uses them, not here.
         let regions = [
             Some(layout.common),
@@ -117,7 +121,11 @@ impl<'bound> ModernDevice<'bound> {
             layout.device,
         ];
         for r in regions.iter().flatten() {
-            if bars.iter().any(|(b, _)| *b == r.bar) {
+            // The layout's BAR numbers are validated: below `NUM_BARS`.
+            let Some(entry) = slot.get_mut(usize::from(r.bar)) else {
+                return Err(EINVAL);
+            };
+            if entry.is_some() {
                 continue;
             }
             let io = bars_info
@@ -130,9 +138,15 @@ impl<'bound> ModernDevice<'bound> {
                     .map(Map::Mem)
             }
             .inspect_err(|e| dev_err!(pdev, "cannot map BAR {}: {:?}\n", r.bar, e))?;
-            bars.push((r.bar, map), GFP_KERNEL)?;
+            *entry = Some(u8::try_from(bars.len())?);
+            bars.push(map, GFP_KERNEL)?;
         }
-        Ok(Self { pdev, bars, layout })
+        Ok(Self {
+            pdev,
+            bars,
+            slot,
+            layout,
+        })
     }
 
     /// The PCI device.
@@ -146,10 +160,8 @@ impl<'bound> ModernDevice<'bound> {
     }
 
     fn bar(&self, r: &Region) -> Option<&Map<'bound>> {
-        self.bars
-            .iter()
-            .find(|(b, _)| *b == r.bar)
-            .map(|(_, bar)| bar)
+        let i = (*self.slot.get(usize::from(r.bar))?)?;
+        self.bars.get(usize::from(i))
     }
 
     fn addr(r: &Region, off: usize) -> usize {
