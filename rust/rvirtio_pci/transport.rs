@@ -500,8 +500,9 @@ impl Transport for PciTransport<'_> {
         let mut setup = self.setup.lock();
         let mut last = EINVAL;
         // As the C transport: a vector per queue, else one shared vector, else INTx. After a
-        // recovery the mode that the kept vectors were allocated for comes first: trying
-        // another would free them, to fall back to the same mode.
+        // recovery the fallback starts at the mode that the kept vectors were allocated in:
+        // the modes before it failed for the same request, and trying them would free the
+        // vectors only to fall back to the same mode.
         let order = [IrqMode::PerQueue, IrqMode::Shared, IrqMode::Intx];
         let first = order
             .iter()
