@@ -110,8 +110,10 @@ impl Virtqueue<'_> {
 ///
 /// # Invariants
 ///
-/// While `requested`, the handler is registered for `irq` with this object's address as its
-/// `dev_id`, and `vdev` (and, for [`IrqTarget::Queue`], `vq`) are live.
+/// While `requested`, a handler is registered for `irq` with [`Irq::dev_id`] as its `dev_id`:
+/// for [`IrqTarget::Queue`], the ring's own `vring_interrupt()` with the queue `vq`; for the
+/// other targets, [`Irq::handle`] with this object's address. `vdev` (and, for
+/// [`IrqTarget::Queue`], `vq`) are live meanwhile.
 #[pin_data(PinnedDrop)]
 struct Irq {
     irq: u32,
@@ -129,7 +131,15 @@ struct Irq {
 }
 
 impl Irq {
-    /// The C handler.
+    /// The `dev_id` of the registration (see the type invariant).
+    fn dev_id(&self) -> *mut c_void {
+        match self.target {
+            IrqTarget::Queue(_) => self.vq.cast(),
+            _ => ptr::from_ref::<Irq>(self).cast_mut().cast::<c_void>(),
+        }
+    }
+
+    /// The C handler of the targets other than a single queue.
     ///
     /// # Safety
     ///
@@ -174,10 +184,10 @@ impl Irq {
 impl PinnedDrop for Irq {
     fn drop(self: Pin<&mut Self>) {
         if self.requested.load(Relaxed) != 0 {
-            let data = ptr::from_ref::<Irq>(&self).cast_mut().cast::<c_void>();
-            // SAFETY: By the type invariant the handler is registered with `data`; `free_irq()`
-            // waits for running handlers, so nothing uses `self` afterwards.
-            unsafe { bindings::free_irq(self.irq, data) };
+            // SAFETY: By the type invariant the handler is registered with this `dev_id`;
+            // `free_irq()` waits for running handlers, so nothing uses `self` or the queue
+            // afterwards.
+            unsafe { bindings::free_irq(self.irq, self.dev_id()) };
         }
     }
 }
@@ -549,21 +559,28 @@ impl<'a> Queues<'a> {
             GFP_KERNEL,
         )?;
         self.state.irqs.reserve(1, GFP_KERNEL)?;
-        let data = ptr::from_ref::<Irq>(&handler).cast_mut().cast::<c_void>();
-        // SAFETY: `handler` is pinned and outlives the registration, which its drop undoes;
-        // everything `Irq::handle` reads is initialised.
+        // A queue's own vector goes straight to the ring, as in the C transport: nothing of
+        // ours runs on its interrupts.
+        let func: unsafe extern "C" fn(c_int, *mut c_void) -> kernel::bindings::irqreturn_t =
+            match target {
+                IrqTarget::Queue(_) => bindings::vring_interrupt,
+                _ => Irq::handle,
+            };
+        // SAFETY: `handler` is pinned and outlives the registration, which its drop undoes,
+        // with the same `dev_id`; everything `Irq::handle` reads is initialised; a queue's
+        // handler gets the queue, live until `del_vqs`, which frees the handlers first.
         let ret = unsafe {
             bindings::request_threaded_irq(
                 irq,
-                Some(Irq::handle),
+                Some(func),
                 None,
                 flags,
                 handler.name.as_char_ptr(),
-                data,
+                handler.dev_id(),
             )
         };
         kernel::error::to_result(ret)?;
-        // INVARIANT: The handler is now registered with `data`.
+        // INVARIANT: The handler is now registered with `dev_id()`.
         handler.requested.store(1, Relaxed);
         self.state.irqs.push(handler, GFP_KERNEL)?;
         Ok(())
