@@ -101,6 +101,10 @@ pub(crate) struct ModernDevice<'bound> {
     /// For each BAR number, its map in `bars`: every access finds its BAR at once (the
     /// notification of a queue is one per packet burst).
     slot: [Option<u8>; NUM_BARS],
+    /// Where queue notifications go, resolved once: the map in `bars` and the region's offset
+    /// in its BAR (one notification per burst of packets).
+    notify_map: usize,
+    notify_base: usize,
     layout: Layout,
 }
 
@@ -141,10 +145,18 @@ impl<'bound> ModernDevice<'bound> {
             *entry = Some(u8::try_from(bars.len())?);
             bars.push(map, GFP_KERNEL)?;
         }
+        let notify_map = slot
+            .get(usize::from(layout.notify.bar))
+            .copied()
+            .flatten()
+            .ok_or(EINVAL)?;
+        let notify_base = usize::try_from(layout.notify.offset)?;
         Ok(Self {
             pdev,
             bars,
             slot,
+            notify_map: notify_map.into(),
+            notify_base,
             layout,
         })
     }
@@ -306,7 +318,9 @@ impl<'bound> ModernDevice<'bound> {
 
     /// Writes `value` to the notification register at `offset` in the notification area.
     pub(crate) fn notify(&self, offset: usize, value: u16) {
-        self.write16(&self.layout.notify, offset, value)
+        if let Some(b) = self.bars.get(self.notify_map) {
+            let _ = b.write16(value, self.notify_base.saturating_add(offset));
+        }
     }
 
     /// Reads (and so clears) the ISR status.

@@ -223,6 +223,18 @@ impl<'bound> PciTransport<'bound> {
         Ok(created)
     }
 
+    /// Says that queue `index` was notified before DRIVER_OK: out of the notification path,
+    /// which runs once per burst of packets.
+    #[cold]
+    #[inline(never)]
+    fn warn_early_notify(&self, index: u16) {
+        dev_warn!(
+            self.dev.pdev(),
+            "queue {} notified before DRIVER_OK was set (virtio 1.2, 3.1.1)\n",
+            index
+        );
+    }
+
     /// Where the recovery of the device is.
     pub(crate) fn recovery_phase(&self) -> Phase {
         needs_reset::phase(self)
@@ -542,11 +554,7 @@ impl Transport for PciTransport<'_> {
     fn notify(&self, index: u16, cookie: usize) -> bool {
         // The device gets it anyway: one that ignores it leaves the driver no worse off.
         if self.irq_stats.early_notify() {
-            dev_warn!(
-                self.dev.pdev(),
-                "queue {} notified before DRIVER_OK was set (virtio 1.2, 3.1.1)\n",
-                index
-            );
+            self.warn_early_notify(index);
         }
         self.dev.notify(cookie, index);
         true
