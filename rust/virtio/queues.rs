@@ -244,7 +244,7 @@ impl Drop for Vectors {
 }
 
 /// Interrupt vectors kept between a driver's `del_vqs` and its next `find_vqs` while
-/// [`Spare::keep`] is set (a recovery, see `Recovery::keep_vectors`).
+/// `keep` is set (a recovery, see `Recovery::keep_vectors`).
 #[derive(Default)]
 pub(crate) struct Spare {
     pub(super) keep: bool,
