@@ -69,7 +69,7 @@ PATHS = {
     "rust/virtio/reset.rs": "rust/kernel/virtio/transport/reset.rs",
     "rust/pci/mod.rs": "rust/kernel/pci/ext/mod.rs",
     "rust/pci/driver.rs": "rust/kernel/pci/ext/driver.rs",
-    "rust/pci/port.rs": "rust/kernel/pci/ext/port.rs",
+    "rust/pci/region.rs": "rust/kernel/pci/ext/region.rs",
     "rust/net/mod.rs": "rust/kernel/net/device/mod.rs",
     "rust/net/ethtool.rs": "rust/kernel/net/device/ethtool.rs",
     "rust/net/fault.rs": "rust/kernel/net/device/fault.rs",
@@ -321,7 +321,7 @@ SERIES = [
     },
     {
         "msg": "02-rust-pci.txt",
-        "new": files("rust/pci/mod.rs", "rust/pci/driver.rs", "rust/pci/port.rs",
+        "new": files("rust/pci/mod.rs", "rust/pci/driver.rs", "rust/pci/region.rs",
                      change=abstraction),
         "edit": {
             "rust/kernel/pci.rs": [insert_after("mod id;\n", "pub mod ext;\n")],

@@ -198,37 +198,3 @@ int rvirtio_helper_vring_inject_bad_head(struct virtio_device *vdev, unsigned in
 	spin_unlock(&vdev->vqs_list_lock);
 	return ret;
 }
-
-/*
- * Port I/O, for BARs in I/O space (x86's in and out instructions, or the MMIO window other
- * architectures map port space into).
- */
-u8 rvirtio_helper_inb(unsigned long port)
-{
-	return inb(port);
-}
-
-u16 rvirtio_helper_inw(unsigned long port)
-{
-	return inw(port);
-}
-
-u32 rvirtio_helper_inl(unsigned long port)
-{
-	return inl(port);
-}
-
-void rvirtio_helper_outb(u8 value, unsigned long port)
-{
-	outb(value, port);
-}
-
-void rvirtio_helper_outw(u16 value, unsigned long port)
-{
-	outw(value, port);
-}
-
-void rvirtio_helper_outl(u32 value, unsigned long port)
-{
-	outl(value, port);
-}

@@ -8,10 +8,10 @@
 //! [`include/uapi/linux/virtio_pci.h`](srctree/include/uapi/linux/virtio_pci.h).
 
 mod driver;
-mod port;
+mod region;
 
 pub(crate) use driver::{pm_no_soft_reset, Adapter, EnabledDevice, PowerReset};
-pub(crate) use port::PortBar;
+pub(crate) use region::{BarRequest, IoRange};
 
 use crate::bindings;
 use core::{mem::offset_of, ptr};

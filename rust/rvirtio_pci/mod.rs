@@ -95,10 +95,10 @@ fn read_bars(pdev: &pci::Device<Bound>) -> [Bar; NUM_BARS] {
     bars
 }
 
-/// Finds and validates the virtio capabilities of `pdev`; returns them with its BARs.
+/// Finds and validates the virtio capabilities of `pdev` against its BARs.
 ///
 /// A harmless deviation from the spec is reported once here, and the device binds.
-fn layout(pdev: &pci::Device<Bound>) -> Result<(Layout, [Bar; NUM_BARS])> {
+fn layout(pdev: &pci::Device<Bound>) -> Result<Layout> {
     let mut raw = [RawCap::default(); MAX_CAPS];
     let n = read_caps(pdev, &mut raw)?;
     let bars = read_bars(pdev);
@@ -121,7 +121,7 @@ fn layout(pdev: &pci::Device<Bound>) -> Result<(Layout, [Bar; NUM_BARS])> {
             layout.warnings_dropped
         );
     }
-    Ok((layout, bars))
+    Ok(layout)
 }
 
 /// The virtio device id of a PCI device (virtio 1.2, 4.1.2.1).
@@ -173,7 +173,7 @@ impl pci::Driver for RvirtioPci {
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
         pin_init::pin_init_scope(move || {
             let device = virtio_id(pdev).ok_or(ENODEV)?;
-            let (layout, bars) = layout(pdev)?;
+            let layout = layout(pdev)?;
 
             let enabled = EnabledDevice::new(pdev)?;
 
@@ -181,7 +181,7 @@ impl pci::Driver for RvirtioPci {
                 device,
                 vendor: pdev.subsystem_vendor_id().into(),
             };
-            let dev = ModernDevice::new(pdev, layout, &bars)?;
+            let dev = ModernDevice::new(pdev, layout)?;
             let transport = PciTransport::new(dev, needs_reset::Config::new());
             Ok(try_pin_init!(RvirtioPciData {
                 reg <- virtio::Registration::new(pdev, id, transport),

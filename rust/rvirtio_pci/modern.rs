@@ -3,15 +3,18 @@
 //! The modern virtio PCI device: its mapped capability regions and the registers in them.
 //!
 //! This knows the device and nothing about the virtio bus (the same split as the C
-//! `virtio_pci_modern_dev.c`). Every region was validated against its BAR (see `caps`), so the
-//! accesses below are in bounds; the BAR accessors still check, and a failed access reads as
-//! all ones, which is also what a device that went away returns.
+//! `virtio_pci_modern_dev.c`). Each region was validated against its BAR (see `caps`) and is
+//! mapped on its own, as the C transport maps them. The common configuration's and the ISR's
+//! accessors are checked against their least length when the driver is built; the notification
+//! and device configuration accessors take offsets found at run time, and are checked when they
+//! run. A failed access reads as all ones, which is also what a device that went away returns.
 //!
 //! A region may be in a memory BAR or in an I/O BAR (QEMU's `modern-pio-notify=on` puts the
-//! notification area in one, as port I/O exits are cheaper than MMIO exits under KVM).
+//! notification area in one, as port I/O exits are cheaper than MMIO exits under KVM): the
+//! mappings take either.
 
-use super::caps::{Bar as BarInfo, BarKind, Layout, Region, NUM_BARS};
-use crate::pci_ext::PortBar;
+use super::caps::{Layout, Region, COMMON_CFG_MIN_LEN, NUM_BARS};
+use crate::pci_ext::{BarRequest, IoRange};
 use kernel::{
     device::Bound,
     io::Io,
@@ -22,101 +25,81 @@ use kernel::{
 /// `VIRTIO_MSI_NO_VECTOR`: no MSI-X vector.
 pub(crate) const NO_VECTOR: u16 = 0xffff;
 
-/// Offsets in `struct virtio_pci_common_cfg` (virtio 1.2, 4.1.4.3).
+/// The length of `struct virtio_pci_common_cfg`, which every common region has.
+const COMMON_LEN: usize = COMMON_CFG_MIN_LEN as usize;
+
+/// The registers of `struct virtio_pci_common_cfg` (virtio 1.2, 4.1.4.3), at their offsets in
+/// the common region. The ring addresses are 64 bits wide, written as two 32-bit halves: 64-bit
+/// accesses to the common configuration are not required to work (4.1.3.1).
 mod common {
-    pub(super) const DEVICE_FEATURE_SELECT: usize = 0;
-    pub(super) const DEVICE_FEATURE: usize = 4;
-    pub(super) const DRIVER_FEATURE_SELECT: usize = 8;
-    pub(super) const DRIVER_FEATURE: usize = 12;
-    pub(super) const MSIX_CONFIG: usize = 16;
-    pub(super) const NUM_QUEUES: usize = 18;
-    pub(super) const DEVICE_STATUS: usize = 20;
-    pub(super) const CONFIG_GENERATION: usize = 21;
-    pub(super) const QUEUE_SELECT: usize = 22;
-    pub(super) const QUEUE_SIZE: usize = 24;
-    pub(super) const QUEUE_MSIX_VECTOR: usize = 26;
-    pub(super) const QUEUE_ENABLE: usize = 28;
-    pub(super) const QUEUE_NOTIFY_OFF: usize = 30;
-    pub(super) const QUEUE_DESC: usize = 32;
-    pub(super) const QUEUE_DRIVER: usize = 40;
-    pub(super) const QUEUE_DEVICE: usize = 48;
-}
-
-/// A BAR that holds some of the device's regions.
-enum Map<'bound> {
-    /// A memory BAR, mapped.
-    Mem(pci::Bar<'bound>),
-    /// An I/O BAR, requested.
-    Port(PortBar<'bound>),
-}
-
-impl Map<'_> {
-    fn read8(&self, off: usize) -> Result<u8> {
-        match self {
-            Self::Mem(b) => b.try_read8(off),
-            Self::Port(p) => p.try_read8(off),
+    kernel::io::register! {
+        /// Which 32 bits of the device features `DEVICE_FEATURE` shows.
+        pub(super) DEVICE_FEATURE_SELECT(u32) @ 0x00 {}
+        /// 32 bits of the device features.
+        pub(super) DEVICE_FEATURE(u32) @ 0x04 {}
+        /// Which 32 bits of the driver features `DRIVER_FEATURE` sets.
+        pub(super) DRIVER_FEATURE_SELECT(u32) @ 0x08 {}
+        /// 32 bits of the driver features.
+        pub(super) DRIVER_FEATURE(u32) @ 0x0c {}
+        /// The MSI-X vector of configuration changes.
+        pub(super) MSIX_CONFIG(u16) @ 0x10 {}
+        /// How many queues the device has.
+        pub(super) NUM_QUEUES(u16) @ 0x12 {}
+        /// The device status.
+        pub(super) DEVICE_STATUS(u8) @ 0x14 {}
+        /// Changes whenever the device configuration changes.
+        pub(super) CONFIG_GENERATION(u8) @ 0x15 {}
+        /// Which queue the `QUEUE_*` registers are about.
+        pub(super) QUEUE_SELECT(u16) @ 0x16 {}
+        /// The size of the selected queue; 0 if it is not available.
+        pub(super) QUEUE_SIZE(u16) @ 0x18 {}
+        /// The MSI-X vector of the selected queue.
+        pub(super) QUEUE_MSIX_VECTOR(u16) @ 0x1a {}
+        /// Whether the selected queue is enabled.
+        pub(super) QUEUE_ENABLE(u16) @ 0x1c {
+            0:0 enabled => bool;
         }
-    }
-
-    fn read16(&self, off: usize) -> Result<u16> {
-        match self {
-            Self::Mem(b) => b.try_read16(off),
-            Self::Port(p) => p.try_read16(off),
-        }
-    }
-
-    fn read32(&self, off: usize) -> Result<u32> {
-        match self {
-            Self::Mem(b) => b.try_read32(off),
-            Self::Port(p) => p.try_read32(off),
-        }
-    }
-
-    fn write8(&self, v: u8, off: usize) -> Result {
-        match self {
-            Self::Mem(b) => b.try_write8(v, off),
-            Self::Port(p) => p.try_write8(v, off),
-        }
-    }
-
-    fn write16(&self, v: u16, off: usize) -> Result {
-        match self {
-            Self::Mem(b) => b.try_write16(v, off),
-            Self::Port(p) => p.try_write16(v, off),
-        }
-    }
-
-    fn write32(&self, v: u32, off: usize) -> Result {
-        match self {
-            Self::Mem(b) => b.try_write32(v, off),
-            Self::Port(p) => p.try_write32(v, off),
-        }
+        /// Where the notification register of the selected queue is, in multiplier units.
+        pub(super) QUEUE_NOTIFY_OFF(u16) @ 0x1e {}
+        /// The descriptor area of the selected queue, low and high halves.
+        pub(super) QUEUE_DESC_LO(u32) @ 0x20 {}
+        pub(super) QUEUE_DESC_HI(u32) @ 0x24 {}
+        /// The driver area of the selected queue, low and high halves.
+        pub(super) QUEUE_DRIVER_LO(u32) @ 0x28 {}
+        pub(super) QUEUE_DRIVER_HI(u32) @ 0x2c {}
+        /// The device area of the selected queue, low and high halves.
+        pub(super) QUEUE_DEVICE_LO(u32) @ 0x30 {}
+        pub(super) QUEUE_DEVICE_HI(u32) @ 0x34 {}
     }
 }
+
+use common::*;
+
+/// The widest notification register (4 bytes, with `VIRTIO_F_NOTIFICATION_DATA`): the
+/// notification mapping starts at a multiple of it, so that a register's alignment in the
+/// mapping is its alignment in the BAR.
+const NOTIFY_ALIGN: u64 = 4;
 
 /// A modern virtio PCI device with its regions mapped.
 pub(crate) struct ModernDevice<'bound> {
     pdev: &'bound pci::Device<Bound>,
-    bars: KVec<Map<'bound>>,
-    /// For each BAR number, its map in `bars`: every access finds its BAR at once (the
-    /// notification of a queue is one per packet burst).
-    slot: [Option<u8>; NUM_BARS],
-    /// Where queue notifications go, resolved once: the map in `bars` and the region's offset
-    /// in its BAR (one notification per burst of packets).
-    notify_map: usize,
-    notify_base: usize,
+    common: IoRange<'bound, COMMON_LEN>,
+    isr: IoRange<'bound, 1>,
+    /// The notification region, from [`NOTIFY_ALIGN`] below its start.
+    notify: IoRange<'bound>,
+    /// Where the notification region starts in `notify`.
+    notify_skew: usize,
+    device: Option<IoRange<'bound>>,
+    /// The BARs the regions are in; after the mappings, to be released after they are unmapped.
+    _bars: KVec<BarRequest<'bound>>,
     layout: Layout,
 }
 
 impl<'bound> ModernDevice<'bound> {
-    /// Maps the BARs that the regions of `layout` live in; `bars` says which are I/O BARs.
-    pub(crate) fn new(
-        pdev: &'bound pci::Device<Bound>,
-        layout: Layout,
-        bars_info: &[BarInfo; NUM_BARS],
-    ) -> Result<Self> {
+    /// Requests the BARs that the regions of `layout` live in, and maps the regions.
+    pub(crate) fn new(pdev: &'bound pci::Device<Bound>, layout: Layout) -> Result<Self> {
         let mut bars = KVec::with_capacity(NUM_BARS, GFP_KERNEL)?;
-        let mut slot = [None; NUM_BARS];
+        let mut requested = [false; NUM_BARS];
         // Shared memory regions are mapped by the driver that uses them, not here.
         let regions = [
             Some(layout.common),
@@ -126,38 +109,60 @@ impl<'bound> ModernDevice<'bound> {
         ];
         for r in regions.iter().flatten() {
             // The layout's BAR numbers are validated: below `NUM_BARS`.
-            let Some(entry) = slot.get_mut(usize::from(r.bar)) else {
+            let Some(done) = requested.get_mut(usize::from(r.bar)) else {
                 return Err(EINVAL);
             };
-            if entry.is_some() {
+            if *done {
                 continue;
             }
-            let io = bars_info
-                .get(usize::from(r.bar))
-                .is_some_and(|b| b.kind == BarKind::Io);
-            let map = if io {
-                PortBar::new(pdev, r.bar, c"rvirtio-pci").map(Map::Port)
-            } else {
-                pdev.iomap_region(r.bar.into(), c"rvirtio-pci")
-                    .map(Map::Mem)
-            }
-            .inspect_err(|e| dev_err!(pdev, "cannot map BAR {}: {:?}\n", r.bar, e))?;
-            *entry = Some(u8::try_from(bars.len())?);
-            bars.push(map, GFP_KERNEL)?;
+            let bar = BarRequest::new(pdev, r.bar, c"rvirtio-pci")
+                .inspect_err(|e| dev_err!(pdev, "cannot request BAR {}: {:?}\n", r.bar, e))?;
+            bars.push(bar, GFP_KERNEL)?;
+            *done = true;
         }
-        let notify_map = slot
-            .get(usize::from(layout.notify.bar))
-            .copied()
-            .flatten()
-            .ok_or(EINVAL)?;
-        let notify_base = usize::try_from(layout.notify.offset)?;
+        let n = &layout.notify;
+        let skew = n.offset % NOTIFY_ALIGN;
+        let notify = Self::map(
+            pdev,
+            &Region {
+                offset: n.offset - skew,
+                len: n.len.checked_add(skew).ok_or(EINVAL)?,
+                ..*n
+            },
+            "notification",
+        )?;
         Ok(Self {
             pdev,
-            bars,
-            slot,
-            notify_map: notify_map.into(),
-            notify_base,
+            common: Self::map(pdev, &layout.common, "common")?,
+            isr: Self::map(pdev, &layout.isr, "ISR")?,
+            notify,
+            notify_skew: usize::try_from(skew)?,
+            device: layout
+                .device
+                .as_ref()
+                .map(|d| Self::map(pdev, d, "device"))
+                .transpose()?,
+            _bars: bars,
             layout,
+        })
+    }
+
+    /// Maps region `r`, named `name` in the error message.
+    fn map<const SIZE: usize>(
+        pdev: &'bound pci::Device<Bound>,
+        r: &Region,
+        name: &str,
+    ) -> Result<IoRange<'bound, SIZE>> {
+        IoRange::new(pdev, r.bar, r.offset, r.len).inspect_err(|e| {
+            dev_err!(
+                pdev,
+                "cannot map the {} region ({:#x} bytes at {:#x} in BAR {}): {:?}\n",
+                name,
+                r.len,
+                r.offset,
+                r.bar,
+                e
+            )
         })
     }
 
@@ -171,178 +176,143 @@ impl<'bound> ModernDevice<'bound> {
         &self.layout
     }
 
-    fn bar(&self, r: &Region) -> Option<&Map<'bound>> {
-        let i = (*self.slot.get(usize::from(r.bar))?)?;
-        self.bars.get(usize::from(i))
-    }
-
-    fn addr(r: &Region, off: usize) -> usize {
-        // Regions lie within their BAR, so their offsets fit in `usize`.
-        usize::try_from(r.offset)
-            .unwrap_or(usize::MAX)
-            .saturating_add(off)
-    }
-
-    fn read8(&self, r: &Region, off: usize) -> u8 {
-        self.bar(r)
-            .and_then(|b| b.read8(Self::addr(r, off)).ok())
-            .unwrap_or(u8::MAX)
-    }
-
-    fn read16(&self, r: &Region, off: usize) -> u16 {
-        self.bar(r)
-            .and_then(|b| b.read16(Self::addr(r, off)).ok())
-            .unwrap_or(u16::MAX)
-    }
-
-    fn read32(&self, r: &Region, off: usize) -> u32 {
-        self.bar(r)
-            .and_then(|b| b.read32(Self::addr(r, off)).ok())
-            .unwrap_or(u32::MAX)
-    }
-
-    fn write8(&self, r: &Region, off: usize, v: u8) {
-        if let Some(b) = self.bar(r) {
-            let _ = b.write8(v, Self::addr(r, off));
-        }
-    }
-
-    fn write16(&self, r: &Region, off: usize, v: u16) {
-        if let Some(b) = self.bar(r) {
-            let _ = b.write16(v, Self::addr(r, off));
-        }
-    }
-
-    fn write32(&self, r: &Region, off: usize, v: u32) {
-        if let Some(b) = self.bar(r) {
-            let _ = b.write32(v, Self::addr(r, off));
-        }
-    }
-
-    fn write64(&self, r: &Region, off: usize, v: u64) {
-        // Two 32-bit halves, low first: 64-bit accesses to common config are not required
-        // to work (virtio 1.2, 4.1.3.1).
-        self.write32(r, off, v as u32);
-        self.write32(r, off + 4, (v >> 32) as u32);
-    }
-
     // Common configuration.
 
     /// Reads 32 bits of the device features, word `select`.
     pub(crate) fn device_features32(&self, select: u32) -> u32 {
-        let c = &self.layout.common;
-        self.write32(c, common::DEVICE_FEATURE_SELECT, select);
-        self.read32(c, common::DEVICE_FEATURE)
+        let c = &self.common;
+        c.write_reg(DEVICE_FEATURE_SELECT::from(select));
+        c.read(DEVICE_FEATURE).into()
     }
 
     /// Writes 32 bits of the driver features, word `select`.
     pub(crate) fn set_driver_features32(&self, select: u32, v: u32) {
-        let c = &self.layout.common;
-        self.write32(c, common::DRIVER_FEATURE_SELECT, select);
-        self.write32(c, common::DRIVER_FEATURE, v);
+        let c = &self.common;
+        c.write_reg(DRIVER_FEATURE_SELECT::from(select));
+        c.write_reg(DRIVER_FEATURE::from(v));
     }
 
     /// Sets the configuration change vector; returns what the device accepted.
     pub(crate) fn set_msix_config(&self, vector: u16) -> u16 {
-        let c = &self.layout.common;
-        self.write16(c, common::MSIX_CONFIG, vector);
-        self.read16(c, common::MSIX_CONFIG)
+        let c = &self.common;
+        c.write_reg(MSIX_CONFIG::from(vector));
+        c.read(MSIX_CONFIG).into()
     }
 
     /// Number of queues of the device.
     pub(crate) fn num_queues(&self) -> u16 {
-        self.read16(&self.layout.common, common::NUM_QUEUES)
+        self.common.read(NUM_QUEUES).into()
     }
 
     /// The device status.
     pub(crate) fn status(&self) -> u8 {
-        self.read8(&self.layout.common, common::DEVICE_STATUS)
+        self.common.read(DEVICE_STATUS).into()
     }
 
     /// Writes the device status.
     pub(crate) fn set_status(&self, status: u8) {
-        self.write8(&self.layout.common, common::DEVICE_STATUS, status)
+        self.common.write_reg(DEVICE_STATUS::from(status))
     }
 
     /// The configuration generation.
     pub(crate) fn generation(&self) -> u8 {
-        self.read8(&self.layout.common, common::CONFIG_GENERATION)
+        self.common.read(CONFIG_GENERATION).into()
     }
 
     /// Selects queue `index` for the `queue_*` accessors.
     pub(crate) fn select_queue(&self, index: u16) {
-        self.write16(&self.layout.common, common::QUEUE_SELECT, index)
+        self.common.write_reg(QUEUE_SELECT::from(index))
     }
 
     /// Size of the selected queue (0: not available).
     pub(crate) fn queue_size(&self) -> u16 {
-        self.read16(&self.layout.common, common::QUEUE_SIZE)
+        self.common.read(QUEUE_SIZE).into()
     }
 
     /// Sets the size of the selected queue.
     pub(crate) fn set_queue_size(&self, size: u16) {
-        self.write16(&self.layout.common, common::QUEUE_SIZE, size)
+        self.common.write_reg(QUEUE_SIZE::from(size))
     }
 
     /// Sets the vector of the selected queue; returns what the device accepted.
     pub(crate) fn set_queue_vector(&self, vector: u16) -> u16 {
-        let c = &self.layout.common;
-        self.write16(c, common::QUEUE_MSIX_VECTOR, vector);
-        self.read16(c, common::QUEUE_MSIX_VECTOR)
+        let c = &self.common;
+        c.write_reg(QUEUE_MSIX_VECTOR::from(vector));
+        c.read(QUEUE_MSIX_VECTOR).into()
     }
 
     /// Whether the selected queue is enabled.
     pub(crate) fn queue_enabled(&self) -> bool {
-        self.read16(&self.layout.common, common::QUEUE_ENABLE) == 1
+        self.common.read(QUEUE_ENABLE).enabled()
     }
 
     /// Enables the selected queue.
     pub(crate) fn enable_queue(&self) {
-        self.write16(&self.layout.common, common::QUEUE_ENABLE, 1)
+        self.common
+            .write_reg(QUEUE_ENABLE::zeroed().with_enabled(true))
     }
 
     /// The notification offset of the selected queue, in multiplier units.
     pub(crate) fn queue_notify_off(&self) -> u16 {
-        self.read16(&self.layout.common, common::QUEUE_NOTIFY_OFF)
+        self.common.read(QUEUE_NOTIFY_OFF).into()
     }
 
-    /// Sets the ring addresses of the selected queue.
+    /// Sets the ring addresses of the selected queue, each low half first.
     pub(crate) fn set_queue_addrs(&self, desc: u64, driver: u64, device: u64) {
-        let c = &self.layout.common;
-        self.write64(c, common::QUEUE_DESC, desc);
-        self.write64(c, common::QUEUE_DRIVER, driver);
-        self.write64(c, common::QUEUE_DEVICE, device);
+        let c = &self.common;
+        let lo = |a: u64| a as u32;
+        let hi = |a: u64| (a >> 32) as u32;
+        c.write_reg(QUEUE_DESC_LO::from(lo(desc)));
+        c.write_reg(QUEUE_DESC_HI::from(hi(desc)));
+        c.write_reg(QUEUE_DRIVER_LO::from(lo(driver)));
+        c.write_reg(QUEUE_DRIVER_HI::from(hi(driver)));
+        c.write_reg(QUEUE_DEVICE_LO::from(lo(device)));
+        c.write_reg(QUEUE_DEVICE_HI::from(hi(device)));
     }
 
     // Notification, ISR and device configuration.
 
-    /// Writes `value` to the notification register at `offset` in the notification area.
-    pub(crate) fn notify(&self, offset: usize, value: u16) {
-        if let Some(b) = self.bars.get(self.notify_map) {
-            let _ = b.write16(value, self.notify_base.saturating_add(offset));
+    /// Where the notification register at `offset` in the notification region is, for
+    /// [`ModernDevice::notify`]: checked against the mapping once, here.
+    pub(crate) fn notify_cookie(&self, offset: u64) -> Result<usize> {
+        let cookie = usize::try_from(offset)?
+            .checked_add(self.notify_skew)
+            .ok_or(EINVAL)?;
+        match cookie.checked_add(2) {
+            Some(end) if end <= self.notify.maxsize() && cookie % 2 == 0 => Ok(cookie),
+            _ => Err(EINVAL),
         }
+    }
+
+    /// Writes `value` to the notification register at `cookie` (from
+    /// [`ModernDevice::notify_cookie`]).
+    #[inline]
+    pub(crate) fn notify(&self, cookie: usize, value: u16) {
+        let _ = self.notify.try_write16(value, cookie);
     }
 
     /// Reads (and so clears) the ISR status.
     pub(crate) fn read_isr(&self) -> u8 {
-        self.read8(&self.layout.isr, 0)
+        self.isr.read8(0)
     }
 
     /// Reads `buf.len()` bytes of device configuration at `offset`, with the widest accesses
     /// the length allows, as the C transport does. Out of range reads return all ones.
     pub(crate) fn device_read(&self, offset: usize, buf: &mut [u8]) -> Result {
         let d = self.device_region(offset, buf.len())?;
+        let r8 = |off| d.try_read8(off).unwrap_or(u8::MAX);
+        let r32 = |off| d.try_read32(off).unwrap_or(u32::MAX);
         match buf.len() {
-            1 => buf[0] = self.read8(&d, offset),
-            2 => buf.copy_from_slice(&self.read16(&d, offset).to_le_bytes()),
-            4 => buf.copy_from_slice(&self.read32(&d, offset).to_le_bytes()),
+            1 => buf[0] = r8(offset),
+            2 => buf.copy_from_slice(&d.try_read16(offset).unwrap_or(u16::MAX).to_le_bytes()),
+            4 => buf.copy_from_slice(&r32(offset).to_le_bytes()),
             8 => {
-                buf[..4].copy_from_slice(&self.read32(&d, offset).to_le_bytes());
-                buf[4..].copy_from_slice(&self.read32(&d, offset + 4).to_le_bytes());
+                buf[..4].copy_from_slice(&r32(offset).to_le_bytes());
+                buf[4..].copy_from_slice(&r32(offset + 4).to_le_bytes());
             }
             _ => {
                 for (i, b) in buf.iter_mut().enumerate() {
-                    *b = self.read8(&d, offset + i);
+                    *b = r8(offset + i);
                 }
             }
         }
@@ -352,27 +322,35 @@ impl<'bound> ModernDevice<'bound> {
     /// Writes `buf` to the device configuration at `offset`.
     pub(crate) fn device_write(&self, offset: usize, buf: &[u8]) -> Result {
         let d = self.device_region(offset, buf.len())?;
+        let w32 = |off, v: [u8; 4]| {
+            let _ = d.try_write32(u32::from_le_bytes(v), off);
+        };
         match *buf {
-            [a] => self.write8(&d, offset, a),
-            [a, b] => self.write16(&d, offset, u16::from_le_bytes([a, b])),
-            [a, b, c, e] => self.write32(&d, offset, u32::from_le_bytes([a, b, c, e])),
+            [a] => {
+                let _ = d.try_write8(a, offset);
+            }
+            [a, b] => {
+                let _ = d.try_write16(u16::from_le_bytes([a, b]), offset);
+            }
+            [a, b, c, e] => w32(offset, [a, b, c, e]),
             [a, b, c, e, f, g, h, i] => {
-                self.write32(&d, offset, u32::from_le_bytes([a, b, c, e]));
-                self.write32(&d, offset + 4, u32::from_le_bytes([f, g, h, i]));
+                w32(offset, [a, b, c, e]);
+                w32(offset + 4, [f, g, h, i]);
             }
             _ => {
                 for (i, b) in buf.iter().enumerate() {
-                    self.write8(&d, offset + i, *b);
+                    let _ = d.try_write8(*b, offset + i);
                 }
             }
         }
         Ok(())
     }
 
-    fn device_region(&self, offset: usize, len: usize) -> Result<Region> {
-        let d = self.layout.device.ok_or(EINVAL)?;
+    /// The device configuration mapping, if `len` bytes at `offset` lie within it.
+    fn device_region(&self, offset: usize, len: usize) -> Result<&IoRange<'bound>> {
+        let d = self.device.as_ref().ok_or(EINVAL)?;
         let end = offset.checked_add(len).ok_or(EINVAL)?;
-        if u64::try_from(end).map_err(|_| EINVAL)? > d.len {
+        if end > d.maxsize() {
             return Err(EINVAL);
         }
         Ok(d)

@@ -156,7 +156,14 @@ impl<'bound> PciTransport<'bound> {
                     dev_err!(pdev, "{}\n", format_args!("{e}"));
                     EINVAL
                 })?;
-            let cookie = usize::try_from(off).map_err(|_| EINVAL)?;
+            let cookie = self.dev.notify_cookie(off).inspect_err(|_| {
+                dev_err!(
+                    pdev,
+                    "queue {}: notification register {:#x} not mapped\n",
+                    index,
+                    off
+                )
+            })?;
             let vq = q.create(i, index, size.into(), cookie)?;
             vq.set_num_max(size.into());
             let ring_size = u16::try_from(vq.size()).map_err(|_| EINVAL)?;
