@@ -558,6 +558,7 @@ impl Transport for PciTransport<'_> {
         setup.queues.clear();
     }
 
+    #[inline]
     fn notify(&self, index: u16, cookie: usize) -> bool {
         // The device gets it anyway: one that ignores it leaves the driver no worse off.
         if self.irq_stats.early_notify() {
