@@ -83,15 +83,24 @@ impl<'bound> PciTransport<'bound> {
         })
     }
 
-    /// The interrupt vectors that `mode` needs for the queues of `q`.
-    fn vector_request(q: &Queues<'_>, mode: IrqMode) -> Result<VectorRequest> {
-        let with_callback = (0..q.slots())
+    /// How many of the queues of `q` have a callback, so need an interrupt.
+    fn with_callback(q: &Queues<'_>) -> u32 {
+        let n = (0..q.slots())
             .filter_map(|i| q.info(i))
             .filter(|info| info.callback)
             .count();
-        let with_callback = u32::try_from(with_callback).map_err(|_| EINVAL)?;
+        // At most `slots()`, which the virtio core gives as an `unsigned int`.
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    /// The interrupt vectors that `mode` needs for `with_callback` queues with a callback.
+    fn vector_request(with_callback: u32, mode: IrqMode) -> Result<VectorRequest> {
         let (n, type_, affinity) = match mode {
-            IrqMode::PerQueue => (1 + with_callback, VectorType::MsiX, true),
+            IrqMode::PerQueue => (
+                with_callback.checked_add(1).ok_or(EINVAL)?,
+                VectorType::MsiX,
+                true,
+            ),
             // As the C transport: one vector for every queue cannot follow a spread.
             IrqMode::Shared => (2, VectorType::MsiX, false),
             IrqMode::Intx => (1, VectorType::Intx, false),
@@ -105,19 +114,17 @@ impl<'bound> PciTransport<'bound> {
         })
     }
 
-    /// Creates the queues and their interrupts in one of the modes.
+    /// Creates the queues and their interrupts in one of the modes; `with_callback` queues
+    /// have a callback.
     fn setup_queues(
         &self,
         vdev: &Device,
         q: &mut Queues<'_>,
         mode: IrqMode,
+        with_callback: u32,
     ) -> Result<KVec<(u16, u16)>> {
         let pdev = self.dev.pdev();
-        let with_callback = (0..q.slots())
-            .filter_map(|i| q.info(i))
-            .filter(|info| info.callback)
-            .count();
-        let req = Self::vector_request(q, mode)?;
+        let req = Self::vector_request(with_callback, mode)?;
         q.alloc_vectors(pdev, &req)?;
         let msix = mode != IrqMode::Intx;
         if msix && self.dev.set_msix_config(0) == NO_VECTOR {
@@ -523,13 +530,14 @@ impl Transport for PciTransport<'_> {
         // the modes before it failed for the same request, and trying them would free the
         // vectors only to fall back to the same mode.
         let order = [IrqMode::PerQueue, IrqMode::Shared, IrqMode::Intx];
+        let with_callback = Self::with_callback(q);
         let first = order
             .iter()
-            .position(|&m| Self::vector_request(q, m).is_ok_and(|r| q.spare_fits(&r)));
+            .position(|&m| Self::vector_request(with_callback, m).is_ok_and(|r| q.spare_fits(&r)));
         let modes = order.get(first.unwrap_or(0)..).unwrap_or(&order);
         for &mode in modes {
             setup.mode = mode;
-            match self.setup_queues(vdev, q, mode) {
+            match self.setup_queues(vdev, q, mode, with_callback) {
                 Ok(queues) => {
                     setup.queues = queues;
                     return Ok(());
