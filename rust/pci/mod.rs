@@ -11,7 +11,7 @@ mod driver;
 mod region;
 
 pub(crate) use driver::{pm_no_soft_reset, Adapter, EnabledDevice, PowerReset};
-pub(crate) use region::{BarRequest, IoRange};
+pub(crate) use region::{BarRequest, IoRange, IoReg};
 
 use crate::bindings;
 use core::{mem::offset_of, ptr};

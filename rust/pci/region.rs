@@ -8,18 +8,22 @@
 //! BAR (virtio 1.2, 4.1.4). The C transport maps each structure alone with
 //! `pci_iomap_range()`, and accesses it with `ioread32()` and friends, which take either kind of
 //! cookie; [`IoRange`] does the same. [`BarRequest`] claims the BARs that the ranges live in.
+//! [`IoReg`] is one register of a shared range, checked once, for accesses on a hot path (a
+//! queue's notification).
 //!
 //! C headers: [`include/linux/pci.h`](srctree/include/linux/pci.h),
 //! [`include/asm-generic/iomap.h`](srctree/include/asm-generic/iomap.h).
 
 use super::{as_raw, bar_kind, BarKind};
 use crate::bindings;
+use core::marker::PhantomData;
 use kernel::{
     device::Bound,
     ffi::{c_ulong, c_void},
     io::{Io, IoCapable, IoKnownSize},
     pci,
-    prelude::*, //
+    prelude::*,
+    sync::Arc, //
 };
 
 /// A BAR requested for the driver (`pci_request_region()`), released on drop.
@@ -171,3 +175,41 @@ macro_rules! impl_range_io_capable {
 impl_range_io_capable!(u8, ioread8, iowrite8);
 impl_range_io_capable!(u16, ioread16, iowrite16);
 impl_range_io_capable!(u32, ioread32, iowrite32);
+
+/// A `T`-wide register of a shared [`IoRange`], checked against the range once, when it is
+/// made: its accesses need no check. It keeps the range mapped.
+///
+/// # Invariants
+///
+/// `addr..addr + size_of::<T>()` lies within `range`, at an offset from its start aligned to
+/// `size_of::<T>()`.
+pub(crate) struct IoReg<'a, T> {
+    range: Arc<IoRange<'a>>,
+    addr: usize,
+    _width: PhantomData<T>,
+}
+
+impl<'a, T> IoReg<'a, T>
+where
+    IoRange<'a>: IoCapable<T>,
+{
+    /// The register at `offset` in `range`; `EINVAL` if it does not lie within the range, or
+    /// is not aligned to its width there.
+    pub(crate) fn new(range: &Arc<IoRange<'a>>, offset: usize) -> Result<Self> {
+        // The range's own check, made once.
+        let addr = range.io_addr::<T>(offset)?;
+        // INVARIANT: `io_addr()` checked the bounds and the alignment.
+        Ok(Self {
+            range: range.clone(),
+            addr,
+            _width: PhantomData,
+        })
+    }
+
+    /// Writes `value` to the register.
+    #[inline]
+    pub(crate) fn write(&self, value: T) {
+        // SAFETY: By the type invariant, the register lies within `range`.
+        unsafe { self.range.io_write(value, self.addr) }
+    }
+}

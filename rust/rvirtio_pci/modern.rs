@@ -14,12 +14,13 @@
 //! mappings take either.
 
 use super::caps::{Layout, Region, COMMON_CFG_MIN_LEN, NUM_BARS};
-use crate::pci_ext::{BarRequest, IoRange};
+use crate::pci_ext::{BarRequest, IoRange, IoReg};
 use kernel::{
     device::Bound,
     io::Io,
     pci,
-    prelude::*, //
+    prelude::*,
+    sync::Arc, //
 };
 
 /// `VIRTIO_MSI_NO_VECTOR`: no MSI-X vector.
@@ -85,8 +86,9 @@ pub(crate) struct ModernDevice<'bound> {
     pdev: &'bound pci::Device<Bound>,
     common: IoRange<'bound, COMMON_LEN>,
     isr: IoRange<'bound, 1>,
-    /// The notification region, from [`NOTIFY_ALIGN`] below its start.
-    notify: IoRange<'bound>,
+    /// The notification region, from [`NOTIFY_ALIGN`] below its start; shared with the
+    /// registers of the queues ([`ModernDevice::notify_reg`]).
+    notify: Arc<IoRange<'bound>>,
     /// Where the notification region starts in `notify`.
     notify_skew: usize,
     device: Option<IoRange<'bound>>,
@@ -135,7 +137,7 @@ impl<'bound> ModernDevice<'bound> {
             pdev,
             common: Self::map(pdev, &layout.common, "common")?,
             isr: Self::map(pdev, &layout.isr, "ISR")?,
-            notify,
+            notify: Arc::new(notify, GFP_KERNEL)?,
             notify_skew: usize::try_from(skew)?,
             device: layout
                 .device
@@ -272,23 +274,13 @@ impl<'bound> ModernDevice<'bound> {
 
     // Notification, ISR and device configuration.
 
-    /// Where the notification register at `offset` in the notification region is, for
-    /// [`ModernDevice::notify`]: checked against the mapping once, here.
-    pub(crate) fn notify_cookie(&self, offset: u64) -> Result<usize> {
-        let cookie = usize::try_from(offset)?
+    /// The notification register at `offset` in the notification region, checked once, here:
+    /// the notification of a queue runs once per burst of packets.
+    pub(crate) fn notify_reg(&self, offset: u64) -> Result<IoReg<'bound, u16>> {
+        let offset = usize::try_from(offset)?
             .checked_add(self.notify_skew)
             .ok_or(EINVAL)?;
-        match cookie.checked_add(2) {
-            Some(end) if end <= self.notify.maxsize() && cookie % 2 == 0 => Ok(cookie),
-            _ => Err(EINVAL),
-        }
-    }
-
-    /// Writes `value` to the notification register at `cookie` (from
-    /// [`ModernDevice::notify_cookie`]).
-    #[inline]
-    pub(crate) fn notify(&self, cookie: usize, value: u16) {
-        let _ = self.notify.try_write16(value, cookie);
+        IoReg::new(&self.notify, offset)
     }
 
     /// Reads (and so clears) the ISR status.

@@ -8,6 +8,7 @@ use super::{
     needs_reset::{self, IrqStats},
     recovery::{Detector, Phase},
 };
+use crate::pci_ext::IoReg;
 use crate::virtio::{
     self, debugfs, feature,
     health::Fmsg,
@@ -84,7 +85,7 @@ impl<'bound> PciTransport<'bound> {
     }
 
     /// How many of the queues of `q` have a callback, so need an interrupt.
-    fn with_callback(q: &Queues<'_>) -> u32 {
+    fn with_callback(q: &Queues<'_, IoReg<'bound, u16>>) -> u32 {
         let n = (0..q.slots())
             .filter_map(|i| q.info(i))
             .filter(|info| info.callback)
@@ -119,7 +120,7 @@ impl<'bound> PciTransport<'bound> {
     fn setup_queues(
         &self,
         vdev: &Device,
-        q: &mut Queues<'_>,
+        q: &mut Queues<'_, IoReg<'bound, u16>>,
         mode: IrqMode,
         with_callback: u32,
     ) -> Result<KVec<(u16, u16)>> {
@@ -163,7 +164,7 @@ impl<'bound> PciTransport<'bound> {
                     dev_err!(pdev, "{}\n", format_args!("{e}"));
                     EINVAL
                 })?;
-            let cookie = self.dev.notify_cookie(off).inspect_err(|_| {
+            let reg = self.dev.notify_reg(off).inspect_err(|_| {
                 dev_err!(
                     pdev,
                     "queue {}: notification register {:#x} not mapped\n",
@@ -171,7 +172,7 @@ impl<'bound> PciTransport<'bound> {
                     off
                 )
             })?;
-            let vq = q.create(i, index, size.into(), cookie)?;
+            let vq = q.create(i, index, size.into(), reg)?;
             vq.set_num_max(size.into());
             let ring_size = u16::try_from(vq.size()).map_err(|_| EINVAL)?;
             self.dev.set_queue_size(ring_size);
@@ -321,7 +322,10 @@ fn show_stops(ctl: &Control<'_>, m: &SeqFile) {
     }
 }
 
-impl Transport for PciTransport<'_> {
+impl<'bound> Transport for PciTransport<'bound> {
+    /// The queue's notification register.
+    type QueueNotify = IoReg<'bound, u16>;
+
     const DEBUGFS: &'static [debugfs::File] = &[
         debugfs::File {
             name: c"recovery",
@@ -522,7 +526,7 @@ impl Transport for PciTransport<'_> {
         Ok(())
     }
 
-    fn find_vqs(&self, vdev: &Device, q: &mut Queues<'_>) -> Result {
+    fn find_vqs(&self, vdev: &Device, q: &mut Queues<'_, IoReg<'bound, u16>>) -> Result {
         let mut setup = self.setup.lock();
         let mut last = EINVAL;
         // As the C transport: a vector per queue, else one shared vector, else INTx. After a
@@ -567,12 +571,12 @@ impl Transport for PciTransport<'_> {
     }
 
     #[inline]
-    fn notify(&self, index: u16, cookie: usize) -> bool {
+    fn notify(&self, index: u16, reg: &IoReg<'bound, u16>) -> bool {
         // The device gets it anyway: one that ignores it leaves the driver no worse off.
         if self.irq_stats.early_notify() {
             self.warn_early_notify(index);
         }
-        self.dev.notify(cookie, index);
+        reg.write(index);
         true
     }
 

@@ -138,6 +138,11 @@ pub(crate) struct ShmRegion {
 /// Callbacks may run concurrently; none of them runs before [`Registration::new`] starts
 /// registering the device or after the registration is dropped.
 pub(crate) trait Transport: Sync + Sized {
+    /// What the transport keeps for each queue to notify it (for example, the queue's
+    /// notification register), given to [`Queues::create`] and handed back to
+    /// [`Transport::notify`]. Read from any context, dropped wherever the queues are deleted.
+    type QueueNotify: Send + Sync;
+
     /// Reads `buf.len()` bytes of device configuration at `offset`.
     fn get(&self, offset: usize, buf: &mut [u8]);
 
@@ -168,15 +173,15 @@ pub(crate) trait Transport: Sync + Sized {
     fn finalize_features(&self, vdev: &Device, features: &mut FeaturesToFinalize<'_>) -> Result;
 
     /// Creates the virtqueues a driver asks for, and their interrupts.
-    fn find_vqs(&self, vdev: &Device, queues: &mut Queues<'_>) -> Result;
+    fn find_vqs(&self, vdev: &Device, queues: &mut Queues<'_, Self::QueueNotify>) -> Result;
 
     /// Detaches the virtqueues from the device (interrupt vectors, enable bits). The queues
     /// and their interrupts are freed by the caller afterwards.
     fn del_vqs(&self, vdev: &Device);
 
-    /// Kicks queue `index` of the device; `cookie` is what [`Queues::create`] was given for it.
+    /// Kicks queue `index` of the device; `data` is what [`Queues::create`] was given for it.
     /// Called in any context.
-    fn notify(&self, index: u16, cookie: usize) -> bool;
+    fn notify(&self, index: u16, data: &Self::QueueNotify) -> bool;
 
     /// Reads and clears the ISR status (INTx): bit 0 for queues, bit 1 for configuration.
     fn read_isr(&self) -> u8;
@@ -951,11 +956,15 @@ impl<T: Transport> Adapter<T> {
     /// `vq` is a virtqueue created by [`Queues::create`] for a device of a live registration.
     unsafe extern "C" fn notify(vq: *mut bindings::virtqueue) -> bool {
         // SAFETY: By the safety requirements `vq` is valid and its `vdev` is ours.
-        let (vdev, index, cookie) = unsafe { ((*vq).vdev, (*vq).index, (*vq).priv_ as usize) };
+        let (vdev, index, data) = unsafe { ((*vq).vdev, (*vq).index, (*vq).priv_) };
         // SAFETY: As above.
         let (_, inner) = unsafe { Self::parts(vdev) };
+        // SAFETY: `Queues::create` of the `Queues<'_, T::QueueNotify>` that `find_vqs` made
+        // pointed the queue's `priv` to a `T::QueueNotify`, freed only after the queue is
+        // deleted.
+        let data = unsafe { &*data.cast::<T::QueueNotify>() };
         // Queue indices are 16-bit in every transport.
-        inner.transport.notify(index as u16, cookie)
+        inner.transport.notify(index as u16, data)
     }
 
     /// Dispatches an interrupt of a device of this transport.

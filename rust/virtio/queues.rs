@@ -3,9 +3,10 @@
 //! Virtqueues and their interrupts, as a transport creates them in `find_vqs`.
 //!
 //! The queues are the kernel's vrings (`vring_create_virtqueue()`); the transport decides their
-//! sizes, notification cookies and interrupt vectors, and this module owns what it allocates:
-//! the interrupt vectors of the PCI function, the interrupt handlers and the queues, which are
-//! freed in that order (handlers before the queues they point to) in `del_vqs`.
+//! sizes, notification data and interrupt vectors, and this module owns what it allocates: the
+//! interrupt vectors of the PCI function, the interrupt handlers, the queues and their
+//! notification data, which are freed in that order (handlers before the queues they point to,
+//! queues before the data their `priv` points to) in `del_vqs`.
 //!
 //! A recovery from DEVICE_NEEDS_RESET may keep the vectors across the driver's `del_vqs` and
 //! `find_vqs` ([`Vectors`], [`Spare`]): freeing and allocating MSI-X vectors maps and unmaps
@@ -14,6 +15,7 @@
 use super::Device;
 use crate::bindings;
 use core::{
+    ffi::c_void,
     marker::{PhantomData, PhantomPinned},
     ptr,
 };
@@ -253,14 +255,58 @@ pub(crate) struct Spare {
     pub(super) reused: u64,
 }
 
+/// The notification data of one queue (a transport's [`super::Transport::QueueNotify`]), boxed,
+/// its type erased: the queue's `priv` points to it.
+///
+/// # Invariants
+///
+/// `ptr` comes from `KBox::into_raw()` of a `KBox<N>` that `free` frees as such.
+struct NotifyData {
+    ptr: *mut c_void,
+    free: unsafe fn(*mut c_void),
+}
+
+impl NotifyData {
+    fn new<N>(data: N) -> Result<Self> {
+        /// # Safety
+        ///
+        /// `p` comes from `KBox::<N>::into_raw()` and is not used afterwards.
+        unsafe fn free<N>(p: *mut c_void) {
+            // SAFETY: By the safety requirements.
+            drop(unsafe { KBox::from_raw(p.cast::<N>()) });
+        }
+        let b = KBox::new(data, GFP_KERNEL)?;
+        // INVARIANT: `free::<N>` frees a `KBox<N>`.
+        Ok(Self {
+            ptr: KBox::into_raw(b).cast(),
+            free: free::<N>,
+        })
+    }
+
+    /// Frees the data.
+    ///
+    /// # Safety
+    ///
+    /// Nothing uses the data any more: the queue whose `priv` points to it is deleted, or was
+    /// never given it.
+    unsafe fn free(self) {
+        // SAFETY: By the type invariant and the safety requirements.
+        unsafe { (self.free)(self.ptr) }
+    }
+}
+
 /// What `find_vqs` allocated, kept until `del_vqs`.
 pub(crate) struct QueueState {
     // Dropped before the vectors and the queues (see `release`).
     irqs: KVec<Pin<KBox<Irq>>>,
     vectors: Option<Vectors>,
+    /// The notification data of the queues, freed after them by `release` only: dropped with
+    /// the queues still there, it leaks rather than leave their `priv` dangling.
+    notify: KVec<NotifyData>,
 }
 
-// SAFETY: The handlers' raw pointers are only used to free them, under the registration's lock.
+// SAFETY: The handlers' raw pointers are only used to free them, under the registration's lock;
+// the notification data is `Send + Sync` (see `Queues::create`), and freed the same way.
 unsafe impl Send for QueueState {}
 
 impl QueueState {
@@ -268,6 +314,7 @@ impl QueueState {
         Self {
             irqs: KVec::new(),
             vectors: None,
+            notify: KVec::new(),
         }
     }
 
@@ -309,19 +356,28 @@ impl QueueState {
     /// Frees the interrupt handlers, then the vectors (unless `keep`: then they are returned,
     /// without a handler), then deletes the queues of `vdev`.
     pub(super) fn release(self, vdev: &Device, keep: bool) -> Option<Vectors> {
-        let QueueState { irqs, vectors } = self;
+        let QueueState {
+            irqs,
+            vectors,
+            notify,
+        } = self;
         drop(irqs);
         // INVARIANT: No handler is left on the vectors.
         let kept = if keep { vectors } else { None };
         // SAFETY: No interrupt handler points to the queues any more, and the driver is done
         // with them (it called `del_vqs`, or `find_vqs` failed).
         unsafe { bindings::del_all_vqs(vdev.as_raw()) };
+        for n in notify {
+            // SAFETY: The queues whose `priv` pointed to `n` are deleted.
+            unsafe { n.free() };
+        }
         kept
     }
 }
 
-/// The arguments of one `find_vqs` call, and what the transport has set up so far.
-pub(crate) struct Queues<'a> {
+/// The arguments of one `find_vqs` call, and what the transport has set up so far; `N` is the
+/// transport's notification data of a queue ([`super::Transport::QueueNotify`]).
+pub(crate) struct Queues<'a, N> {
     vdev: &'a Device,
     nvqs: usize,
     vqs: *mut *mut bindings::virtqueue,
@@ -334,9 +390,10 @@ pub(crate) struct Queues<'a> {
     spare: Option<Vectors>,
     /// The live vectors are spare ones taken over.
     reused: bool,
+    _notify: PhantomData<N>,
 }
 
-impl<'a> Queues<'a> {
+impl<'a, N> Queues<'a, N> {
     /// # Safety
     ///
     /// `vqs` and `infos` point to `nvqs` entries and `desc` is NULL or valid, for `'a`;
@@ -365,6 +422,7 @@ impl<'a> Queues<'a> {
             state: QueueState::new(),
             spare,
             reused: false,
+            _notify: PhantomData,
         }
     }
 
@@ -393,15 +451,20 @@ impl<'a> Queues<'a> {
 
     /// Creates the vring for slot `i` as the device's queue `index`, with `num` descriptors
     /// at most (the ring may be smaller when memory is short). The vring's notify callback will
-    /// pass `cookie` to [`super::Transport::notify`].
+    /// pass `notify` to [`super::Transport::notify`]; it is dropped after the queue is deleted.
     pub(crate) fn create(
         &mut self,
         i: usize,
         index: u16,
         num: u32,
-        cookie: usize,
-    ) -> Result<Virtqueue<'_>> {
+        notify: N,
+    ) -> Result<Virtqueue<'_>>
+    where
+        N: Send + Sync,
+    {
         let info = self.info(i).ok_or(EINVAL)?;
+        self.state.notify.reserve(1, GFP_KERNEL)?;
+        let notify = NotifyData::new(notify)?;
         // SAFETY: `i < nvqs` as `info()` checked.
         let raw_info = unsafe { &*self.infos.add(i) };
         // SAFETY: The arguments describe a queue of `vdev`, whose transport implements
@@ -421,10 +484,15 @@ impl<'a> Queues<'a> {
             )
         };
         if vq.is_null() {
+            // SAFETY: No queue was given the data.
+            unsafe { notify.free() };
             return Err(ENOMEM);
         }
-        // SAFETY: `vq` was just created; `priv` is the transport's to use.
-        unsafe { (*vq).priv_ = cookie as *mut c_void };
+        // SAFETY: `vq` was just created; `priv` is the transport's to use. The data outlives
+        // the queue: `QueueState::release` frees it after deleting the queues.
+        unsafe { (*vq).priv_ = notify.ptr };
+        // Reserved above: cannot fail.
+        let _ = self.state.notify.push(notify, GFP_KERNEL);
         // SAFETY: `i < nvqs`.
         unsafe { *self.vqs.add(i) = vq };
         Ok(Virtqueue {
