@@ -32,7 +32,7 @@ module! {
 #[pin_data]
 struct RvirtioNetModule {
     #[pin]
-    _driver: virtio::Registration<driver::VirtNet>,
+    _driver: virtio::Registration<driver::VirtNetDriver>,
 }
 
 impl kernel::InPlaceModule for RvirtioNetModule {

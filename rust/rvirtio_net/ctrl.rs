@@ -53,10 +53,10 @@ const POLL_US: u64 = 10;
 
 /// A control queue, if the device has one.
 #[pin_data]
-pub(super) struct Ctrl {
+pub(super) struct Ctrl<'a> {
     /// Serialises commands; empty without a control queue or while the device is reset.
     #[pin]
-    vq: Mutex<Option<Virtqueue<KBox<Request>>>>,
+    vq: Mutex<Option<Virtqueue<'a, KBox<Request>>>>,
     /// Commands given up on before their answer came.
     timeouts: Atomic<u64>,
     /// Answers that came after their command was given up on, and were dropped.
@@ -64,9 +64,9 @@ pub(super) struct Ctrl {
     inject: Arc<TxInject>,
 }
 
-impl Ctrl {
+impl<'a> Ctrl<'a> {
     pub(super) fn new(
-        vq: Option<Virtqueue<KBox<Request>>>,
+        vq: Option<Virtqueue<'a, KBox<Request>>>,
         inject: Arc<TxInject>,
     ) -> impl PinInit<Self> {
         pin_init!(Self {
@@ -83,7 +83,7 @@ impl Ctrl {
     }
 
     /// Replaces the queue (after a reset), or drops it (before one) with `None`.
-    pub(super) fn replace_queue(&self, vq: Option<Virtqueue<KBox<Request>>>) {
+    pub(super) fn replace_queue(&self, vq: Option<Virtqueue<'a, KBox<Request>>>) {
         *self.vq.lock() = vq;
     }
 

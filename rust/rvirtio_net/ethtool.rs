@@ -23,7 +23,7 @@ const TX_STATS: [&str; 6] = ["packets", "bytes", "dropped", "stop", "wake", "tim
 const CTRL_STATS: [&str; 2] = ["ctrl_timeouts", "ctrl_stale_answers"];
 
 #[vtable]
-impl Ethtool for NetPriv {
+impl Ethtool for NetPriv<'_> {
     fn drvinfo(&self, _dev: &net::Device, info: &mut DrvInfo<'_>) {
         info.set_driver(DRIVER_NAME);
         if let Ok(bus) = CString::try_from_fmt(fmt!("virtio{}", self.vdev_index)) {

@@ -59,16 +59,16 @@ const ETH_DATA_LEN: u32 = 1500;
 const MAX_MTU: u32 = 65535;
 
 /// A virtio network device bound to the driver.
-pub(crate) struct VirtNet {
-    netdev: net::Registration<NetPriv>,
+pub(crate) struct VirtNet<'bound> {
+    netdev: net::Registration<NetPriv<'bound>>,
 }
 
 /// The network device's private data.
-pub(crate) struct NetPriv {
-    rx: KVec<Pin<KBox<RxQueue>>>,
-    tx: KVec<Pin<KBox<TxQueue>>>,
+pub(crate) struct NetPriv<'bound> {
+    rx: KVec<Pin<KBox<RxQueue<'bound>>>>,
+    tx: KVec<Pin<KBox<TxQueue<'bound>>>>,
     rx_caps: RxCaps,
-    ctrl: Pin<KBox<ctrl::Ctrl>>,
+    ctrl: Pin<KBox<ctrl::Ctrl<'bound>>>,
     /// Multiqueue (`MQ`) was negotiated.
     mq: bool,
     /// Receive filtering (`CTRL_RX`), VLAN filtering (`CTRL_VLAN`) and address setting
@@ -133,7 +133,7 @@ struct Setup {
 }
 
 /// The receive ring of queue pair `i` from `vqs`, with the buffers `caps` asks for.
-fn take_rx_ring(vqs: &mut virtio::Virtqueues, i: u16, caps: &RxCaps) -> Result<RxRing> {
+fn take_rx_ring<'a>(vqs: &mut virtio::Virtqueues<'a>, i: u16, caps: &RxCaps) -> Result<RxRing<'a>> {
     let q = usize::from(i) * 2;
     Ok(if caps.mergeable {
         RxRing::Mergeable(vqs.take(q)?)
@@ -144,10 +144,10 @@ fn take_rx_ring(vqs: &mut virtio::Virtqueues, i: u16, caps: &RxCaps) -> Result<R
     })
 }
 
-impl NetPriv {
+impl<'bound> NetPriv<'bound> {
     fn new(
-        dev: &DeviceOf<NetPriv>,
-        mut vqs: virtio::Virtqueues,
+        dev: &DeviceOf<NetPriv<'bound>>,
+        mut vqs: virtio::Virtqueues<'bound>,
         s: &Setup,
         inject: &Arc<fault::TxInject>,
     ) -> Result<Self> {
@@ -245,7 +245,7 @@ impl NetPriv {
     }
 
     /// Uses the new queues `vqs` after a reset. The caller holds the rtnl lock.
-    fn resume(&self, dev: &net::Device, mut vqs: virtio::Virtqueues) -> Result {
+    fn resume(&self, dev: &net::Device, mut vqs: virtio::Virtqueues<'bound>) -> Result {
         for (i, (rq, tq)) in self.rx.iter().zip(self.tx.iter()).enumerate() {
             let i = u16::try_from(i)?;
             rq.set_ring(take_rx_ring(&mut vqs, i, &self.rx_caps)?);
@@ -320,7 +320,7 @@ fn mac_table(uc: &[MacAddr], mc: &[MacAddr]) -> Result<KVec<u8>> {
 }
 
 #[vtable]
-impl net::Operations for NetPriv {
+impl net::Operations for NetPriv<'_> {
     fn open(&self, dev: &net::Device) -> Result {
         self.open_all(dev);
         Ok(())
@@ -493,7 +493,7 @@ impl net::Operations for NetPriv {
     }
 }
 
-impl Poll for NetPriv {
+impl Poll for NetPriv<'_> {
     fn poll(&self, napi: &Polling<'_>, budget: u32) -> u32 {
         // NAPI ids are the ids of their virtqueues: even ones receive, odd ones transmit.
         let q = (napi.id() / 2) as usize;
@@ -508,8 +508,8 @@ impl Poll for NetPriv {
     }
 }
 
-impl VirtNet {
-    fn new(vdev: &virtio::Device) -> Result<Self> {
+impl<'bound> VirtNet<'bound> {
+    fn new(vdev: &'bound virtio::Device) -> Result<Self> {
         let dev: &device::Device = vdev.as_ref();
         // `validate` withdrew F_MTU if the device's MTU is below the minimum.
         let mtu = vdev
@@ -529,7 +529,7 @@ impl VirtNet {
         let ctrl = vdev.has_feature(feature::CTRL_VQ);
         let mq = vdev.has_feature(feature::MQ);
         let pairs = hdr::max_pairs(mq.then(|| vdev.read_config_u16(config::MAX_VIRTQUEUE_PAIRS)));
-        let vqs = vdev.find_vqs::<Self>(queue_specs(pairs, ctrl)?)?;
+        let vqs = vdev.find_vqs::<VirtNetDriver>(queue_specs(pairs, ctrl)?)?;
         let inject = fault::TxInject::new(vdev.index())?;
         let setup = Setup {
             pairs,
@@ -597,10 +597,11 @@ impl VirtNet {
 
     /// After a reset: new queues, refilled and polled if the interface is up, device attached,
     /// carrier from the link status. The interface keeps its name, addresses and settings.
-    fn restore_up(&self, vdev: &virtio::Device) -> Result {
+    fn restore_up(&self, vdev: &'bound virtio::Device) -> Result {
         let nd = self.netdev.device();
         let pairs = u16::try_from(self.netdev.data().rx.len())?;
-        let vqs = vdev.find_vqs::<Self>(queue_specs(pairs, vdev.has_feature(feature::CTRL_VQ))?)?;
+        let vqs = vdev
+            .find_vqs::<VirtNetDriver>(queue_specs(pairs, vdev.has_feature(feature::CTRL_VQ))?)?;
         // The receive queues are filled and kicked, and commands sent, next: the device must be
         // live first (virtio 1.2, 3.1.1; upstream's `virtnet_restore_up` does the same).
         vdev.set_ready();
@@ -681,8 +682,13 @@ fn active_features(tx: &TxCaps, rx: &RxCaps) -> u64 {
     f
 }
 
+/// The driver: binds virtio network devices, with a [`VirtNet`] as the data of each.
+pub(crate) struct VirtNetDriver;
+
 #[vtable]
-impl virtio::Driver for VirtNet {
+impl virtio::Driver for VirtNetDriver {
+    type Data<'bound> = VirtNet<'bound>;
+
     const DEVICE_ID: u32 = VIRTIO_ID_NET;
     const FEATURES: &'static [u32] = &hdr::DRIVER_FEATURES;
 
@@ -711,21 +717,23 @@ impl virtio::Driver for VirtNet {
         Ok(())
     }
 
-    fn probe(vdev: &virtio::Device) -> impl PinInit<Self, Error> {
-        Self::new(vdev)
+    fn probe<'bound>(
+        vdev: &'bound virtio::Device,
+    ) -> impl PinInit<VirtNet<'bound>, Error> + 'bound {
+        VirtNet::new(vdev)
     }
 
     /// Registers the interface now that the device is ready, under the lock that opening it
     /// takes: nothing fills or kicks a queue before DRIVER_OK (virtio 1.2, 3.1.1), and the
     /// queue pairs are set before anyone can use them (as upstream's `virtnet_probe`).
-    fn ready(&self, vdev: &virtio::Device) -> Result {
-        let p = self.netdev.data();
-        let nd = self.netdev.device();
+    fn ready<'bound>(vdev: &'bound virtio::Device, this: &VirtNet<'bound>) -> Result {
+        let p = this.netdev.data();
+        let nd = this.netdev.device();
         let pairs = p.rx.len();
         let want = (pairs as u32).min(net::num_online_cpus()).max(1);
         {
             let rtnl = Rtnl::lock();
-            self.netdev.register(&rtnl)?;
+            this.netdev.register(&rtnl)?;
             if want > 1 {
                 if let Err(e) = p.set_pairs(nd, want) {
                     dev_warn!(vdev.as_ref(), "using one queue pair: {:?}\n", e);
@@ -742,29 +750,29 @@ impl virtio::Driver for VirtNet {
         Ok(())
     }
 
-    fn vq_interrupt(&self, index: u32) {
-        self.netdev.data().vq_interrupt(index);
+    fn vq_interrupt(this: &VirtNet<'_>, index: u32) {
+        this.netdev.data().vq_interrupt(index);
     }
 
-    fn config_changed(&self, vdev: &virtio::Device) {
-        self.update_link(vdev);
+    fn config_changed<'bound>(vdev: &'bound virtio::Device, this: &VirtNet<'bound>) {
+        this.update_link(vdev);
     }
 
-    fn freeze(&self, _vdev: &virtio::Device) -> Result {
-        self.freeze_down();
+    fn freeze<'bound>(_vdev: &'bound virtio::Device, this: &VirtNet<'bound>) -> Result {
+        this.freeze_down();
         Ok(())
     }
 
-    fn restore(&self, vdev: &virtio::Device) -> Result {
-        self.restore_up(vdev)
+    fn restore<'bound>(vdev: &'bound virtio::Device, this: &VirtNet<'bound>) -> Result {
+        this.restore_up(vdev)
     }
 
-    fn reset_prepare(&self, _vdev: &virtio::Device) -> Result {
-        self.freeze_down();
+    fn reset_prepare<'bound>(_vdev: &'bound virtio::Device, this: &VirtNet<'bound>) -> Result {
+        this.freeze_down();
         Ok(())
     }
 
-    fn reset_done(&self, vdev: &virtio::Device) -> Result {
-        self.restore_up(vdev)
+    fn reset_done<'bound>(vdev: &'bound virtio::Device, this: &VirtNet<'bound>) -> Result {
+        this.restore_up(vdev)
     }
 }

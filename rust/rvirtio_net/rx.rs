@@ -67,13 +67,13 @@ struct PollStats {
 }
 
 /// The ring of a receive queue, by the kind of buffers on it.
-pub(super) enum RxRing {
-    Small(Virtqueue<RxSkb>),
-    Mergeable(Virtqueue<MrgFrag>),
-    Big(Virtqueue<BigBuf>),
+pub(super) enum RxRing<'a> {
+    Small(Virtqueue<'a, RxSkb>),
+    Mergeable(Virtqueue<'a, MrgFrag>),
+    Big(Virtqueue<'a, BigBuf>),
 }
 
-impl RxRing {
+impl RxRing<'_> {
     /// Calls `f` on the ring's virtqueue, whatever its buffers.
     fn with_vq<R>(&mut self, f: impl FnOnce(&mut dyn RingOps) -> R) -> R {
         match self {
@@ -92,7 +92,7 @@ trait RingOps {
     fn num_free(&self) -> u32;
 }
 
-impl<B: crate::virtio::Buffer> RingOps for Virtqueue<B> {
+impl<B: crate::virtio::Buffer> RingOps for Virtqueue<'_, B> {
     fn enable_cb_prepare(&mut self) -> u32 {
         Virtqueue::enable_cb_prepare(self)
     }
@@ -112,7 +112,7 @@ impl<B: crate::virtio::Buffer> RingOps for Virtqueue<B> {
 
 /// Posts buffers from `alloc` until the ring is full or `alloc` runs out of memory; kicks the
 /// device if any was posted. Returns false if memory ran out.
-fn fill<B: crate::virtio::Buffer>(vq: &mut Virtqueue<B>, alloc: fn() -> Option<B>) -> bool {
+fn fill<B: crate::virtio::Buffer>(vq: &mut Virtqueue<'_, B>, alloc: fn() -> Option<B>) -> bool {
     let mut posted = false;
     let mut ok = true;
     while vq.num_free() > 0 {
@@ -133,26 +133,26 @@ fn fill<B: crate::virtio::Buffer>(vq: &mut Virtqueue<B>, alloc: fn() -> Option<B
 
 /// A receive queue and its NAPI context.
 #[pin_data]
-pub(super) struct RxQueue {
+pub(super) struct RxQueue<'a> {
     #[pin]
     napi: Napi,
     /// Taken by NAPI polls, and by open, reset and PM with NAPI disabled. Empty while the
     /// device is being reset.
     #[pin]
-    ring: SpinLock<Option<RxRing>>,
+    ring: SpinLock<Option<RxRing<'a>>>,
     index: u16,
     /// Bytes of each small buffer: header, Ethernet header and VLAN tag, MTU.
     buf_len: u32,
     stats: RxStats,
 }
 
-impl RxQueue {
-    pub(super) fn new(
-        dev: &DeviceOf<NetPriv>,
+impl<'a> RxQueue<'a> {
+    pub(super) fn new<'d>(
+        dev: &'d DeviceOf<NetPriv<'a>>,
         index: u16,
-        ring: RxRing,
+        ring: RxRing<'a>,
         buf_len: u32,
-    ) -> impl PinInit<Self> + '_ {
+    ) -> impl PinInit<Self> + 'd {
         pin_init!(Self {
             napi <- Napi::new(dev, u32::from(index) * 2, false),
             ring <- new_spinlock!(Some(ring)),
@@ -175,7 +175,7 @@ impl RxQueue {
 
     /// Posts buffers until the ring is full or memory runs out; kicks the device if any was
     /// posted. Returns false if memory ran out.
-    fn refill(&self, ring: &mut RxRing, dev: &net::Device) -> bool {
+    fn refill(&self, ring: &mut RxRing<'a>, dev: &net::Device) -> bool {
         match ring {
             RxRing::Small(vq) => {
                 let mut posted = false;
@@ -206,7 +206,7 @@ impl RxQueue {
 
     /// Takes the ring out, to drop it (which resets the device) before a reset. NAPI is
     /// disabled.
-    pub(super) fn take_ring(&self) -> Option<RxRing> {
+    pub(super) fn take_ring(&self) -> Option<RxRing<'a>> {
         // The guard is a local declared after `_bh`, so that it is dropped first: a temporary
         // of the tail expression would outlive `_bh`, leaving bottom halves on under the lock.
         let _bh = BhDisabled::disable();
@@ -215,7 +215,7 @@ impl RxQueue {
     }
 
     /// Puts a new ring in, after a reset; [`RxQueue::open`] fills it if the interface is up.
-    pub(super) fn set_ring(&self, ring: RxRing) {
+    pub(super) fn set_ring(&self, ring: RxRing<'a>) {
         let _bh = BhDisabled::disable();
         *self.ring.lock() = Some(ring);
     }
@@ -349,7 +349,7 @@ impl RxQueue {
     /// The first buffer of a packet in mergeable buffers, and the rest from `vq`.
     fn receive_mergeable(
         napi: &Polling<'_>,
-        vq: &mut Virtqueue<MrgFrag>,
+        vq: &mut Virtqueue<'a, MrgFrag>,
         first: MrgFrag,
         len: u32,
         st: &mut PollStats,

@@ -35,14 +35,14 @@ struct TxStats {
 }
 
 /// The ring of a transmit queue.
-struct TxRing {
-    vq: Virtqueue<TxSkb>,
+struct TxRing<'a> {
+    vq: Virtqueue<'a, TxSkb>,
 }
 
 /// Packets and bytes the device sent, freed by one reclaim.
 type Done = (u32, u32);
 
-impl TxRing {
+impl TxRing<'_> {
     /// Frees the packets the device sent.
     fn reclaim(&mut self, budget: u32) -> Done {
         // At most a ring of packets of at most 64 KiB each (no BIG TCP): the sums fit.
@@ -59,12 +59,12 @@ impl TxRing {
 
 /// A transmit queue and its NAPI context.
 #[pin_data]
-pub(super) struct TxQueue {
+pub(super) struct TxQueue<'a> {
     #[pin]
     napi: Napi,
     /// Under the queue's xmit lock: the stack's in transmit, ours in NAPI polls. Empty while
     /// the device is being reset.
-    ring: XmitCell<Option<TxRing>>,
+    ring: XmitCell<Option<TxRing<'a>>>,
     index: u16,
     /// What the device does for us.
     caps: TxCaps,
@@ -74,14 +74,14 @@ pub(super) struct TxQueue {
     stats: TxStats,
 }
 
-impl TxQueue {
-    pub(super) fn new(
-        dev: &DeviceOf<NetPriv>,
+impl<'a> TxQueue<'a> {
+    pub(super) fn new<'d>(
+        dev: &'d DeviceOf<NetPriv<'a>>,
         index: u16,
-        vq: Virtqueue<TxSkb>,
+        vq: Virtqueue<'a, TxSkb>,
         caps: TxCaps,
         inject: Arc<TxInject>,
-    ) -> impl PinInit<Self> + '_ {
+    ) -> impl PinInit<Self> + 'd {
         pin_init!(Self {
             napi <- Napi::new(dev, u32::from(index) * 2 + 1, true),
             ring: XmitCell::new(dev, index, Some(TxRing { vq })),
@@ -131,7 +131,7 @@ impl TxQueue {
     }
 
     /// Puts a new ring in, after a reset.
-    pub(super) fn set_ring(&self, dev: &net::Device, vq: Virtqueue<TxSkb>) -> Result {
+    pub(super) fn set_ring(&self, dev: &net::Device, vq: Virtqueue<'a, TxSkb>) -> Result {
         let mut txq = dev.lock_tx_queue(self.index).ok_or(EINVAL)?;
         let (ring, _) = self.ring.get(&mut txq).ok_or(EINVAL)?;
         *ring = Some(TxRing { vq });
@@ -163,7 +163,7 @@ impl TxQueue {
     }
 
     /// Whether the ring has room for a packet of the most fragments.
-    fn has_room(ring: &TxRing) -> bool {
+    fn has_room(ring: &TxRing<'_>) -> bool {
         ring.vq.num_free() as usize >= MAX_SG
     }
 
@@ -227,7 +227,7 @@ impl TxQueue {
 
     /// Posts a transmit request without a readable descriptor (fault injection): the
     /// device finds no header in it.
-    fn post_malformed(ring: &mut TxRing, dev: &net::Device) {
+    fn post_malformed(ring: &mut TxRing<'_>, dev: &net::Device) {
         let Some(skb) = SkBuff::alloc_rx(dev, 0) else {
             return;
         };

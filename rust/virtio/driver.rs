@@ -115,7 +115,8 @@ impl Device {
 
     /// Creates the virtqueues described by `specs`, in this order; the interrupts of those
     /// with a callback go to [`Driver::vq_interrupt`] of `T`, the driver bound to the device.
-    pub(crate) fn find_vqs<T: Driver>(&self, specs: KVec<QueueSpec>) -> Result<Virtqueues> {
+    /// The queues borrow the device: they live no longer than the binding.
+    pub(crate) fn find_vqs<T: Driver>(&self, specs: KVec<QueueSpec>) -> Result<Virtqueues<'_>> {
         Virtqueues::create(self, specs, Adapter::<T>::vq_callback)
     }
 }
@@ -149,8 +150,15 @@ impl Features<'_> {
 /// Its data lives from a successful [`Driver::probe`] to the device's removal; callbacks only
 /// run in between. The optional callbacks it does not implement stay `NULL` in the C driver
 /// structure, so that the virtio core and transports see what the driver supports.
+///
+/// `'bound` is the binding of the driver to one device: the device is borrowed for it in
+/// every callback, and the driver's data may keep what borrows it, such as its
+/// [`Virtqueue`]s.
 #[vtable]
-pub(crate) trait Driver: Send + Sync + Sized + 'static {
+pub(crate) trait Driver: Sized + 'static {
+    /// The driver's data of a bound device.
+    type Data<'bound>: Send + Sync + 'bound;
+
     /// The virtio device type it drives (`VIRTIO_ID_*`).
     const DEVICE_ID: u32;
 
@@ -165,7 +173,7 @@ pub(crate) trait Driver: Send + Sync + Sized + 'static {
 
     /// Probes `dev`, whose features are negotiated. The device is made ready (DRIVER_OK) once
     /// this succeeds, unless the driver did it itself.
-    fn probe(dev: &Device) -> impl PinInit<Self, Error>;
+    fn probe<'bound>(dev: &'bound Device) -> impl PinInit<Self::Data<'bound>, Error> + 'bound;
 
     /// The device is live: probe succeeded, the driver's data is published to callbacks, and
     /// the device is ready (DRIVER_OK). For what needs the device running, such as commands
@@ -173,40 +181,40 @@ pub(crate) trait Driver: Send + Sync + Sized + 'static {
     /// interface that can be opened once registered.
     ///
     /// A failure fails the probe: the driver's data is dropped (which resets the device).
-    fn ready(&self, _dev: &Device) -> Result {
+    fn ready<'bound>(_dev: &'bound Device, _this: &Self::Data<'bound>) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// The device goes away: called before the driver's data is dropped, while queue
     /// callbacks are already withdrawn. Dropping the data must reset the device (dropping its
     /// [`Virtqueue`]s does).
-    fn remove(&self, _dev: &Device) {}
+    fn remove<'bound>(_dev: &'bound Device, _this: &Self::Data<'bound>) {}
 
     /// Virtqueue `index` has used buffers (interrupt context).
-    fn vq_interrupt(&self, index: u32);
+    fn vq_interrupt(this: &Self::Data<'_>, index: u32);
 
     /// The device configuration changed. Process context (a work item: the core reports it
     /// with a spinlock held, where the configuration cannot be read).
-    fn config_changed(&self, _dev: &Device) {}
+    fn config_changed<'bound>(_dev: &'bound Device, _this: &Self::Data<'bound>) {}
 
     /// The system suspends: stop using the device and drop its queues (which resets it).
-    fn freeze(&self, _dev: &Device) -> Result {
+    fn freeze<'bound>(_dev: &'bound Device, _this: &Self::Data<'bound>) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// The system resumed: the device is reset and its features negotiated again; create
     /// the queues and use the device again.
-    fn restore(&self, _dev: &Device) -> Result {
+    fn restore<'bound>(_dev: &'bound Device, _this: &Self::Data<'bound>) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// The transport is about to reset the device (recovery, FLR): as [`Driver::freeze`].
-    fn reset_prepare(&self, _dev: &Device) -> Result {
+    fn reset_prepare<'bound>(_dev: &'bound Device, _this: &Self::Data<'bound>) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// The transport reset the device: as [`Driver::restore`].
-    fn reset_done(&self, _dev: &Device) -> Result {
+    fn reset_done<'bound>(_dev: &'bound Device, _this: &Self::Data<'bound>) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 }
@@ -217,18 +225,18 @@ pub(crate) trait Driver: Send + Sync + Sized + 'static {
 /// `config_work` comes first (`repr(C)`): the worker finds the structure from it.
 #[repr(C)]
 #[pin_data]
-struct DriverData<T> {
+struct DriverData<D> {
     #[pin]
     config_work: Opaque<bindings::work_struct>,
     vdev: *mut bindings::virtio_device,
     #[pin]
-    data: T,
+    data: D,
 }
 
 // SAFETY: The device pointer is only used by the work, for the lifetime of the binding.
-unsafe impl<T: Send> Send for DriverData<T> {}
-// SAFETY: As above; `T` is `Sync`.
-unsafe impl<T: Sync> Sync for DriverData<T> {}
+unsafe impl<D: Send> Send for DriverData<D> {}
+// SAFETY: As above; `D` is `Sync`.
+unsafe impl<D: Sync> Sync for DriverData<D> {}
 
 /// The C callbacks of a [`Driver`].
 struct Adapter<T: Driver>(PhantomData<T>);
@@ -247,12 +255,16 @@ impl<T: Driver> Adapter<T> {
 
     /// The driver's data of `vdev`, if published.
     ///
+    /// The data was created as the data of the whole binding; `'a` stands for it here. That
+    /// is sound as long as the device stays bound for `'a` too: what the driver keeps in its
+    /// data is dropped with it, before the device is unbound.
+    ///
     /// # Safety
     ///
     /// `vdev` must be valid and, if its private pointer is set, bound to this driver (it was
     /// set by [`Adapter::probe_callback`]); the returned reference must not outlive the
     /// callback that calls this (remove withdraws the data and synchronises callbacks first).
-    unsafe fn data<'a>(vdev: *mut bindings::virtio_device) -> Option<&'a DriverData<T>> {
+    unsafe fn data<'a>(vdev: *mut bindings::virtio_device) -> Option<&'a DriverData<T::Data<'a>>> {
         // SAFETY: `vdev` is valid by the safety requirements.
         let ptr = unsafe { bindings::vdev_priv(vdev) };
         if ptr.is_null() {
@@ -261,21 +273,22 @@ impl<T: Driver> Adapter<T> {
         // SAFETY: A non-null private pointer comes from `into_foreign` in `probe_callback`
         // and stays valid until `remove_callback`, which clears it and synchronises callbacks
         // before dropping the data.
-        Some(unsafe { <Pin<KBox<DriverData<T>>> as ForeignOwnable>::borrow(ptr) }.get_ref())
+        let data = unsafe { <Pin<KBox<DriverData<T::Data<'a>>>> as ForeignOwnable>::borrow(ptr) };
+        Some(data.get_ref())
     }
 
     /// Runs [`Driver::config_changed`] in process context.
     ///
     /// # Safety
     ///
-    /// Called by the workqueue with the `config_work` of a [`DriverData<T>`], which is
+    /// Called by the workqueue with the `config_work` of a `DriverData<T::Data>`, which is
     /// cancelled before the data is dropped.
     unsafe extern "C" fn config_worker(work: *mut bindings::work_struct) {
-        // SAFETY: `work` is the first field of a `repr(C)` `DriverData<T>`, alive until the
-        // work is cancelled.
-        let dd = unsafe { &*work.cast::<DriverData<T>>() };
+        // SAFETY: `work` is the first field of a `repr(C)` `DriverData<T::Data>`, alive until
+        // the work is cancelled.
+        let dd = unsafe { &*work.cast::<DriverData<T::Data<'_>>>() };
         // SAFETY: The device is bound while the work can run (cancelled on remove).
-        dd.data.config_changed(unsafe { Device::from_raw(dd.vdev) });
+        T::config_changed(unsafe { Device::from_raw(dd.vdev) }, &dd.data);
     }
 
     extern "C" fn validate_callback(vdev: *mut bindings::virtio_device) -> kernel::ffi::c_int {
@@ -313,8 +326,9 @@ impl<T: Driver> Adapter<T> {
                 // The core would set DRIVER_OK after probe anyway, and skips it now.
                 dev.set_ready();
                 // SAFETY: The data was just published and lives until remove.
-                let dd = unsafe { <Pin<KBox<DriverData<T>>> as ForeignOwnable>::borrow(ptr) };
-                if let Err(e) = dd.data.ready(dev) {
+                let dd =
+                    unsafe { <Pin<KBox<DriverData<T::Data<'_>>>> as ForeignOwnable>::borrow(ptr) };
+                if let Err(e) = T::ready(dev, &dd.data) {
                     // SAFETY: The data was published above, and `vdev` is valid.
                     drop(unsafe { Self::unpublish(vdev) });
                     Self::reset(vdev);
@@ -330,7 +344,9 @@ impl<T: Driver> Adapter<T> {
     /// # Safety
     ///
     /// `vdev` is valid, and its data, if any, was published by `probe_callback`.
-    unsafe fn unpublish(vdev: *mut bindings::virtio_device) -> Option<Pin<KBox<DriverData<T>>>> {
+    unsafe fn unpublish<'a>(
+        vdev: *mut bindings::virtio_device,
+    ) -> Option<Pin<KBox<DriverData<T::Data<'a>>>>> {
         // SAFETY: `vdev` is valid.
         let ptr = unsafe { bindings::vdev_priv(vdev) };
         // SAFETY: `vdev` is valid. Once callbacks are synchronised, none of them uses the
@@ -345,7 +361,8 @@ impl<T: Driver> Adapter<T> {
         // SAFETY: The pointer comes from `into_foreign` in `probe_callback`, and nothing else
         // uses it any more but the configuration work, cancelled here (the callbacks that
         // queue it see no data after the synchronisation above).
-        let dd = unsafe { <Pin<KBox<DriverData<T>>> as ForeignOwnable>::from_foreign(ptr) };
+        let dd =
+            unsafe { <Pin<KBox<DriverData<T::Data<'a>>>> as ForeignOwnable>::from_foreign(ptr) };
         // SAFETY: The work was initialised in `probe_callback`.
         unsafe { bindings::cancel_work_sync(dd.config_work.get()) };
         Some(dd)
@@ -366,7 +383,7 @@ impl<T: Driver> Adapter<T> {
         let dev = unsafe { Device::from_raw(vdev) };
         // SAFETY: `vdev` is valid, and its data was published by `probe_callback`.
         if let Some(dd) = unsafe { Self::unpublish(vdev) } {
-            dd.data.remove(dev);
+            T::remove(dev, &dd.data);
         }
         Self::reset(vdev);
     }
@@ -387,30 +404,30 @@ impl<T: Driver> Adapter<T> {
     /// device between probe and remove (PM and reset); `ENODEV` without data.
     fn with_data(
         vdev: *mut bindings::virtio_device,
-        f: impl FnOnce(&T, &Device) -> Result,
+        f: impl for<'a> FnOnce(&'a Device, &'a T::Data<'a>) -> Result,
     ) -> kernel::ffi::c_int {
         // SAFETY: The core calls these callbacks with the device lock held, on a device bound
         // to `T`, so remove does not run meanwhile.
         let data = unsafe { Self::data(vdev) };
         // SAFETY: As above.
         let dev = unsafe { Device::from_raw(vdev) };
-        from_result(|| f(&data.ok_or(ENODEV)?.data, dev).map(|()| 0))
+        from_result(|| f(dev, &data.ok_or(ENODEV)?.data).map(|()| 0))
     }
 
     extern "C" fn freeze_callback(vdev: *mut bindings::virtio_device) -> kernel::ffi::c_int {
-        Self::with_data(vdev, T::freeze)
+        Self::with_data(vdev, |dev, data| T::freeze(dev, data))
     }
 
     extern "C" fn restore_callback(vdev: *mut bindings::virtio_device) -> kernel::ffi::c_int {
-        Self::with_data(vdev, T::restore)
+        Self::with_data(vdev, |dev, data| T::restore(dev, data))
     }
 
     extern "C" fn reset_prepare_callback(vdev: *mut bindings::virtio_device) -> kernel::ffi::c_int {
-        Self::with_data(vdev, T::reset_prepare)
+        Self::with_data(vdev, |dev, data| T::reset_prepare(dev, data))
     }
 
     extern "C" fn reset_done_callback(vdev: *mut bindings::virtio_device) -> kernel::ffi::c_int {
-        Self::with_data(vdev, T::reset_done)
+        Self::with_data(vdev, |dev, data| T::reset_done(dev, data))
     }
 
     /// The callback of every virtqueue of a `T` device that asked for one.
@@ -423,7 +440,7 @@ impl<T: Driver> Adapter<T> {
         let (vdev, index) = unsafe { ((*vq).vdev, (*vq).index) };
         // SAFETY: The device is bound to `T`; queue callbacks are synchronised on remove.
         if let Some(dd) = unsafe { Self::data(vdev) } {
-            dd.data.vq_interrupt(index);
+            T::vq_interrupt(&dd.data, index);
         }
     }
 }

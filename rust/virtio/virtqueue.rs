@@ -8,6 +8,11 @@
 //! together, once the last of them is dropped; dropping a queue first resets the device (once),
 //! so that the buffers still on it can be taken back and freed.
 //!
+//! A queue borrows its device for `'a`, the lifetime of the `&'a Device` it was created from:
+//! the binding of the driver. It cannot outlive that binding; the driver keeps its queues in
+//! its data of the same lifetime (see [`Driver::Data`](super::Driver::Data)), which is dropped
+//! before the device is unbound.
+//!
 //! C header: [`include/linux/virtio.h`](srctree/include/linux/virtio.h).
 
 use super::Device;
@@ -100,23 +105,24 @@ pub(crate) struct QueueSpec {
 ///
 /// # Invariants
 ///
-/// `vdev` is a device whose queues were created and not deleted; the driver bound to it owns
-/// this (through its data), so the device stays bound while this lives.
-struct VqSet {
+/// `vdev` is a device whose queues were created and not deleted, and to which a driver is
+/// bound for `'a` (it was borrowed as a `&'a Device`).
+struct VqSet<'a> {
     vdev: NonNull<bindings::virtio_device>,
     /// Whether the device was reset (by the first queue dropped).
     reset: Atomic<u32>,
     /// The queue names: the vring points to them.
     _names: KVec<CString>,
+    _dev: PhantomData<&'a Device>,
 }
 
 // SAFETY: The device pointer may be used from any thread: the virtio core serialises the
 // configuration operations used here (reset, del_vqs) with the driver's own callbacks.
-unsafe impl Send for VqSet {}
+unsafe impl Send for VqSet<'_> {}
 // SAFETY: Only `reset_once` is reachable through a shared reference; it is atomic.
-unsafe impl Sync for VqSet {}
+unsafe impl Sync for VqSet<'_> {}
 
-impl VqSet {
+impl VqSet<'_> {
     /// Resets the device, the first time it is called: afterwards the device uses no buffer.
     fn reset_once(&self) {
         if self.reset.xchg(1, Relaxed) == 0 {
@@ -126,7 +132,7 @@ impl VqSet {
     }
 }
 
-impl Drop for VqSet {
+impl Drop for VqSet<'_> {
     fn drop(&mut self) {
         self.reset_once();
         // SAFETY: The device is valid and reset by the type invariant and `reset_once`; no
@@ -136,14 +142,14 @@ impl Drop for VqSet {
 }
 
 /// All queues of a device, as [`Device::find_vqs`](super::Device::find_vqs) created them.
-pub(crate) struct Virtqueues {
-    set: Arc<VqSet>,
+pub(crate) struct Virtqueues<'a> {
+    set: Arc<VqSet<'a>>,
     vqs: KVec<Option<NonNull<bindings::virtqueue>>>,
 }
 
-impl Virtqueues {
+impl<'a> Virtqueues<'a> {
     pub(super) fn create(
-        dev: &Device,
+        dev: &'a Device,
         specs: KVec<QueueSpec>,
         callback: unsafe extern "C" fn(*mut bindings::virtqueue),
     ) -> Result<Self> {
@@ -177,13 +183,14 @@ impl Virtqueues {
         for &vq in raw.iter() {
             vqs.push(NonNull::new(vq), GFP_KERNEL)?;
         }
-        // INVARIANT: The queues were created; the caller, a driver probing `dev`, owns the
-        // result.
+        // INVARIANT: The queues were created, and the driver is bound to `dev` for `'a` (type
+        // invariant of `Device`).
         let set = Arc::new(
             VqSet {
                 vdev: NonNull::new(dev.as_raw()).ok_or(EINVAL)?,
                 reset: Atomic::new(0),
                 _names: names,
+                _dev: PhantomData,
             },
             GFP_KERNEL,
         );
@@ -203,7 +210,7 @@ impl Virtqueues {
     }
 
     /// Takes queue `index` out, to put buffers of type `B` on it.
-    pub(crate) fn take<B: Buffer>(&mut self, index: usize) -> Result<Virtqueue<B>> {
+    pub(crate) fn take<B: Buffer>(&mut self, index: usize) -> Result<Virtqueue<'a, B>> {
         let vq = self
             .vqs
             .get_mut(index)
@@ -233,20 +240,20 @@ impl Virtqueues {
 ///
 /// `vq` is a queue of `set`'s device, not deleted while `set` lives; the tokens on it are
 /// [`Buffer::into_raw`] pointers of `B`.
-pub(crate) struct Virtqueue<B: Buffer> {
+pub(crate) struct Virtqueue<'a, B: Buffer> {
     vq: NonNull<bindings::virtqueue>,
-    set: Arc<VqSet>,
+    set: Arc<VqSet<'a>>,
     sg: [bindings::scatterlist; MAX_SG],
     _b: PhantomData<B>,
 }
 
 // SAFETY: The queue may be used from any thread; its buffers move with it.
-unsafe impl<B: Buffer + Send> Send for Virtqueue<B> {}
+unsafe impl<B: Buffer + Send> Send for Virtqueue<'_, B> {}
 // SAFETY: Through a shared reference only the operations the vring allows concurrently are
 // reachable (`poll`).
-unsafe impl<B: Buffer + Send> Sync for Virtqueue<B> {}
+unsafe impl<B: Buffer + Send> Sync for Virtqueue<'_, B> {}
 
-impl<B: Buffer> Virtqueue<B> {
+impl<B: Buffer> Virtqueue<'_, B> {
     fn as_raw(&self) -> *mut bindings::virtqueue {
         self.vq.as_ptr()
     }
@@ -417,7 +424,7 @@ impl Request {
     }
 }
 
-impl Virtqueue<KBox<Request>> {
+impl Virtqueue<'_, KBox<Request>> {
     /// Makes `req` available to the device: its first part to read, its answer to write.
     pub(crate) fn add_request(&mut self, req: KBox<Request>) -> Result<(), (Error, KBox<Request>)> {
         let out_len = req.out_len;
@@ -472,7 +479,7 @@ unsafe impl Buffer for KBox<Request> {
     }
 }
 
-impl<B: Buffer> Virtqueue<B> {
+impl<B: Buffer> Virtqueue<'_, B> {
     /// Whether the device or the driver declared the queue unusable.
     pub(crate) fn is_broken(&self) -> bool {
         // SAFETY: The queue is valid.
@@ -490,7 +497,7 @@ impl<B: Buffer> Virtqueue<B> {
     }
 }
 
-impl<B: Buffer> Drop for Virtqueue<B> {
+impl<B: Buffer> Drop for Virtqueue<'_, B> {
     fn drop(&mut self) {
         // Buffers can only be taken back from a device that no longer uses them.
         self.set.reset_once();
