@@ -22,6 +22,8 @@
 #   make kernel       build (or reuse) the pinned kernel; kernel-debug for the debug flavour,
 #                     modules-debug the modules for it (out/build-debug)
 #   make clippy       build with CLIPPY=1;  make rustdoc;  make rustfmt / rustfmtcheck
+#   make compile-fail drivers that misuse the abstractions must not build
+#                     (selftests/compile-fail/, scripts/compile-fail.sh)
 #   make patches      the upstream patch series, generated from these sources against the pinned
 #                     kernel, in out/patches/: checked to apply in order and checkpatch --strict
 #                     clean (scripts/patches.py)
@@ -50,7 +52,7 @@ BUILD ?= $(TOP)/out/build
 KMAKE = $(MAKE) -C $(KDIR) M=$(TOP) MO=$(BUILD) $(KBUILD_TOOLCHAIN)
 
 .PHONY: all modules modules-debug clean setup toolchain kernel kernel-debug run check check-debug clippy \
-	rustdoc rustfmt rustfmtcheck bench bench-smoke bench-scale profile bench-recovery patches \
+	rustdoc rustfmt rustfmtcheck compile-fail bench bench-smoke bench-scale profile bench-recovery patches \
 	patches-check
 
 all: modules
@@ -130,6 +132,9 @@ patches-check: setup patches
 clippy:
 	touch $(TOP)/rust/rvirtio_pci.rs $(TOP)/selftests/modules/rvirtio_splat.rs
 	$(KMAKE) CLIPPY=1 modules
+
+compile-fail: modules
+	$(SCRIPTS)/compile-fail.sh $(KMAKE)
 
 rustdoc: modules
 	$(SCRIPTS)/rustdoc.sh $(BUILD)

@@ -253,7 +253,7 @@ if [ "$flavour" = debug ]; then
 	exit
 fi
 
-total=$((5 + ${#base_tests[@]} + 1 + ${#reset_tests[@]} + 1 + ${#flr_tests[@]} + 1 +
+total=$((6 + ${#base_tests[@]} + 1 + ${#reset_tests[@]} + 1 + ${#flr_tests[@]} + 1 +
 	${#net_c_tests[@]} + 1 + ${#net_rust_tests[@]} + 1 + ${#pio_tests[@]} + 1 + ${#nores_tests[@]} + 1 +
 	${#mq_tests[@]} + 1 + ${#big_tests[@]} + 1 +
 	${#intx_tests[@]} + 1 +
@@ -284,6 +284,8 @@ lint() { # lint NAME COMMAND...
 lint rustfmt make -s -C "$top" rustfmtcheck
 lint clippy make -s -C "$top" BUILD="$moddir" clippy
 lint rustdoc "$top/scripts/rustdoc.sh" "$moddir" "$outroot/doc"
+# Drivers that misuse the abstractions (e.g. keep a virtqueue beyond the binding) do not build.
+lint compile_fail make -s -C "$top" BUILD="$moddir" compile-fail
 
 # Host: the upstream patch series is generated from these sources, applies in order to the
 # pristine kernel sources and is checkpatch --strict clean (with its documented exceptions).
