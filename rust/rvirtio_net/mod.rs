@@ -529,7 +529,7 @@ impl<'bound> VirtNet<'bound> {
         let ctrl = vdev.has_feature(feature::CTRL_VQ);
         let mq = vdev.has_feature(feature::MQ);
         let pairs = hdr::max_pairs(mq.then(|| vdev.read_config_u16(config::MAX_VIRTQUEUE_PAIRS)));
-        let vqs = vdev.find_vqs::<VirtNetDriver>(queue_specs(pairs, ctrl)?)?;
+        let vqs = vdev.find_vqs(queue_specs(pairs, ctrl)?)?;
         let inject = fault::TxInject::new(vdev.index())?;
         let setup = Setup {
             pairs,
@@ -600,8 +600,7 @@ impl<'bound> VirtNet<'bound> {
     fn restore_up(&self, vdev: &'bound virtio::Device) -> Result {
         let nd = self.netdev.device();
         let pairs = u16::try_from(self.netdev.data().rx.len())?;
-        let vqs = vdev
-            .find_vqs::<VirtNetDriver>(queue_specs(pairs, vdev.has_feature(feature::CTRL_VQ))?)?;
+        let vqs = vdev.find_vqs(queue_specs(pairs, vdev.has_feature(feature::CTRL_VQ))?)?;
         // The receive queues are filled and kicked, and commands sent, next: the device must be
         // live first (virtio 1.2, 3.1.1; upstream's `virtnet_restore_up` does the same).
         vdev.set_ready();

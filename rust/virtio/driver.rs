@@ -20,7 +20,9 @@ use core::{marker::PhantomData, ptr};
 use kernel::{
     device,
     error::{from_result, to_result, VTABLE_DEFAULT_ERROR},
+    ffi::c_void,
     prelude::*,
+    sync::atomic::Atomic,
     types::{ForeignOwnable, Opaque},
     ThisModule, //
 };
@@ -114,10 +116,18 @@ impl Device {
     }
 
     /// Creates the virtqueues described by `specs`, in this order; the interrupts of those
-    /// with a callback go to [`Driver::vq_interrupt`] of `T`, the driver bound to the device.
-    /// The queues borrow the device: they live no longer than the binding.
-    pub(crate) fn find_vqs<T: Driver>(&self, specs: KVec<QueueSpec>) -> Result<Virtqueues<'_>> {
-        Virtqueues::create(self, specs, Adapter::<T>::vq_callback)
+    /// with a callback go to [`Driver::vq_interrupt`] of the driver bound to the device. The
+    /// queues borrow the device: they live no longer than the binding.
+    ///
+    /// A device has one set of queues at a time: `EBUSY` while the last one is not dropped,
+    /// and `EINVAL` outside probe and the binding (in [`Driver::validate`]).
+    pub(crate) fn find_vqs(&self, specs: KVec<QueueSpec>) -> Result<Virtqueues<'_>> {
+        // SAFETY: The device is valid (type invariant); its driver data is null or a `Binding`
+        // that `probe_callback` set, freed only after remove, when no `&Device` of the binding
+        // is left.
+        let binding = unsafe { (*self.as_raw()).dev.driver_data.cast::<Binding>().as_ref() };
+        let binding = binding.ok_or(EINVAL)?;
+        Virtqueues::create(self, &binding.queues, specs, vq_callback)
     }
 }
 
@@ -219,18 +229,53 @@ pub(crate) trait Driver: Sized + 'static {
     }
 }
 
+/// What the abstraction keeps of a binding from the start of probe to the end of remove, in
+/// the driver data of the device's `struct device` (virtio drivers keep theirs in `priv`).
+struct Binding {
+    /// Whether the driver's virtqueues exist.
+    queues: Atomic<bool>,
+}
+
 /// What the abstraction keeps of a bound device: the work item that runs
-/// [`Driver::config_changed`] in process context, and the driver's data.
+/// [`Driver::config_changed`] in process context, what handles its queues' interrupts, and
+/// the driver's data.
 ///
-/// `config_work` comes first (`repr(C)`): the worker finds the structure from it.
+/// `config_work` comes first (`repr(C)`): the worker finds the structure from it. The fields
+/// before `data` are laid out alike for every `D`: [`vq_callback`] reads `vq_interrupt`
+/// without knowing `D`.
 #[repr(C)]
 #[pin_data]
 struct DriverData<D> {
     #[pin]
     config_work: Opaque<bindings::work_struct>,
     vdev: *mut bindings::virtio_device,
+    /// `Adapter::<T>::vq_interrupt` for the driver `T` whose data `D` is.
+    vq_interrupt: unsafe fn(*const c_void, u32),
     #[pin]
     data: D,
+}
+
+/// The callback of every virtqueue that asked for one.
+///
+/// # Safety
+///
+/// Called by the vring, with a valid virtqueue created by [`Device::find_vqs`]: its device is
+/// bound to a driver of this module, whose private pointer is null or its published
+/// `DriverData`.
+unsafe extern "C" fn vq_callback(vq: *mut bindings::virtqueue) {
+    // SAFETY: `vq` is valid, and so is its device.
+    let (vdev, index) = unsafe { ((*vq).vdev, (*vq).index) };
+    // SAFETY: As above.
+    let ptr = unsafe { bindings::vdev_priv(vdev) };
+    if ptr.is_null() {
+        return;
+    }
+    // SAFETY: A published `DriverData<D>` (safety requirements); its fields before `data` are
+    // at the same offsets as in `DriverData<()>` (`repr(C)`, the same fields). Queue callbacks
+    // are synchronised on remove before the data goes.
+    let handler = unsafe { (*ptr.cast::<DriverData<()>>()).vq_interrupt };
+    // SAFETY: `handler` is the function for this data's driver.
+    unsafe { handler(ptr, index) };
 }
 
 // SAFETY: The device pointer is only used by the work, for the lifetime of the binding.
@@ -298,6 +343,43 @@ impl<T: Driver> Adapter<T> {
     }
 
     extern "C" fn probe_callback(vdev: *mut bindings::virtio_device) -> kernel::ffi::c_int {
+        let binding = match KBox::new(
+            Binding {
+                queues: Atomic::new(false),
+            },
+            GFP_KERNEL,
+        ) {
+            Ok(b) => KBox::into_raw(b),
+            Err(_) => return ENOMEM.to_errno(),
+        };
+        // SAFETY: `vdev` is valid; the driver data of its `struct device` is ours while we
+        // are bound (the virtio core does not use it).
+        unsafe { (*vdev).dev.driver_data = binding.cast() };
+        let ret = Self::probe(vdev);
+        if ret != 0 {
+            // SAFETY: `binding` comes from `KBox::into_raw` above; the driver's data, and with
+            // it any virtqueue that refers to it, is gone.
+            unsafe { Self::drop_binding(vdev) };
+        }
+        ret
+    }
+
+    /// Frees the binding's state.
+    ///
+    /// # Safety
+    ///
+    /// `vdev` is valid, with a `Binding` in its driver data, which nothing uses any more.
+    unsafe fn drop_binding(vdev: *mut bindings::virtio_device) {
+        // SAFETY: `vdev` is valid.
+        let binding = unsafe { core::mem::replace(&mut (*vdev).dev.driver_data, ptr::null_mut()) };
+        if !binding.is_null() {
+            // SAFETY: By the safety requirements it comes from `KBox::into_raw` in
+            // `probe_callback`.
+            drop(unsafe { KBox::from_raw(binding.cast::<Binding>()) });
+        }
+    }
+
+    fn probe(vdev: *mut bindings::virtio_device) -> kernel::ffi::c_int {
         // SAFETY: The virtio core calls probe with a registered device, bound to this driver
         // until remove.
         let dev = unsafe { Device::from_raw(vdev) };
@@ -315,6 +397,7 @@ impl<T: Driver> Adapter<T> {
                         unsafe { bindings::init_work(w, Some(Self::config_worker)) }
                     }),
                     vdev,
+                    vq_interrupt: Self::vq_interrupt,
                     data <- T::probe(dev),
                 }),
                 GFP_KERNEL,
@@ -386,6 +469,9 @@ impl<T: Driver> Adapter<T> {
             T::remove(dev, &dd.data);
         }
         Self::reset(vdev);
+        // SAFETY: `vdev` is valid; probe succeeded, so its driver data is our `Binding`, and
+        // the driver's data, which held the virtqueues, is dropped.
+        unsafe { Self::drop_binding(vdev) };
     }
 
     extern "C" fn config_changed_callback(vdev: *mut bindings::virtio_device) {
@@ -430,18 +516,16 @@ impl<T: Driver> Adapter<T> {
         Self::with_data(vdev, |dev, data| T::reset_done(dev, data))
     }
 
-    /// The callback of every virtqueue of a `T` device that asked for one.
+    /// The queue interrupt of a `T` device, from [`vq_callback`].
     ///
     /// # Safety
     ///
-    /// Called by the vring, with a valid virtqueue of a device bound to `T`.
-    unsafe extern "C" fn vq_callback(vq: *mut bindings::virtqueue) {
-        // SAFETY: `vq` is valid, and so is its device.
-        let (vdev, index) = unsafe { ((*vq).vdev, (*vq).index) };
-        // SAFETY: The device is bound to `T`; queue callbacks are synchronised on remove.
-        if let Some(dd) = unsafe { Self::data(vdev) } {
-            T::vq_interrupt(&dd.data, index);
-        }
+    /// `data` is the published `DriverData<T::Data>` of a device bound to `T`, used for no
+    /// longer than the callback (queue callbacks are synchronised on remove).
+    unsafe fn vq_interrupt(data: *const c_void, index: u32) {
+        // SAFETY: By the safety requirements.
+        let dd = unsafe { &*data.cast::<DriverData<T::Data<'_>>>() };
+        T::vq_interrupt(&dd.data, index);
     }
 }
 

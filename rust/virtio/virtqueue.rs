@@ -24,8 +24,8 @@ use kernel::{
     prelude::*,
     str::CString,
     sync::{
-        atomic::{Atomic, Relaxed},
-        Arc,
+        atomic::{Acquire, Atomic, Relaxed, Release},
+        Arc, UniqueArc,
     },
 };
 
@@ -106,14 +106,15 @@ pub(crate) struct QueueSpec {
 /// # Invariants
 ///
 /// `vdev` is a device whose queues were created and not deleted, and to which a driver is
-/// bound for `'a` (it was borrowed as a `&'a Device`).
+/// bound for `'a` (it was borrowed as a `&'a Device`). `live` is the binding's mark that its
+/// queues exist, set for this set: no other set of the device exists while this one does.
 struct VqSet<'a> {
     vdev: NonNull<bindings::virtio_device>,
     /// Whether the device was reset (by the first queue dropped).
     reset: Atomic<u32>,
     /// The queue names: the vring points to them.
     _names: KVec<CString>,
-    _dev: PhantomData<&'a Device>,
+    live: &'a Atomic<bool>,
 }
 
 // SAFETY: The device pointer may be used from any thread: the virtio core serialises the
@@ -136,20 +137,43 @@ impl Drop for VqSet<'_> {
     fn drop(&mut self) {
         self.reset_once();
         // SAFETY: The device is valid and reset by the type invariant and `reset_once`; no
-        // `Virtqueue` is left to use its queues.
+        // `Virtqueue` is left to use its queues, and no other set has queues of the device.
         unsafe { bindings::virtio_del_vqs(self.vdev.as_ptr()) };
+        self.live.store(false, Release);
     }
 }
 
 /// All queues of a device, as [`Device::find_vqs`](super::Device::find_vqs) created them.
 pub(crate) struct Virtqueues<'a> {
     set: Arc<VqSet<'a>>,
-    vqs: KVec<Option<NonNull<bindings::virtqueue>>>,
+    /// The queues not taken yet (null once taken, or if the device has no such queue).
+    vqs: KVec<*mut bindings::virtqueue>,
 }
 
 impl<'a> Virtqueues<'a> {
+    /// Creates the queues of `dev`, whose binding marks with `live` that they exist; `EBUSY`
+    /// if queues of the binding exist already.
     pub(super) fn create(
         dev: &'a Device,
+        live: &'a Atomic<bool>,
+        specs: KVec<QueueSpec>,
+        callback: unsafe extern "C" fn(*mut bindings::virtqueue),
+    ) -> Result<Self> {
+        // A second set would delete the queues of the first when dropped, under its
+        // `Virtqueue`s: one set at a time.
+        if live.cmpxchg(false, true, Acquire).is_err() {
+            return Err(EBUSY);
+        }
+        let ret = Self::create_marked(dev, live, specs, callback);
+        if ret.is_err() {
+            live.store(false, Release);
+        }
+        ret
+    }
+
+    fn create_marked(
+        dev: &'a Device,
+        live: &'a Atomic<bool>,
         specs: KVec<QueueSpec>,
         callback: unsafe extern "C" fn(*mut bindings::virtqueue),
     ) -> Result<Self> {
@@ -169,6 +193,9 @@ impl<'a> Virtqueues<'a> {
             names.push(spec.name, GFP_KERNEL)?;
         }
         let mut raw = KVec::from_elem(core::ptr::null_mut(), n, GFP_KERNEL)?;
+        let vdev = NonNull::new(dev.as_raw()).ok_or(EINVAL)?;
+        // Allocated first: once the queues exist, nothing may fail.
+        let set = UniqueArc::new_uninit(GFP_KERNEL)?;
         // SAFETY: The device is valid; `raw` and `info` have `n` entries, and the names they
         // point to live in `names`, which the queues do not outlive.
         kernel::error::to_result(unsafe {
@@ -179,43 +206,24 @@ impl<'a> Virtqueues<'a> {
                 info.as_mut_ptr(),
             )
         })?;
-        let mut vqs = KVec::with_capacity(n, GFP_KERNEL)?;
-        for &vq in raw.iter() {
-            vqs.push(NonNull::new(vq), GFP_KERNEL)?;
-        }
-        // INVARIANT: The queues were created, and the driver is bound to `dev` for `'a` (type
-        // invariant of `Device`).
-        let set = Arc::new(
-            VqSet {
-                vdev: NonNull::new(dev.as_raw()).ok_or(EINVAL)?,
-                reset: Atomic::new(0),
-                _names: names,
-                _dev: PhantomData,
-            },
-            GFP_KERNEL,
-        );
-        // If that allocation failed, the queues must go again.
-        let set = match set {
-            Ok(set) => set,
-            Err(e) => {
-                // SAFETY: The queues were just created and nothing uses them.
-                unsafe {
-                    bindings::virtio_reset_device(dev.as_raw());
-                    bindings::virtio_del_vqs(dev.as_raw());
-                }
-                return Err(e.into());
-            }
-        };
-        Ok(Self { set, vqs })
+        // INVARIANT: The queues were created, the driver is bound to `dev` for `'a` (type
+        // invariant of `Device`), and `live` is set for this set.
+        let set = set.write(VqSet {
+            vdev,
+            reset: Atomic::new(0),
+            _names: names,
+            live,
+        });
+        Ok(Self {
+            set: set.into(),
+            vqs: raw,
+        })
     }
 
     /// Takes queue `index` out, to put buffers of type `B` on it.
     pub(crate) fn take<B: Buffer>(&mut self, index: usize) -> Result<Virtqueue<'a, B>> {
-        let vq = self
-            .vqs
-            .get_mut(index)
-            .and_then(Option::take)
-            .ok_or(EINVAL)?;
+        let slot = self.vqs.get_mut(index).ok_or(EINVAL)?;
+        let vq = NonNull::new(core::mem::replace(slot, core::ptr::null_mut())).ok_or(EINVAL)?;
         let mut q = Virtqueue {
             vq,
             set: self.set.clone(),
