@@ -31,8 +31,8 @@ both() {
 
 # Boots: name, extra NIC properties, guest tests. pci_device_del removes a NIC: it runs last.
 base_tests=(skeleton_load_unload driver_override c_ping_netns qmp_channel pci_c_virtio_net
-	pci_c_virtio_blk pci_c_virtio_rng pci_c_virtio_console pci_bind_cycles pci_rmmod_under_traffic
-	pci_device_del)
+	pci_c_virtio_blk pci_c_virtio_rng virtio_vqs_once pci_c_virtio_console pci_bind_cycles
+	pci_rmmod_under_traffic pci_device_del)
 # shellcheck disable=SC2207 # the matrix's words
 intx_tests=(pci_c_virtio_net reset_net_freeze_restore $(both net_basic))
 # shellcheck disable=SC2207

@@ -62,7 +62,7 @@ fn keep(dev: &virtio::Device) -> Result {
         },
         GFP_KERNEL,
     )?;
-    let mut vqs = dev.find_vqs::<Drv>(specs)?;
+    let mut vqs = dev.find_vqs(specs)?;
     let vq = vqs.take::<KBox<virtio::Request>>(0)?;
     #[cfg(misuse)]
     keep_forever(vq)?;
