@@ -253,11 +253,12 @@ if [ "$flavour" = debug ]; then
 	exit
 fi
 
-total=$((6 + ${#base_tests[@]} + 1 + ${#reset_tests[@]} + 1 + ${#flr_tests[@]} + 1 +
-	${#net_c_tests[@]} + 1 + ${#net_rust_tests[@]} + 1 + ${#pio_tests[@]} + 1 + ${#nores_tests[@]} + 1 +
-	${#mq_tests[@]} + 1 + ${#big_tests[@]} + 1 +
-	${#intx_tests[@]} + 1 +
-	${#shared_tests[@]} + 1 + 1 + 1 + 1 + 1))
+# The plan: 7 host tests; each boot's tests and its boot_clean; the two runner self-tests and
+# the bench smoke run. The end of the run checks that this many were reported.
+total=$((7 + ${#base_tests[@]} + 1 + ${#reset_tests[@]} + 1 + ${#inflight_tests[@]} + 1 +
+	${#flr_tests[@]} + 1 + ${#net_c_tests[@]} + 1 + ${#net_rust_tests[@]} + 1 +
+	${#pio_tests[@]} + 1 + ${#nores_tests[@]} + 1 + ${#mq_tests[@]} + 1 + ${#big_tests[@]} + 1 +
+	${#intx_tests[@]} + 1 + ${#shared_tests[@]} + 1 + 2 + 1))
 echo "KTAP version 1"
 echo "1..$total"
 
@@ -382,5 +383,7 @@ else
 	result FAIL bench.smoke
 fi
 
+# A test point more or less than the plan: a boot reported too few, or the plan is wrong.
+[ "$n" = "$total" ] || echo "# plan: $total test points, reported: $n"
 echo "$passed passed, $failed failed, $skipped skipped"
-[ $failed = 0 ]
+[ $failed = 0 ] && [ "$n" = "$total" ]
