@@ -56,9 +56,17 @@ for ((i = 1; i <= rounds; i++)); do
 	reader & READERS+=($!)
 	reader & READERS+=($!)
 	# Short steps, and no busy loop: the readers need the CPUs to keep their reads going.
-	end=$((SECONDS + 10))
-	until reads_in_flight || ((SECONDS >= end)); do sleep 0.01; done
-	reads_in_flight || fail "round $i: no read in flight on $disk ($(cat "/sys/block/$disk/inflight"); $(cat /tmp/reader_errors 2>/dev/null); $(ps ax | grep -c "[d]d if") readers)"
+	# The reset follows the sample that saw reads in flight: a second sample could fall
+	# between one read's completion and the next one's submission.
+	end=$((SECONDS + 10)) seen=0
+	while ((SECONDS < end)); do
+		if reads_in_flight; then
+			seen=1
+			break
+		fi
+		sleep 0.01
+	done
+	((seen)) || fail "round $i: no read in flight on $disk ($(cat "/sys/block/$disk/inflight"); $(cat /tmp/reader_errors 2>/dev/null); $(ps ax | grep -c "[d]d if") readers)"
 	echo 1 > "/sys/bus/pci/devices/$BLK1/reset" || fail "round $i: reset of $BLK1 failed"
 	inflight+=("$(cat "/sys/block/$disk/inflight" | awk '{ print $1 }')")
 	sleep 0.2
