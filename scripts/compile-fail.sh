@@ -3,8 +3,8 @@
 #
 # Compile-fail cases: drivers that misuse the abstractions, which the compiler must refuse.
 #
-# Each selftests/compile-fail/<case>.rs names the error it expects on a line
-# `//! expect: <text>`. The case is built alone through Kbuild (Kbuild's RVIRTIO_CF), twice:
+# Each selftests/compile-fail/<case>.rs (but common.rs, which the cases include) names the
+# error it expects on a line `//! expect: <text>`. The case is built alone through Kbuild (Kbuild's RVIRTIO_CF), twice:
 #   - with `--cfg misuse`: the build must fail, with <text> in its output;
 #   - without: the build must succeed, so that the refusal is the misuse's and not a mistake
 #     elsewhere in the case.
@@ -16,6 +16,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 failed=0
 n=0
 for src in "$top"/selftests/compile-fail/*.rs; do
+	[ "$(basename "$src")" = common.rs ] && continue
 	case=$(basename "$src" .rs)
 	n=$((n + 1))
 	expect=$(sed -n 's|^//! expect: ||p' "$src")

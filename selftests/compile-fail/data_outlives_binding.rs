@@ -13,15 +13,7 @@
 //!
 //! expect: must outlive `'static`
 
-// Only a part of the abstractions is used here.
-#[allow(dead_code, unused_imports)]
-#[path = "../../rust/bindings/mod.rs"]
-mod bindings;
-#[allow(dead_code, unused_imports)]
-#[path = "../../rust/virtio/driver.rs"]
-mod virtio;
-
-use kernel::{prelude::*, str::CString};
+include!("common.rs");
 
 module! {
     type: Case,
@@ -29,14 +21,6 @@ module! {
     authors: ["The rvirtio developers"],
     description: "Compile-fail case: driver data that claims its virtqueue for 'static",
     license: "GPL",
-}
-
-struct Case;
-
-impl kernel::Module for Case {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        Ok(Self)
-    }
 }
 
 struct Drv;
@@ -61,15 +45,7 @@ impl virtio::Driver for Drv {
 }
 
 fn probe(dev: &virtio::Device) -> Result<Forever> {
-    let mut specs = KVec::new();
-    specs.push(
-        virtio::QueueSpec {
-            name: CString::try_from_fmt(fmt!("control"))?,
-            callback: false,
-        },
-        GFP_KERNEL,
-    )?;
-    let mut vqs = dev.find_vqs(specs)?;
+    let mut vqs = dev.find_vqs(one_queue()?)?;
     let vq = vqs.take::<KBox<virtio::Request>>(0)?;
     #[cfg(misuse)]
     let kept = Some(vq);

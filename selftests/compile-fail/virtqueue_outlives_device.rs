@@ -11,15 +11,7 @@
 //!
 //! expect: error[E0521]: borrowed data escapes outside of function
 
-// Only a part of the abstractions is used here.
-#[allow(dead_code, unused_imports)]
-#[path = "../../rust/bindings/mod.rs"]
-mod bindings;
-#[allow(dead_code, unused_imports)]
-#[path = "../../rust/virtio/driver.rs"]
-mod virtio;
-
-use kernel::{prelude::*, str::CString};
+include!("common.rs");
 
 module! {
     type: Case,
@@ -27,14 +19,6 @@ module! {
     authors: ["The rvirtio developers"],
     description: "Compile-fail case: a virtqueue kept beyond its device's binding",
     license: "GPL",
-}
-
-struct Case;
-
-impl kernel::Module for Case {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        Ok(Self)
-    }
 }
 
 struct Drv;
@@ -54,15 +38,7 @@ impl virtio::Driver for Drv {
 }
 
 fn keep(dev: &virtio::Device) -> Result {
-    let mut specs = KVec::new();
-    specs.push(
-        virtio::QueueSpec {
-            name: CString::try_from_fmt(fmt!("control"))?,
-            callback: false,
-        },
-        GFP_KERNEL,
-    )?;
-    let mut vqs = dev.find_vqs(specs)?;
+    let mut vqs = dev.find_vqs(one_queue()?)?;
     let vq = vqs.take::<KBox<virtio::Request>>(0)?;
     #[cfg(misuse)]
     keep_forever(vq)?;
