@@ -228,7 +228,7 @@ if [ "$flavour" = debug ]; then
 		pci_bind_cycles pci_function_reset pci_rmmod_under_traffic pci_device_del)
 	debug_reset_tests=(reset_net_freeze_restore reset_blk_prepare_done reset_reprobe reset_storm devlink_health
 		reset_race reset_blk_in_flight reset_blk_race)
-	debug_net_tests=(net_basic net_unbind_rmmod net_reset net_open_race)
+	debug_net_tests=(virtio_vqs_once net_basic net_unbind_rmmod net_reset net_open_race)
 	boot_timeout=3600
 	test_timeout=1200
 	min_bytes=100000
